@@ -1,0 +1,55 @@
+"""The `leadflow` command: database, rules, import, runs, export, explain and the demo."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from leadflow.settings import get_settings
+
+app = typer.Typer(help="leadflow: lead-lifecycle automation as code.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+rules_app = typer.Typer(help="Rules files.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(rules_app, name="rules")
+
+RulesOption = Annotated[
+    Path | None, typer.Option("--rules", help="Rules YAML (default: LEADFLOW_RULES_PATH).")
+]
+
+
+def fail(message: str) -> None:
+    """Print an error to stderr and exit with status 1."""
+    typer.secho(message, fg=typer.colors.RED, err=True)
+    raise typer.Exit(code=1)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply all migrations to LEADFLOW_DATABASE_URL."""
+    from leadflow.db import upgrade
+
+    url = get_settings().database_url
+    upgrade(url)
+    typer.echo(f"database at {url} is up to date")
+
+
+@rules_app.command("check")
+def rules_check(path: Path) -> None:
+    """Validate a rules file; errors name the bad key."""
+    from models.rules import RulesError, load_rules
+
+    try:
+        rules = load_rules(path)
+    except RulesError as error:
+        fail(str(error))
+        return
+    typer.echo(
+        f"{path}: ok — '{rules.name}', {len(rules.scoring.behaviour.signals)} behaviour and "
+        f"{len(rules.scoring.fit.signals)} fit signals, max score {rules.max_score}"
+    )
+
+
+def main() -> None:
+    """Console entry point."""
+    app()

@@ -1,0 +1,1 @@
+"""Data model: SQLAlchemy tables, pandera schemas, enums and the rules model."""

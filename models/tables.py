@@ -1,0 +1,255 @@
+"""SQLAlchemy 2 tables. Timestamps are timezone-aware and stored in UTC."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A datetime stored in UTC and always returned timezone-aware.
+
+    SQLite has no time zone support, so values are stored as naive UTC there; the
+    fixed-width text form keeps string comparison in SQL equal to time order.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: leadflow stores only aware instants")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base for every leadflow table."""
+
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON}
+
+
+class Company(Base):
+    """An account; its stage is the most advanced stage of its contacts."""
+
+    __tablename__ = "companies"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    domain: Mapped[str] = mapped_column(String(255), unique=True)
+    name: Mapped[str | None] = mapped_column(String(255))
+    industry: Mapped[str | None] = mapped_column(String(100))
+    employee_count: Mapped[int | None] = mapped_column(Integer)
+    region: Mapped[str | None] = mapped_column(String(100))
+    lifecycle_stage: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Owner(Base):
+    """A person who works leads: inside sales, field sales, customer success or marketing."""
+
+    __tablename__ = "owners"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(255), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    team: Mapped[str] = mapped_column(String(20))
+    manager_email: Mapped[str | None] = mapped_column(String(255))
+    slack_user_id: Mapped[str | None] = mapped_column(String(40))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    weight: Mapped[float] = mapped_column(Float, default=1.0)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Contact(Base):
+    """A person at a company; carries the lifecycle stage and the latest score."""
+
+    __tablename__ = "contacts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(255), unique=True)
+    hubspot_id: Mapped[str | None] = mapped_column(String(40))
+    first_name: Mapped[str | None] = mapped_column(String(100))
+    last_name: Mapped[str | None] = mapped_column(String(100))
+    company_id: Mapped[int | None] = mapped_column(ForeignKey("companies.id"), index=True)
+    job_title: Mapped[str | None] = mapped_column(String(255))
+    industry: Mapped[str | None] = mapped_column(String(100))
+    employee_count: Mapped[int | None] = mapped_column(Integer)
+    region: Mapped[str | None] = mapped_column(String(100))
+    lead_source: Mapped[str | None] = mapped_column(String(100))
+    consent: Mapped[bool] = mapped_column(Boolean, default=False)
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    lifecycle_stage: Mapped[str] = mapped_column(String(40), default="lead")
+    lead_status: Mapped[str | None] = mapped_column(String(40))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("owners.id"), index=True)
+    engagement_score: Mapped[int | None] = mapped_column(Integer)
+    fit_score: Mapped[int | None] = mapped_column(Integer)
+    score: Mapped[int | None] = mapped_column(Integer)
+    scored_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    # Bumped whenever an attribute that feeds scoring changes: the rescoring watermark.
+    updated_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class Event(Base):
+    """Append-only behaviour ledger; `source_event_id` makes re-imports add nothing."""
+
+    __tablename__ = "events"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    source_event_id: Mapped[str] = mapped_column(String(120), unique=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"))
+    type: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[str | None] = mapped_column(String(255))
+    occurred_at: Mapped[datetime]
+    ingested_at: Mapped[datetime]
+    __table_args__ = (
+        Index("ix_events_contact_occurred", "contact_id", "occurred_at"),
+        Index("ix_events_occurred", "occurred_at"),
+        Index("ix_events_ingested", "ingested_at"),
+    )
+
+
+class Activity(Base):
+    """A sales touch (call, email, meeting) and its outcome."""
+
+    __tablename__ = "activities"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_activity_id: Mapped[str] = mapped_column(String(120), unique=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("owners.id"))
+    type: Mapped[str] = mapped_column(String(20))
+    outcome: Mapped[str | None] = mapped_column(String(40))
+    occurred_at: Mapped[datetime]
+    note: Mapped[str | None] = mapped_column(Text)
+    ingested_at: Mapped[datetime]
+
+
+class Deal(Base):
+    """A deal in the pipeline, with buyer-action stage and won/lost outcome."""
+
+    __tablename__ = "deals"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_deal_id: Mapped[str] = mapped_column(String(120), unique=True)
+    company_id: Mapped[int | None] = mapped_column(ForeignKey("companies.id"), index=True)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    stage: Mapped[str] = mapped_column(String(60))
+    amount: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+    lost_reason: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime]
+
+
+class ScoreSnapshot(Base):
+    """A contact's score at one `as_of`, with the breakdown that explains it."""
+
+    __tablename__ = "score_snapshots"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"))
+    as_of: Mapped[datetime]
+    engagement_score: Mapped[int] = mapped_column(Integer)
+    fit_score: Mapped[int] = mapped_column(Integer)
+    score: Mapped[int] = mapped_column(Integer)
+    breakdown: Mapped[dict[str, Any]] = mapped_column(JSON)
+    rules_hash: Mapped[str] = mapped_column(String(64))
+    run_id: Mapped[str] = mapped_column(String(36))
+    __table_args__ = (
+        UniqueConstraint("contact_id", "as_of", name="uq_score_snapshots_contact_as_of"),
+        Index("ix_score_snapshots_as_of", "as_of"),
+    )
+
+
+class StageHistory(Base):
+    """One lifecycle transition: from, to, when, which rule, which run."""
+
+    __tablename__ = "stage_history"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    from_stage: Mapped[str | None] = mapped_column(String(40))
+    to_stage: Mapped[str] = mapped_column(String(40))
+    at: Mapped[datetime]
+    rule: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[str] = mapped_column(String(20), default="forward")
+    reason: Mapped[str | None] = mapped_column(Text)
+    run_id: Mapped[str | None] = mapped_column(String(36))
+    __table_args__ = (
+        UniqueConstraint("contact_id", "to_stage", "at", name="uq_stage_history_contact_to_at"),
+    )
+
+
+class Quarantine(Base):
+    """A rejected input row: where it came from, which field, and why."""
+
+    __tablename__ = "quarantine"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(500))
+    row_number: Mapped[int] = mapped_column(Integer)
+    field: Mapped[str | None] = mapped_column(String(120))
+    value: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    run_id: Mapped[str | None] = mapped_column(String(36))
+    created_at: Mapped[datetime]
+    __table_args__ = (
+        UniqueConstraint("source", "row_number", "field", "reason", name="uq_quarantine_row"),
+    )
+
+
+class Run(Base):
+    """One flow run's ledger row: what it read, decided and applied."""
+
+    __tablename__ = "runs"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    flow: Mapped[str] = mapped_column(String(60))
+    as_of: Mapped[datetime]
+    dry_run: Mapped[bool] = mapped_column(Boolean, default=False)
+    rules_hash: Mapped[str | None] = mapped_column(String(64))
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(20), default="running")
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    __table_args__ = (Index("ix_runs_flow_as_of", "flow", "as_of"),)
+
+
+class Outbox(Base):
+    """Side effects (Slack, email) waiting for the dispatcher; the key makes sends unique."""
+
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(255), unique=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(60))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"), index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    not_before: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    run_id: Mapped[str | None] = mapped_column(String(36))
+    __table_args__ = (Index("ix_outbox_status", "status", "channel"),)
