@@ -11,7 +11,9 @@ app = typer.Typer(help="leadflow: lead-lifecycle automation as code.", no_args_i
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 rules_app = typer.Typer(help="Rules files.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+run_app = typer.Typer(help="Run one flow for one hour (as_of).", no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
+app.add_typer(run_app, name="run")
 
 RulesOption = Annotated[
     Path | None, typer.Option("--rules", help="Rules YAML (default: LEADFLOW_RULES_PATH).")
@@ -52,4 +54,10 @@ def rules_check(path: Path) -> None:
 
 def main() -> None:
     """Console entry point."""
+    _register_commands()
     app()
+
+
+def _register_commands() -> None:
+    # Each command family lives in its own module and registers itself on import.
+    import leadflow.cli.scoring_commands  # noqa: F401
