@@ -1,0 +1,1 @@
+"""`leadflow run scoring`, `leadflow export contacts` and `leadflow explain`."""
