@@ -49,3 +49,9 @@ def alembic_config(url: str) -> Config:
 def upgrade(url: str, revision: str = "head") -> None:
     """Apply migrations up to `revision` (default: the newest)."""
     command.upgrade(alembic_config(url), revision)
+
+
+def ensure_database(url: str) -> Engine:
+    """Migrate the database at `url` to the newest schema and return its cached engine."""
+    upgrade(url)
+    return engine_for(url)
