@@ -1,0 +1,1 @@
+"""One module per deployment: read → decide → apply → artifact."""

@@ -1,0 +1,1 @@
+"""Prefect tasks: extract/load, decision functions and dispatch."""
