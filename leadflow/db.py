@@ -1,11 +1,13 @@
 """Engine creation and schema migration (Alembic) for the configured database."""
 
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, Table, create_engine, event
 from sqlalchemy.engine import make_url
 
 from leadflow.paths import MIGRATIONS_DIR
@@ -55,3 +57,28 @@ def ensure_database(url: str) -> Engine:
     """Migrate the database at `url` to the newest schema and return its cached engine."""
     upgrade(url)
     return engine_for(url)
+
+
+def insert_ignoring_conflicts(
+    conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], *, keys: Sequence[str],
+    chunk_size: int = 5000,
+) -> int:
+    """Insert rows, skipping those whose natural key `keys` already exists; returns rows added."""
+    if not rows:
+        return 0
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        statement: Any = pg_insert(table).on_conflict_do_nothing(index_elements=list(keys))
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        statement = sqlite_insert(table).on_conflict_do_nothing(index_elements=list(keys))
+    else:
+        raise NotImplementedError(f"insert-ignore is not implemented for {dialect}")
+    added = 0
+    for start in range(0, len(rows), chunk_size):
+        result = conn.execute(statement, list(rows[start : start + chunk_size]))
+        added += max(result.rowcount, 0)
+    return added

@@ -1,7 +1,7 @@
 """SQLAlchemy 2 tables. Timestamps are timezone-aware and stored in UTC."""
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -52,7 +52,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 class Base(DeclarativeBase):
     """Declarative base for every leadflow table."""
 
-    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime(), dict[str, Any]: JSON}
 
 
 class Company(Base):

@@ -1,0 +1,72 @@
+"""The run ledger: one row per flow run, so reruns and incremental work know what ran."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, insert, select, update
+
+from leadflow.timeutil import utc_now
+from models.tables import Run
+
+
+@dataclass(frozen=True)
+class PreviousRun:
+    """What an earlier applied run of the same flow covered."""
+
+    run_id: str
+    as_of: datetime
+    started_at: datetime
+    rules_hash: str | None
+
+
+def start_run(
+    engine: Engine, *, flow: str, as_of: datetime, dry_run: bool, rules_hash: str | None
+) -> str:
+    """Record the start of a run and return its id."""
+    run_id = str(uuid.uuid4())
+    with engine.begin() as conn:
+        conn.execute(
+            insert(Run).values(
+                id=run_id,
+                flow=flow,
+                as_of=as_of,
+                dry_run=dry_run,
+                rules_hash=rules_hash,
+                started_at=utc_now(),
+                status="running",
+            )
+        )
+    return run_id
+
+
+def finish_run(
+    engine: Engine, run_id: str, *, status: str, summary: dict[str, Any] | None = None
+) -> None:
+    """Mark a run completed or failed, with its summary counts."""
+    with engine.begin() as conn:
+        conn.execute(
+            update(Run)
+            .where(Run.id == run_id)
+            .values(status=status, finished_at=utc_now(), summary=summary)
+        )
+
+
+def previous_run(conn: Connection, *, flow: str, before: datetime) -> PreviousRun | None:
+    """The latest completed, applied (not dry) run of `flow` with as_of strictly before `before`."""
+    row = conn.execute(
+        select(Run.id, Run.as_of, Run.started_at, Run.rules_hash)
+        .where(
+            Run.flow == flow,
+            Run.status == "completed",
+            Run.dry_run.is_(False),
+            Run.as_of < before,
+        )
+        .order_by(Run.as_of.desc(), Run.started_at.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    return PreviousRun(run_id=row.id, as_of=row.as_of, started_at=row.started_at,
+                       rules_hash=row.rules_hash)

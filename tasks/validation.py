@@ -1,0 +1,106 @@
+"""Lazy pandera validation that splits a frame into good rows and quarantine records."""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+import pandera.pandas as pa
+from pandera.errors import SchemaErrors
+from sqlalchemy import Connection
+
+from leadflow.db import insert_ignoring_conflicts
+from leadflow.timeutil import utc_now
+from models.tables import Quarantine
+
+
+@dataclass(frozen=True)
+class QuarantineRecord:
+    """One rejected row: where it came from, which field, the value and why."""
+
+    source: str
+    row_number: int
+    field: str | None
+    value: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class ValidatedFrame:
+    """The rows that passed, and a record per failure of the rows that did not."""
+
+    good: pd.DataFrame
+    rejected: list[QuarantineRecord] = field(default_factory=list)
+    total_rows: int = 0
+
+    @property
+    def bad_rows(self) -> int:
+        """How many distinct input rows were rejected."""
+        return len({(r.source, r.row_number) for r in self.rejected})
+
+
+def split_valid_rows(
+    frame: pd.DataFrame,
+    schema: pa.DataFrameSchema,
+    *,
+    source: str,
+    row_numbers: pd.Series | None = None,
+) -> ValidatedFrame:
+    """Validate lazily; failing rows become quarantine records, the rest pass on.
+
+    `row_numbers` maps the frame's index to what a person can look up (a file line, a
+    contact id); by default the index itself. Frame-level failures (a missing column) are
+    not row problems and are raised as they are.
+    """
+    numbers = row_numbers if row_numbers is not None else pd.Series(frame.index, index=frame.index)
+    try:
+        good = schema.validate(frame, lazy=True)
+        return ValidatedFrame(good=good, total_rows=len(frame))
+    except SchemaErrors as errors:
+        cases = errors.failure_cases
+        if cases["index"].isna().any():
+            # A frame-level failure (missing column, wrong frame shape) is not a row problem.
+            raise
+    row_cases = cases
+    rejected: list[QuarantineRecord] = []
+    bad_index: set[Any] = set()
+    for case in row_cases.itertuples(index=False):
+        idx = case.index
+        bad_index.add(idx)
+        column = None if pd.isna(case.column) else str(case.column)
+        value = None if pd.isna(case.failure_case) else str(case.failure_case)
+        rejected.append(
+            QuarantineRecord(
+                source=source,
+                row_number=int(numbers.loc[idx]),
+                field=column,
+                value=value,
+                reason=str(case.check),
+            )
+        )
+    good = frame.drop(index=list(bad_index))
+    return ValidatedFrame(good=schema.validate(good), rejected=rejected, total_rows=len(frame))
+
+
+def store_quarantine(
+    conn: Connection, records: list[QuarantineRecord], *, run_id: str | None
+) -> int:
+    """Write quarantine records; the same row, field and reason is stored once."""
+    now = utc_now()
+    rows = [
+        {
+            "source": r.source,
+            "row_number": r.row_number,
+            "field": r.field,
+            "value": r.value,
+            "reason": r.reason,
+            "run_id": run_id,
+            "created_at": now,
+        }
+        for r in records
+    ]
+    return insert_ignoring_conflicts(
+        conn,
+        Quarantine.__table__,  # type: ignore[arg-type]
+        rows,
+        keys=["source", "row_number", "field", "reason"],
+    )
