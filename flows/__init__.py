@@ -1,1 +1,1 @@
-"""One module per deployment: read → decide → apply → artifact."""
+"""Prefect flows: one module per deployment, each read → decide → apply → artifact."""

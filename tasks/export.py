@@ -1,0 +1,78 @@
+"""Export contacts with their stage, status, scores, owner and stage dates."""
+
+import pandas as pd
+from sqlalchemy import Connection, func, select
+
+from models.enums import STAGE_TO_HUBSPOT, Stage
+from models.tables import Contact, Owner, StageHistory
+
+EXPORT_STAGES = [Stage.LEAD, Stage.MQL, Stage.SQL, Stage.OPPORTUNITY, Stage.CUSTOMER, Stage.OTHER]
+EXPORT_COLUMNS = [
+    "email",
+    "lifecycle_stage",
+    "lead_status",
+    "engagement_score",
+    "fit_score",
+    "score",
+    "owner_email",
+    "scored_at",
+    *[f"became_{stage.value}_at" for stage in EXPORT_STAGES],
+]
+
+
+def read_contacts_export(conn: Connection) -> pd.DataFrame:
+    """One row per contact; `became_<stage>_at` is the first time it entered that stage."""
+    first_entry = (
+        select(
+            StageHistory.contact_id, StageHistory.to_stage, func.min(StageHistory.at).label("at")
+        )
+        .group_by(StageHistory.contact_id, StageHistory.to_stage)
+        .subquery()
+    )
+    contacts = pd.DataFrame.from_records(
+        conn.execute(
+            select(
+                Contact.id,
+                Contact.email,
+                Contact.lifecycle_stage,
+                Contact.lead_status,
+                Contact.engagement_score,
+                Contact.fit_score,
+                Contact.score,
+                Owner.email.label("owner_email"),
+                Contact.scored_at,
+            )
+            .outerjoin(Owner, Owner.id == Contact.owner_id)
+            .order_by(Contact.email)
+        ).all(),
+        columns=["id", *EXPORT_COLUMNS[:8]],
+    )
+    entries = pd.DataFrame.from_records(
+        conn.execute(select(first_entry)).all(), columns=["id", "to_stage", "at"]
+    )
+    for stage in EXPORT_STAGES:
+        at = entries[entries["to_stage"] == stage.value].set_index("id")["at"]
+        contacts[f"became_{stage.value}_at"] = contacts["id"].map(at)
+    return contacts[EXPORT_COLUMNS]
+
+
+def to_hubspot_stages(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rename lifecycle stages to HubSpot's internal names for re-import there."""
+    out = frame.copy()
+    out["lifecycle_stage"] = out["lifecycle_stage"].map(
+        lambda s: STAGE_TO_HUBSPOT.get(Stage(s), s) if s in Stage._value2member_map_ else s
+    )
+    return out
+
+
+def write_csv(frame: pd.DataFrame, path: str) -> None:
+    """Write the export with ISO 8601 UTC timestamps and empty cells for missing values."""
+    out = frame.copy()
+    for column in out.columns:
+        if column.endswith("_at"):
+            out[column] = pd.to_datetime(out[column], utc=True).map(
+                lambda v: "" if pd.isna(v) else v.isoformat()
+            )
+    for column in ("engagement_score", "fit_score", "score"):
+        out[column] = out[column].astype("Int64")
+    out.to_csv(path, index=False)
