@@ -61,3 +61,4 @@ def main() -> None:
 def _register_commands() -> None:
     # Each command family lives in its own module and registers itself on import.
     import leadflow.cli.scoring_commands  # noqa: F401
+    from leadflow.cli import import_commands  # noqa: F401
