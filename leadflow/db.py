@@ -77,8 +77,10 @@ def insert_ignoring_conflicts(
         statement = sqlite_insert(table).on_conflict_do_nothing(index_elements=list(keys))
     else:
         raise NotImplementedError(f"insert-ignore is not implemented for {dialect}")
+    # RETURNING counts what really landed: executemany rowcounts are unreliable across drivers.
+    statement = statement.returning(*table.primary_key.columns)
     added = 0
     for start in range(0, len(rows), chunk_size):
         result = conn.execute(statement, list(rows[start : start + chunk_size]))
-        added += max(result.rowcount, 0)
+        added += len(result.all())
     return added

@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from models.enums import EventType
+from models.promotion_rules import PromotionRules
 
 
 class RulesError(ValueError):
@@ -136,6 +137,7 @@ class Rules(BaseModel):
 
     name: str
     scoring: Scoring
+    promotion: PromotionRules = PromotionRules()
 
     @property
     def max_score(self) -> int:

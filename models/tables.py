@@ -110,6 +110,8 @@ class Contact(Base):
     fit_score: Mapped[int | None] = mapped_column(Integer)
     score: Mapped[int | None] = mapped_column(Integer)
     scored_at: Mapped[datetime | None]
+    # Set when the contact is first marked a hot lead for field sales; cleared on recycle.
+    hot_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     # Bumped whenever an attribute that feeds scoring changes: the rescoring watermark.
     updated_at: Mapped[datetime] = mapped_column(index=True)
@@ -253,3 +255,20 @@ class Outbox(Base):
     sent_at: Mapped[datetime | None]
     run_id: Mapped[str | None] = mapped_column(String(36))
     __table_args__ = (Index("ix_outbox_status", "status", "channel"),)
+
+
+class OwnerAssignment(Base):
+    """An owner given to a contact: the history that makes round-robin deterministic."""
+
+    __tablename__ = "owner_assignments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("owners.id"))
+    team: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(String(120))
+    run_id: Mapped[str | None] = mapped_column(String(36))
+    __table_args__ = (
+        UniqueConstraint("contact_id", "at", name="uq_owner_assignments_contact_at"),
+        Index("ix_owner_assignments_team_at", "team", "at"),
+    )
