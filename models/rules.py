@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from models.enums import EventType
+from models.nurture_rules import NurtureRules
 from models.promotion_rules import PromotionRules
 
 
@@ -137,6 +138,7 @@ class Rules(BaseModel):
 
     name: str
     scoring: Scoring
+    nurture: NurtureRules = NurtureRules()
     promotion: PromotionRules = PromotionRules()
 
     @property

@@ -272,3 +272,82 @@ class OwnerAssignment(Base):
         UniqueConstraint("contact_id", "at", name="uq_owner_assignments_contact_at"),
         Index("ix_owner_assignments_team_at", "team", "at"),
     )
+
+
+class NurtureEnrollment(Base):
+    """A contact's run through one nurture program: the step it waits on and since when.
+
+    `enrollment_key` (program, contact, entry hour) is the natural key that makes email
+    idempotency keys deterministic before the row exists.
+    """
+
+    __tablename__ = "nurture_enrollments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enrollment_key: Mapped[str] = mapped_column(String(160), unique=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    program: Mapped[str] = mapped_column(String(60))
+    step: Mapped[str | None] = mapped_column(String(60))
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    entered_at: Mapped[datetime]
+    next_step_at: Mapped[datetime | None]
+    last_sent_at: Mapped[datetime | None]
+    exit_reason: Mapped[str | None] = mapped_column(String(60))
+    updated_at: Mapped[datetime]
+    run_id: Mapped[str | None] = mapped_column(String(36))
+    __table_args__ = (
+        Index("ix_nurture_enrollments_status_due", "status", "next_step_at"),
+        Index("ix_nurture_enrollments_contact_program", "contact_id", "program"),
+    )
+
+
+class NurtureHistory(Base):
+    """What happened to an enrollment and when: entered, sent, held, branched, exited."""
+
+    __tablename__ = "nurture_history"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    enrollment_key: Mapped[str] = mapped_column(String(160), index=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    at: Mapped[datetime]
+    action: Mapped[str] = mapped_column(String(20))
+    step: Mapped[str | None] = mapped_column(String(60))
+    detail: Mapped[str | None] = mapped_column(Text)
+    run_id: Mapped[str | None] = mapped_column(String(36))
+    __table_args__ = (
+        UniqueConstraint("enrollment_key", "action", "step", "at", name="uq_nurture_history"),
+    )
+
+
+class EmailSend(Base):
+    """One marketing email decided for a contact; its delivery state is its outbox row.
+
+    `email_id` is the outbox idempotency key and the `detail` of its open/click events.
+    """
+
+    __tablename__ = "email_sends"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email_id: Mapped[str] = mapped_column(String(255), unique=True)
+    enrollment_key: Mapped[str] = mapped_column(String(160), index=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"))
+    program: Mapped[str] = mapped_column(String(60))
+    step: Mapped[str] = mapped_column(String(60))
+    template: Mapped[str] = mapped_column(String(120))
+    locale: Mapped[str] = mapped_column(String(8))
+    queued_at: Mapped[datetime]
+    run_id: Mapped[str | None] = mapped_column(String(36))
+    __table_args__ = (Index("ix_email_sends_contact_queued", "contact_id", "queued_at"),)
+
+
+class EmailSuppression(Base):
+    """A contact that must not get marketing email: unsubscribed or hard-bounced."""
+
+    __tablename__ = "email_suppressions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    email: Mapped[str] = mapped_column(String(255))
+    reason: Mapped[str] = mapped_column(String(20))
+    source: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    __table_args__ = (
+        UniqueConstraint("contact_id", "reason", name="uq_email_suppressions_contact_reason"),
+    )

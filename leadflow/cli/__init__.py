@@ -46,9 +46,16 @@ def rules_check(path: Path) -> None:
     except RulesError as error:
         fail(str(error))
         return
+    from leadflow.email_render import check_nurture_templates
+
+    problems = check_nurture_templates(rules.nurture)
+    if problems:
+        fail(f"{path}: nurture programs cannot send\n  " + "\n  ".join(problems))
+        return
     typer.echo(
         f"{path}: ok — '{rules.name}', {len(rules.scoring.behaviour.signals)} behaviour and "
-        f"{len(rules.scoring.fit.signals)} fit signals, max score {rules.max_score}"
+        f"{len(rules.scoring.fit.signals)} fit signals, max score {rules.max_score}, "
+        f"{len(rules.nurture.programs)} nurture programs"
     )
 
 
@@ -61,4 +68,5 @@ def main() -> None:
 def _register_commands() -> None:
     # Each command family lives in its own module and registers itself on import.
     import leadflow.cli.scoring_commands  # noqa: F401
+    import leadflow.cli.nurture_commands  # noqa: F401
     from leadflow.cli import import_commands  # noqa: F401

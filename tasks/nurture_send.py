@@ -1,0 +1,73 @@
+"""The outbox sender for marketing email: last checks, render, deliver.
+
+The scheduler already checked consent, suppression, window and cap when it decided the
+send; this sender checks again right before delivery, because a retried email can go
+out hours later and an unsubscribe that arrived in between must win.
+"""
+
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import Engine, select
+
+from leadflow.adapters.email import EmailTransport
+from leadflow.email_render import EmailRenderer, build_message
+from models.nurture_rules import NurtureRules
+from models.tables import Contact, EmailSuppression
+from tasks.nurture_apply import NURTURE_KIND
+from tasks.nurture_timing import contact_zone, next_send_slot
+from tasks.outbox import OutboxRow, PermanentSendError, TransientSendError
+
+
+def make_nurture_sender(
+    engine: Engine,
+    *,
+    transport: EmailTransport,
+    renderer: EmailRenderer,
+    rules: NurtureRules,
+    email_from: str,
+    business_timezone: str,
+    now: datetime,
+    delivered: Callable[[str, str], None] | None = None,
+) -> Callable[[OutboxRow], None]:
+    """A `tasks.outbox` sender for channel "email" that sends nurture emails at `now`.
+
+    `delivered(email_id, where)` is told where each message went (SMTP or a file).
+    """
+
+    def send(row: OutboxRow) -> None:
+        if row.kind != NURTURE_KIND or row.contact_id is None:
+            raise PermanentSendError(f"the email sender cannot send kind {row.kind!r}")
+        with engine.connect() as conn:
+            consent = conn.execute(
+                select(Contact.consent).where(Contact.id == row.contact_id)
+            ).scalar_one_or_none()
+            suppressed = conn.execute(
+                select(EmailSuppression.reason).where(EmailSuppression.contact_id == row.contact_id)
+            ).first()
+        if suppressed is not None:
+            raise PermanentSendError(f"suppressed: {suppressed.reason}")
+        if not consent:
+            raise PermanentSendError("suppressed: no opt-in consent")
+        zone = contact_zone(row.payload.get("timezone"), business_timezone)
+        if next_send_slot(now, zone=zone, window=rules.send_window) > now:
+            # No retry_after: that would hold back the rest of the batch too.
+            raise TransientSendError("outside the send window; retried by a later run")
+        rendered = renderer.render(row.payload, contact_id=row.contact_id)
+        unsubscribe_url = renderer.tracking.unsubscribe(
+            email_id=str(row.payload["email_id"]),
+            contact_id=row.contact_id,
+            locale=str(row.payload["locale"]),
+        )
+        message = build_message(
+            rendered=rendered,
+            payload=row.payload,
+            email_from=email_from,
+            unsubscribe_url=unsubscribe_url,
+            sent_at=now,
+        )
+        where = transport.deliver(message)
+        if delivered is not None:
+            delivered(str(row.payload["email_id"]), where)
+
+    return send
