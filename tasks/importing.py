@@ -838,14 +838,14 @@ def decide_contacts(
     new["created_at"] = new["created_at"].where(new["created_at"].notna(), now)
     new["updated_at"] = now
 
-    stored_stage = stored.set_index("email")[["lifecycle_stage", "updated_at"]]
+    stored_stage = stored.set_index("email")[["lifecycle_stage", "updated_at"]].astype(object)
     current = matches["email"].map(stored_stage["lifecycle_stage"])
     wanted = matches["lifecycle_stage"]
     rank = {s.value: r for s, r in STAGE_ORDER.items()}
     forward = wanted.notna() & (wanted.map(rank) > current.map(rank).fillna(-math.inf))
     matches["lifecycle_stage"] = wanted.where(forward, current)
     rescore = changed[CONTACT_SCORING_COLUMNS].any(axis=1)
-    matches["updated_at"] = matches["email"].map(stored_stage["updated_at"]).astype(object)
+    matches["updated_at"] = matches["email"].map(stored_stage["updated_at"])
     matches.loc[rescore, "updated_at"] = now
     touched = changed.any(axis=1) | forward
     updates = matches[touched][["id", "email", *CONTACT_COLUMNS, "lifecycle_stage", "updated_at"]]
