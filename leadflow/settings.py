@@ -30,6 +30,12 @@ class Settings(BaseSettings):
 
     slack_token: str | None = None
     slack_api_url: str = "https://slack.com/api/"
+    slack_token_secret: str | None = Field(
+        default=None, description="Prefect Secret block holding the Slack token (if no token)."
+    )
+    slack_console: bool = Field(
+        default=False, description="Print Slack messages instead of posting them (development)."
+    )
 
     smtp_host: str | None = None
     smtp_port: int = 587

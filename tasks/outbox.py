@@ -62,11 +62,18 @@ class OutboxRow:
 
 
 class TransientSendError(Exception):
-    """The send may work later (rate limit, 5xx, network); `retry_after` in seconds if known."""
+    """The send may work later (rate limit, 5xx, network); `retry_after` in seconds if known.
 
-    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+    `halt=True` says the whole channel is unusable for now (e.g. a revoked token): the
+    dispatcher stops and leaves the rest of the batch untouched.
+    """
+
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, halt: bool = False
+    ) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.halt = halt
 
 
 class PermanentSendError(Exception):
@@ -237,7 +244,7 @@ def dispatch(
                 mark_retry(conn, row.id, error=str(error), not_before=resume_at)
             report.retried += 1
             report.errors.append(f"{row.idempotency_key}: {error} (retry after {wait:.0f}s)")
-            if delay is not None:
+            if delay is not None or error.halt:
                 _release_rest(engine, rows[index + 1 :], not_before=resume_at)
                 report.deferred = len(rows) - index - 1
                 break

@@ -67,6 +67,7 @@ def main() -> None:
 
 def _register_commands() -> None:
     # Each command family lives in its own module and registers itself on import.
+    import leadflow.cli.nurture_commands
+    import leadflow.cli.promotion_commands
     import leadflow.cli.scoring_commands  # noqa: F401
-    import leadflow.cli.nurture_commands  # noqa: F401
     from leadflow.cli import import_commands  # noqa: F401

@@ -1,0 +1,108 @@
+"""The promotion run's summary: counts for the run ledger and the markdown artifact."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from tasks.promotion_apply import AppliedPromotions
+from tasks.promotion_decide import PromotionDecisions
+
+MAX_LISTED = 50
+
+
+@dataclass(frozen=True)
+class DispatchSummary:
+    """What the Slack dispatcher did, and what is still waiting in the outbox."""
+
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    deferred: int = 0
+    pending: int = 0
+    error: str | None = None
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PromotionOutcome:
+    """One promotion run, decided and (unless dry) applied and dispatched."""
+
+    run_id: str
+    as_of: datetime
+    dry_run: bool
+    candidates: int
+    decisions: PromotionDecisions
+    messages: int
+    applied: AppliedPromotions | None
+    dispatch: DispatchSummary | None
+
+    def summary(self) -> dict[str, Any]:
+        """Flat counts for the run ledger, the CLI and the flow's return value."""
+        decided = self.decisions.counts()
+        by_stage = self.applied.by_stage() if self.applied else {}
+        result: dict[str, Any] = {
+            "as_of": self.as_of.isoformat(),
+            "dry_run": self.dry_run,
+            "candidates": self.candidates,
+            "decided": decided,
+            "promoted": by_stage,
+            "hot": self.applied.hot if self.applied else 0,
+            "assigned": self.applied.assigned if self.applied else 0,
+            "messages_decided": self.messages,
+            "messages_enqueued": self.applied.enqueued if self.applied else 0,
+        }
+        if self.dispatch is not None:
+            result.update(
+                {
+                    "messages_sent": self.dispatch.sent,
+                    "messages_pending": self.dispatch.pending,
+                    "messages_failed": self.dispatch.failed,
+                    "dispatch_error": self.dispatch.error,
+                }
+            )
+        return result
+
+
+def promotion_markdown(outcome: PromotionOutcome) -> str:
+    """The run artifact: promotions by stage, hot leads, owners and Slack messages."""
+    as_of = outcome.as_of.strftime("%Y-%m-%d %H:%M UTC")
+    title = f"# mql-promotion {as_of}" + (" (dry run: nothing written)" if outcome.dry_run else "")
+    lines = [title, "", f"Run `{outcome.run_id}` read {outcome.candidates} candidate contacts.", ""]
+    decided = outcome.decisions.counts()
+    applied = outcome.applied.by_stage() if outcome.applied else {}
+    stages = [k for k in decided if k not in ("hot", "assigned", "unassigned")]
+    lines += ["## Promotions by stage", "", "| stage | decided | applied |", "|---|---:|---:|"]
+    if not stages:
+        lines.append("| (none) | 0 | 0 |")
+    for stage in stages:
+        lines.append(f"| {stage} | {decided[stage]} | {applied.get(stage, 0)} |")
+    lines += [
+        "",
+        "| hot leads | owners assigned | no active owner |",
+        "|---:|---:|---:|",
+        f"| {decided['hot']} | {decided['assigned']} | {decided['unassigned']} |",
+        "",
+        "## Slack messages",
+        "",
+        "| decided | new in outbox | sent | pending | failed |",
+        "|---:|---:|---:|---:|---:|",
+    ]
+    dispatch = outcome.dispatch or DispatchSummary()
+    enqueued = outcome.applied.enqueued if outcome.applied else 0
+    lines.append(
+        f"| {outcome.messages} | {enqueued} | {dispatch.sent} | {dispatch.pending} | "
+        f"{dispatch.failed} |"
+    )
+    if dispatch.error:
+        lines += ["", f"**Dispatch stopped:** {dispatch.error}"]
+    if dispatch.errors:
+        lines += ["", "Unsent this run:", ""]
+        lines += [f"- {error}" for error in dispatch.errors[:MAX_LISTED]]
+    transitions = outcome.applied.transitions if outcome.applied else outcome.decisions.transitions
+    if transitions:
+        lines += ["", "## Transitions", "", "| contact | from | to | rule |", "|---:|---|---|---|"]
+        for t in transitions[:MAX_LISTED]:
+            lines.append(f"| {t.contact_id} | {t.from_stage or '-'} | {t.to_stage} | {t.rule} |")
+        if len(transitions) > MAX_LISTED:
+            lines.append(f"| … | | | {len(transitions) - MAX_LISTED} more |")
+    return "\n".join(lines) + "\n"

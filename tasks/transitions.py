@@ -1,0 +1,250 @@
+"""Lifecycle stage transitions: which moves are allowed, deciding them, and recording them.
+
+Every flow that moves a contact's stage goes through here: the promotion flow proposes
+forward moves and disqualifications, a recycle flow proposes `kind="recycle"` moves, a
+lost-deal flow `kind="renurture"`. `decide_transitions` keeps only allowed moves (first
+proposal per contact wins); `apply_transitions` writes them with a stage-history row
+each and rolls every touched company up to its most advanced contact.
+"""
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Connection, select, update
+
+from leadflow.db import insert_ignoring_conflicts
+from models.enums import STAGE_ORDER, LeadStatus, Stage
+from models.tables import Company, Contact, StageHistory
+
+
+class TransitionKind(StrEnum):
+    """Why a move is allowed: the only backward paths are recycle and re-nurture."""
+
+    FORWARD = "forward"
+    DISQUALIFY = "disqualify"
+    RECYCLE = "recycle"
+    RENURTURE = "renurture"
+
+
+class InvalidTransition(ValueError):
+    """A move that the lifecycle does not allow for its kind."""
+
+
+_FUNNEL = {stage for stage, rank in STAGE_ORDER.items() if rank >= 0}
+# Once a deal exists the contact is past qualification: it can no longer be disqualified.
+_DISQUALIFIABLE = {Stage.SUBSCRIBER, Stage.LEAD, Stage.MQL, Stage.SQL, Stage.LOST_RENURTURE}
+
+
+def _stage(value: str | Stage | None) -> Stage | None:
+    if value is None:
+        return None
+    try:
+        return Stage(value)
+    except ValueError:
+        return None
+
+
+def is_allowed(from_stage: str | Stage | None, to_stage: str | Stage, kind: TransitionKind) -> bool:
+    """Whether moving `from_stage` → `to_stage` is allowed for `kind`.
+
+    forward: into a later funnel stage (a disqualified contact never moves forward);
+    disqualify: to `other`, before a deal exists; recycle: back to an earlier funnel
+    stage, or out of `other`/`lost_renurture`; renurture: to `lost_renurture`.
+    A contact without a (known) stage may enter any stage.
+    """
+    source = _stage(from_stage)
+    target = Stage(to_stage)
+    if source == target:
+        return False
+    if source is None:
+        return True
+    if kind is TransitionKind.FORWARD:
+        return (
+            target in _FUNNEL
+            and source is not Stage.OTHER
+            and STAGE_ORDER[target] > STAGE_ORDER[source]
+        )
+    if kind is TransitionKind.DISQUALIFY:
+        return target is Stage.OTHER and source in _DISQUALIFIABLE
+    if kind is TransitionKind.RECYCLE:
+        return target in _FUNNEL and (
+            source not in _FUNNEL or STAGE_ORDER[target] < STAGE_ORDER[source]
+        )
+    return target is Stage.LOST_RENURTURE
+
+
+def kind_for(to_stage: str | Stage) -> TransitionKind:
+    """The kind a rule's move has by default: `other` disqualifies, anything else is forward."""
+    return TransitionKind.DISQUALIFY if Stage(to_stage) is Stage.OTHER else TransitionKind.FORWARD
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A rule's wish to move a contact; `decide_transitions` checks it against the lifecycle."""
+
+    contact_id: int
+    to_stage: Stage
+    rule: str
+    kind: TransitionKind = TransitionKind.FORWARD
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Transition:
+    """A decided stage move; (contact_id, to_stage, at) is its natural key."""
+
+    contact_id: int
+    from_stage: str | None
+    to_stage: Stage
+    at: datetime
+    rule: str
+    kind: TransitionKind = TransitionKind.FORWARD
+    reason: str | None = None
+
+    @property
+    def key(self) -> str:
+        """The natural key as text, for idempotency keys of side effects."""
+        return f"{self.contact_id}:{self.to_stage.value}:{self.at.strftime('%Y%m%dT%H%M%SZ')}"
+
+
+def decide_transitions(
+    current_stages: Mapping[int, str | None],
+    proposals: Iterable[Proposal],
+    *,
+    as_of: datetime,
+) -> list[Transition]:
+    """Turn proposals (in priority order) into at most one allowed transition per contact.
+
+    Proposals for unknown contacts or moves the lifecycle forbids are dropped, so a
+    customer whose score drops is never proposed back into the funnel.
+    """
+    decided: dict[int, Transition] = {}
+    for proposal in proposals:
+        if proposal.contact_id in decided or proposal.contact_id not in current_stages:
+            continue
+        source = current_stages[proposal.contact_id]
+        if not is_allowed(source, proposal.to_stage, proposal.kind):
+            continue
+        decided[proposal.contact_id] = Transition(
+            contact_id=proposal.contact_id,
+            from_stage=source,
+            to_stage=proposal.to_stage,
+            at=as_of,
+            rule=proposal.rule,
+            kind=proposal.kind,
+            reason=proposal.reason,
+        )
+    return list(decided.values())
+
+
+def company_stage(stages: Iterable[str | None]) -> Stage | None:
+    """The most advanced stage among a company's contacts (unknown stages ignored)."""
+    known = [stage for stage in (_stage(s) for s in stages) if stage is not None]
+    if not known:
+        return None
+    return max(known, key=lambda stage: STAGE_ORDER[stage])
+
+
+@dataclass(frozen=True)
+class AppliedTransitions:
+    """What `apply_transitions` wrote: the moves that took effect and the companies rolled up."""
+
+    transitions: list[Transition]
+    companies: dict[int, Stage | None]
+
+
+def apply_transitions(
+    conn: Connection,
+    transitions: Sequence[Transition],
+    *,
+    run_id: str | None,
+    lead_status_on: Mapping[Stage, LeadStatus] | None = None,
+) -> AppliedTransitions:
+    """Write transitions in the caller's transaction, keyed by (contact, to, at).
+
+    A move takes effect only if the contact is still in its `from_stage` (so a rerun or
+    a concurrent run changes nothing twice); each effective move gets a stage-history
+    row, the lead status `lead_status_on` names for its target, and recycle/re-nurture
+    clear the hot-lead mark. Touched companies are rolled up afterwards.
+    """
+    for transition in transitions:
+        if not is_allowed(transition.from_stage, transition.to_stage, transition.kind):
+            raise InvalidTransition(
+                f"contact {transition.contact_id}: {transition.from_stage} → "
+                f"{transition.to_stage} is not allowed as {transition.kind}"
+            )
+    statuses = lead_status_on or {}
+    applied: list[Transition] = []
+    for transition in transitions:
+        values: dict[str, object] = {"lifecycle_stage": transition.to_stage.value}
+        if transition.to_stage in statuses:
+            values["lead_status"] = statuses[transition.to_stage].value
+        if transition.kind in (TransitionKind.RECYCLE, TransitionKind.RENURTURE):
+            values["hot_at"] = None
+        current = (
+            Contact.lifecycle_stage.is_(None)
+            if transition.from_stage is None
+            else Contact.lifecycle_stage == transition.from_stage
+        )
+        result = conn.execute(
+            update(Contact).where(Contact.id == transition.contact_id, current).values(**values)
+        )
+        if result.rowcount == 1:
+            applied.append(transition)
+    insert_ignoring_conflicts(
+        conn,
+        StageHistory.__table__,  # type: ignore[arg-type]
+        [
+            {
+                "contact_id": t.contact_id,
+                "from_stage": t.from_stage,
+                "to_stage": t.to_stage.value,
+                "at": t.at,
+                "rule": t.rule,
+                "kind": t.kind.value,
+                "reason": t.reason,
+                "run_id": run_id,
+            }
+            for t in applied
+        ],
+        keys=["contact_id", "to_stage", "at"],
+    )
+    companies = refresh_company_stages(conn, contact_ids=[t.contact_id for t in applied])
+    return AppliedTransitions(transitions=applied, companies=companies)
+
+
+def refresh_company_stages(
+    conn: Connection, *, contact_ids: Sequence[int]
+) -> dict[int, Stage | None]:
+    """Recompute the stage of the companies of these contacts; returns company → stage."""
+    if not contact_ids:
+        return {}
+    company_ids = sorted(
+        {
+            cid
+            for cid in conn.execute(
+                select(Contact.company_id).where(Contact.id.in_(list(contact_ids)))
+            ).scalars()
+            if cid is not None
+        }
+    )
+    if not company_ids:
+        return {}
+    stages: dict[int, list[str | None]] = {cid: [] for cid in company_ids}
+    for company_id, contact_stage in conn.execute(
+        select(Contact.company_id, Contact.lifecycle_stage).where(
+            Contact.company_id.in_(company_ids)
+        )
+    ):
+        if company_id is not None:
+            stages[company_id].append(contact_stage)
+    rolled = {cid: company_stage(values) for cid, values in stages.items()}
+    for company_id, rolled_stage in rolled.items():
+        conn.execute(
+            update(Company)
+            .where(Company.id == company_id)
+            .values(lifecycle_stage=None if rolled_stage is None else rolled_stage.value)
+        )
+    return rolled
