@@ -1,0 +1,415 @@
+"""Scoring benchmark: a full run, an incremental hour, and the SQL floor, on one database.
+
+Creates a fresh database (a SQLite file by default, or a private schema in the
+PostgreSQL given by --database-url), loads a synthetic dataset, then times each phase
+in its own subprocess so one phase's memory never hides another's:
+
+  load         migrate, generate the dataset, bulk insert, ANALYZE
+  floor        one plain SQL query: default points per event, summed per contact
+  full         run_scoring(full=True) at `end`
+  hour         add_hourly_activity: new events for --share of the contacts
+  incremental  run_scoring() at `end` + 1 h
+
+Prints a markdown table and writes benchmarks/results/<timestamp>.json.
+Usage: python benchmarks/bench_scoring.py [--contacts N] [--events M] [--database-url URL]
+"""
+
+import argparse
+import cProfile
+import io
+import json
+import os
+import platform
+import pstats
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+
+from leadflow.db import make_engine, upgrade
+from leadflow.paths import DEFAULT_RULES_PATH, PROJECT_ROOT
+from leadflow.synthetic import add_hourly_activity, generate_dataset, insert_dataset
+from leadflow.timeutil import floor_to_hour, utc_now
+from models.rules import Rules, load_rules
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+PHASES = ("load", "floor", "full", "hour", "incremental")
+
+
+# --- the floor -------------------------------------------------------------------------
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def floor_query(rules: Rules) -> str:
+    """SQL that reads every event once and sums the rules' points per contact.
+
+    No windows, no distinct counting, no caps: the least work any scorer must do.
+    """
+    branches: list[str] = []
+    for signal in rules.scoring.behaviour.signals:
+        for event_type in signal.events:
+            condition = f"type = {_quote(event_type.value)}"
+            if signal.details is not None:
+                details = ", ".join(_quote(d) for d in signal.details)
+                condition += f" AND detail IN ({details})"
+            branches.append(f"WHEN {condition} THEN {signal.points}")
+    points = "CASE " + " ".join(branches) + " ELSE 0 END"
+    return f"SELECT contact_id, SUM({points}) AS points FROM events GROUP BY contact_id"
+
+
+# --- phases (each runs in its own process) ------------------------------------------------
+
+
+def _vm_hwm_mb() -> float:
+    """This process's peak resident set so far, in MB (VmHWM)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _analyze(engine: Engine) -> None:
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM ANALYZE")
+    else:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE")
+
+
+def phase_load(args: argparse.Namespace, engine: Engine) -> dict[str, Any]:
+    """Migrate, generate and bulk-insert the dataset, then refresh planner statistics."""
+    started = time.perf_counter()
+    upgrade(args.database_url)
+    migrated = time.perf_counter()
+    dataset = generate_dataset(
+        contacts=args.contacts, events=args.events, days=args.days, end=args.end, seed=args.seed
+    )
+    generated = time.perf_counter()
+    summary = insert_dataset(engine, dataset)
+    inserted = time.perf_counter()
+    _analyze(engine)
+    analyzed = time.perf_counter()
+    return {
+        "migrate_seconds": round(migrated - started, 3),
+        "generate_seconds": round(generated - migrated, 3),
+        "insert_seconds": round(inserted - generated, 3),
+        "analyze_seconds": round(analyzed - inserted, 3),
+        "contacts": summary.contacts,
+        "events": summary.events,
+        "companies": summary.companies,
+    }
+
+
+def phase_floor(args: argparse.Namespace, engine: Engine) -> dict[str, Any]:
+    """The plain aggregate query; every result row is fetched."""
+    query = floor_query(load_rules(args.rules))
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql(query).fetchall()
+    return {"rows": len(rows), "query": query}
+
+
+def _scoring(args: argparse.Namespace, engine: Engine, *, as_of: datetime, full: bool) -> Any:
+    from tasks.scoring import run_scoring
+
+    rules = load_rules(args.rules)
+    outcome = run_scoring(engine, rules=rules, as_of=as_of, full=full)
+    return {
+        "run_id": outcome.run_id,
+        "full": outcome.full,
+        "reason": outcome.reason,
+        "candidates": outcome.candidates,
+        "scored": outcome.scored,
+        "snapshots_written": outcome.snapshots_written,
+        "score_distribution": outcome.score_distribution,
+    }
+
+
+def phase_full(args: argparse.Namespace, engine: Engine) -> dict[str, Any]:
+    """A full scoring run at `end`."""
+    return _scoring(args, engine, as_of=args.end, full=True)
+
+
+def phase_hour(args: argparse.Namespace, engine: Engine) -> dict[str, Any]:
+    """New events for --share of the contacts in the hour after `end`."""
+    added = add_hourly_activity(
+        engine, share=args.share, at=args.end + timedelta(hours=1), seed=args.seed
+    )
+    return {"contacts": added.contacts, "events": added.events}
+
+
+def phase_incremental(args: argparse.Namespace, engine: Engine) -> dict[str, Any]:
+    """An ordinary (incremental) scoring run one hour after the full run."""
+    return _scoring(args, engine, as_of=args.end + timedelta(hours=1), full=False)
+
+
+PHASE_FUNCTIONS: dict[str, Callable[[argparse.Namespace, Engine], dict[str, Any]]] = {
+    "load": phase_load,
+    "floor": phase_floor,
+    "full": phase_full,
+    "hour": phase_hour,
+    "incremental": phase_incremental,
+}
+
+
+def run_phase(args: argparse.Namespace) -> None:
+    """Child process: run one phase and print one JSON line with its time and memory."""
+    engine = make_engine(args.database_url)
+    before_mb = _vm_hwm_mb()
+    profiler = cProfile.Profile() if args.profile else None
+    started = time.perf_counter()
+    if profiler:
+        profiler.enable()
+    details = PHASE_FUNCTIONS[args.phase](args, engine)
+    if profiler:
+        profiler.disable()
+    seconds = time.perf_counter() - started
+    if profiler:
+        path = RESULTS_DIR / f"{args.stamp}-{args.phase}.prof"
+        profiler.dump_stats(path)
+        text_ = io.StringIO()
+        pstats.Stats(profiler, stream=text_).sort_stats("cumulative").print_stats(25)
+        details["profile"] = str(path.relative_to(PROJECT_ROOT))
+        print(text_.getvalue(), file=sys.stderr)
+    engine.dispose()
+    result = {
+        "phase": args.phase,
+        "seconds": round(seconds, 3),
+        "rss_before_mb": round(before_mb, 1),
+        "details": details,
+    }
+    print(json.dumps(result, default=str))
+
+
+# --- the parent ---------------------------------------------------------------------------
+
+
+def machine_info(database_url: str) -> dict[str, Any]:
+    """Where the numbers were measured."""
+    cpu = "unknown"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    mem_kb = 0
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            mem_kb = int(line.split()[1])
+    postgres = None
+    if make_url(database_url).get_backend_name() == "postgresql":
+        engine = create_engine(database_url)
+        with engine.connect() as conn:
+            postgres = conn.exec_driver_sql("SHOW server_version").scalar()
+        engine.dispose()
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    return {
+        "nproc": len(os.sched_getaffinity(0)),
+        "memory_gb": round(mem_kb / 1024 / 1024, 1),
+        "cpu": cpu,
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "postgres": postgres,
+        "load_average": os.getloadavg(),
+        "git_commit": commit or None,
+    }
+
+
+def _child(args: argparse.Namespace, phase: str) -> dict[str, Any]:
+    """Run `phase` in a subprocess; its peak RSS comes from the kernel via wait4."""
+    command = [
+        sys.executable, __file__, "--phase", phase, "--database-url", args.database_url,
+        "--contacts", str(args.contacts), "--events", str(args.events),
+        "--days", str(args.days), "--seed", str(args.seed), "--share", str(args.share),
+        "--end", args.end.isoformat(), "--rules", str(args.rules), "--stamp", args.stamp,
+    ]  # fmt: skip
+    if args.profile and phase in ("full", "incremental"):
+        command.append("--profile")
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    wall = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, env=env, text=True)
+    assert process.stdout is not None
+    output = process.stdout.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise SystemExit(f"phase {phase} failed with exit code {process.returncode}")
+    result: dict[str, Any] = json.loads(output.strip().splitlines()[-1])
+    result["process_seconds"] = round(time.perf_counter() - wall, 3)
+    result["peak_rss_mb"] = round(usage.ru_maxrss / 1024, 1)  # KiB on Linux
+    return result
+
+
+def _fresh_database(args: argparse.Namespace) -> Callable[[], None]:
+    """Point args.database_url at an empty database; returns the clean-up."""
+    if args.database_url is None:
+        path = RESULTS_DIR / f"bench-{args.stamp}.db"
+        args.database_url = f"sqlite:///{path}"
+
+        def remove_file() -> None:
+            if not args.keep:
+                for suffix in ("", "-wal", "-shm"):
+                    Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+        return remove_file
+    url = make_url(args.database_url)
+    if url.get_backend_name() == "sqlite":
+        Path(url.database or "").unlink(missing_ok=True)
+        return lambda: None
+    schema = f"bench_{args.stamp.lower()}"
+    admin = create_engine(args.database_url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    private = url.update_query_dict({"options": f"-csearch_path={schema}"})
+    args.database_url = private.render_as_string(hide_password=False)
+
+    def drop_schema() -> None:
+        if not args.keep:
+            with admin.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+    return drop_schema
+
+
+def _ratio(numerator: float | None, denominator: float | None) -> float | None:
+    if not numerator or not denominator:
+        return None
+    return round(numerator / denominator, 2)
+
+
+def markdown(report: dict[str, Any]) -> str:
+    """The report as a markdown table plus the ratios and the machine."""
+    machine = report["machine"]
+    lines = [
+        f"### Scoring benchmark — {report['contacts']:,} contacts, {report['events']:,} events "
+        f"({report['backend']})",
+        "",
+        "| phase | wall time (s) | peak RSS (MB) | RSS after imports (MB) | notes |",
+        "|---|---:|---:|---:|---|",
+    ]
+    for name, phase in report["phases"].items():
+        details = phase["details"]
+        if name in ("full", "incremental"):
+            note = (
+                f"candidates {details['candidates']:,}, scored {details['scored']:,}, "
+                f"snapshots {details['snapshots_written']:,}"
+            )
+        elif name == "floor":
+            note = f"{details['rows']:,} result rows"
+        elif name == "hour":
+            note = f"{details['events']:,} events for {details['contacts']:,} contacts"
+        else:
+            note = (
+                f"generate {details['generate_seconds']} s, insert {details['insert_seconds']} s, "
+                f"analyze {details['analyze_seconds']} s"
+            )
+        lines.append(
+            f"| {name} | {phase['seconds']:.2f} | {phase['peak_rss_mb']:.0f} | "
+            f"{phase['rss_before_mb']:.0f} | {note} |"
+        )
+    ratios = report["ratios"]
+    lines += [
+        "",
+        f"- full / floor: **{ratios['full_over_floor']}×**",
+        f"- incremental / full: **{ratios['incremental_over_full']}**",
+        f"- machine: {machine['nproc']} CPUs ({machine['cpu']}), {machine['memory_gb']} GB, "
+        f"Python {machine['python']}, SQLite {machine['sqlite']}, "
+        f"PostgreSQL {machine['postgres'] or 'n/a'}, load average before "
+        f"{', '.join(f'{x:.2f}' for x in machine['load_average'])}, commit {machine['git_commit']}",
+    ]
+    return "\n".join(lines)
+
+
+def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
+    """Parent process: fresh database, every phase in a child, then the report."""
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    requested_url = args.database_url
+    cleanup = _fresh_database(args)
+    try:
+        machine = machine_info(requested_url or args.database_url)
+        phases: dict[str, Any] = {}
+        for phase in PHASES:
+            print(f"… {phase}", file=sys.stderr, flush=True)
+            phases[phase] = _child(args, phase)
+            print(
+                f"  {phases[phase]['seconds']:.2f} s, peak {phases[phase]['peak_rss_mb']:.0f} MB",
+                file=sys.stderr,
+                flush=True,
+            )
+    finally:
+        cleanup()
+    report: dict[str, Any] = {
+        "timestamp": args.stamp,
+        "backend": make_url(args.database_url).get_backend_name(),
+        "contacts": args.contacts,
+        "events": args.events,
+        "days": args.days,
+        "seed": args.seed,
+        "share": args.share,
+        "end": args.end.isoformat(),
+        "rules": str(args.rules),
+        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "machine": machine,
+        "phases": phases,
+        "ratios": {
+            "full_over_floor": _ratio(phases["full"]["seconds"], phases["floor"]["seconds"]),
+            "incremental_over_full": _ratio(
+                phases["incremental"]["seconds"], phases["full"]["seconds"]
+            ),
+        },
+    }
+    path = RESULTS_DIR / f"{args.stamp}.json"
+    path.write_text(json.dumps(report, indent=2, ensure_ascii=False, default=str) + "\n")
+    print(markdown(report))
+    print(f"\nwritten {path.relative_to(PROJECT_ROOT)}")
+    return report
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Command-line options (the --phase/--stamp/--profile plumbing is for child processes)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", help="default: a fresh SQLite file in results/")
+    parser.add_argument("--contacts", type=int, default=100_000)
+    parser.add_argument("--events", type=int, default=3_000_000)
+    parser.add_argument("--days", type=int, default=180, help="history window of the events")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--share", type=float, default=0.01, help="contacts active in the hour")
+    parser.add_argument("--rules", type=Path, default=DEFAULT_RULES_PATH)
+    parser.add_argument(
+        "--end", type=datetime.fromisoformat, help="as_of of the full run (default: this hour)"
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument(
+        "--profile", action="store_true", help="cProfile the scoring phases into results/"
+    )
+    parser.add_argument("--phase", choices=PHASES, help=argparse.SUPPRESS)
+    parser.add_argument("--stamp", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    args.end = floor_to_hour(args.end or utc_now())
+    args.stamp = args.stamp or datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the whole benchmark, or one phase when called as a child."""
+    args = parse_args(argv)
+    if args.phase:
+        run_phase(args)
+    else:
+        run_benchmark(args)
+
+
+if __name__ == "__main__":
+    main()
