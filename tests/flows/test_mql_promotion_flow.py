@@ -6,13 +6,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prefect.blocks.system import Secret
 from prefect.client.orchestration import get_client
 from sqlalchemy import func, insert, select
 
 from flows.mql_promotion import ARTIFACT_KEY, mql_promotion
+from leadflow.adapters.slack import slack_sender
 from leadflow.db import ensure_database
-from leadflow.settings import get_settings
+from leadflow.settings import Settings, get_settings
 from models.tables import Contact, Outbox, Owner, ScoreSnapshot, StageHistory
+from tasks.outbox import OutboxRow
 
 AS_OF = datetime(2026, 11, 20, 3, tzinfo=UTC)
 
@@ -167,3 +170,29 @@ def test_flow_run_is_named_after_its_hour_and_leaves_a_summary_artifact(
     assert "Promotions by stage" in text
     assert "| mql | 2 | 2 |" in text
     assert "Dispatch stopped" in text
+
+
+def test_the_slack_token_can_come_from_a_prefect_secret_block(slack_api: Any) -> None:
+    Secret(value=slack_api.TOKEN).save("leadflow-slack-token", overwrite=True)
+    settings = Settings(
+        slack_token=None, slack_token_secret="leadflow-slack-token", slack_api_url=slack_api.url
+    )
+    sender = slack_sender(settings)
+    sender(
+        OutboxRow(
+            id=1,
+            idempotency_key="k",
+            channel="slack",
+            kind="handoff",
+            contact_id=None,
+            payload={"channel": "#sales-handoff", "text": "hi"},
+            status="pending",
+            attempts=0,
+            last_error=None,
+            not_before=None,
+            created_at=AS_OF,
+            sent_at=None,
+            run_id=None,
+        )
+    )
+    assert [p["channel"] for p in slack_api.posted()] == ["#sales-handoff"]
