@@ -1,0 +1,160 @@
+"""The real tracking app on real databases: unsubscribe, open pixel, click redirect."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, insert, select
+
+from leadflow.email_render import TrackingLinks
+from leadflow.settings import Settings
+from leadflow.tokens import sign_token
+from leadflow.tracking import create_app
+from models.tables import Contact, EmailSuppression, Event
+
+SECRET = "endpoint-secret"
+NOW = datetime(2026, 12, 2, 3, 0, tzinfo=UTC)
+EMAIL_ID = "nurture:new_lead:1:20261201T020000Z:email_1"
+
+
+@pytest.fixture
+def contact_id(engine: Engine) -> int:
+    with engine.begin() as conn:
+        return int(
+            conn.execute(
+                insert(Contact)
+                .values(
+                    email="reader@example.co.jp",
+                    consent=True,
+                    lifecycle_stage="lead",
+                    created_at=NOW,
+                    updated_at=NOW,
+                )
+                .returning(Contact.id)
+            ).scalar_one()
+        )
+
+
+@pytest.fixture
+def client(engine: Engine) -> TestClient:
+    settings = Settings(signing_secret=SECRET, public_base_url="https://t.example.test")
+    return TestClient(create_app(engine, settings=settings, clock=lambda: NOW))
+
+
+@pytest.fixture
+def links() -> TrackingLinks:
+    return TrackingLinks(base_url="https://t.example.test", secret=SECRET)
+
+
+def path_of(url: str) -> str:
+    return url.removeprefix("https://t.example.test")
+
+
+def rows(engine: Engine, query: Any) -> list[Any]:
+    with engine.connect() as conn:
+        return list(conn.execute(query).all())
+
+
+def test_get_on_the_unsubscribe_link_only_shows_a_confirmation_page(
+    engine: Engine, client: TestClient, links: TrackingLinks, contact_id: int
+) -> None:
+    url = links.unsubscribe(email_id=EMAIL_ID, contact_id=contact_id, locale="ja")
+    response = client.get(path_of(url))
+    assert response.status_code == 200
+    assert "配信を停止する" in response.text and 'method="post"' in response.text
+    assert rows(engine, select(EmailSuppression.id)) == []
+
+
+def test_one_click_post_unsubscribes_once_and_is_idempotent(
+    engine: Engine, client: TestClient, links: TrackingLinks, contact_id: int
+) -> None:
+    url = links.unsubscribe(email_id=EMAIL_ID, contact_id=contact_id, locale="en")
+    for _ in range(2):
+        response = client.post(path_of(url), data={"List-Unsubscribe": "One-Click"})
+        assert response.status_code == 200
+        assert "unsubscribed" in response.text
+    assert rows(
+        engine,
+        select(EmailSuppression.contact_id, EmailSuppression.reason, EmailSuppression.source),
+    ) == [(contact_id, "unsubscribed", "one_click")]
+
+
+def test_the_open_pixel_records_the_first_open_of_each_email(
+    engine: Engine, client: TestClient, links: TrackingLinks, contact_id: int
+) -> None:
+    url = links.open_pixel(email_id=EMAIL_ID, contact_id=contact_id)
+    for _ in range(3):
+        response = client.get(path_of(url))
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "image/gif"
+        assert response.content.startswith(b"GIF89a")
+    assert rows(engine, select(Event.contact_id, Event.type, Event.detail, Event.occurred_at)) == [
+        (contact_id, "email_open", EMAIL_ID, NOW)
+    ]
+
+
+def test_a_click_records_an_event_and_redirects_to_the_signed_url(
+    engine: Engine, client: TestClient, links: TrackingLinks, contact_id: int
+) -> None:
+    url = links.click(
+        "https://example.com/case-studies?utm=nurture", email_id=EMAIL_ID, contact_id=contact_id
+    )
+    response = client.get(path_of(url), follow_redirects=False)
+    assert response.status_code == 302
+    assert response.headers["location"] == "https://example.com/case-studies?utm=nurture"
+    assert rows(engine, select(Event.type, Event.detail)) == [("email_click", EMAIL_ID)]
+
+
+def test_a_click_ignores_a_redirect_target_in_the_query_string(
+    client: TestClient, links: TrackingLinks, contact_id: int
+) -> None:
+    url = links.click("https://example.com/demo", email_id=EMAIL_ID, contact_id=contact_id)
+    response = client.get(
+        path_of(url) + "?url=https://evil.example/&next=https://evil.example/",
+        follow_redirects=False,
+    )
+    assert response.headers["location"] == "https://example.com/demo"
+
+
+@pytest.mark.parametrize("path", ["u", "o", "c"])
+def test_forged_tokens_are_refused_and_record_nothing(
+    engine: Engine, client: TestClient, contact_id: int, path: str
+) -> None:
+    action = {"u": "unsubscribe", "o": "open", "c": "click"}[path]
+    forged = sign_token(
+        {"e": EMAIL_ID, "c": contact_id, "u": "https://evil.example/"},
+        action=action,  # type: ignore[arg-type]
+        secret="not-the-secret",
+    )
+    method = client.post if path == "u" else client.get
+    response = method(f"/{path}/{forged}", follow_redirects=False)
+    assert response.status_code == 403
+    assert "location" not in response.headers
+    assert rows(engine, select(Event.id)) == []
+    assert rows(engine, select(EmailSuppression.id)) == []
+
+
+def test_an_altered_click_token_cannot_redirect_elsewhere(
+    engine: Engine, client: TestClient, links: TrackingLinks, contact_id: int
+) -> None:
+    genuine = links.click("https://example.com/demo", email_id=EMAIL_ID, contact_id=contact_id)
+    token = genuine.rsplit("/", 1)[1]
+    evil = sign_token(
+        {"e": EMAIL_ID, "c": contact_id, "u": "https://evil.example/"},
+        action="click",
+        secret="not-the-secret",
+    )
+    altered = evil.split(".")[0] + "." + token.split(".")[1]
+    response = client.get(f"/c/{altered}", follow_redirects=False)
+    assert response.status_code == 403
+    assert rows(engine, select(Event.id)) == []
+
+
+def test_an_open_token_cannot_unsubscribe_anyone(
+    engine: Engine, client: TestClient, links: TrackingLinks, contact_id: int
+) -> None:
+    pixel_token = links.open_pixel(email_id=EMAIL_ID, contact_id=contact_id).rsplit("/", 1)[1]
+    response = client.post(f"/u/{pixel_token}")
+    assert response.status_code == 403
+    assert rows(engine, select(EmailSuppression.id)) == []
