@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from prefect.artifacts import Artifact
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from typer.testing import CliRunner
 
 from flows.nurture_scheduler import nurture_scheduler
@@ -32,7 +32,7 @@ def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     created = AS_OF - timedelta(minutes=40)
     with engine.begin() as conn:
         conn.execute(
-            Contact.__table__.insert(),
+            insert(Contact),
             [
                 {
                     "email": f"lead{i}@example.co.jp",
@@ -86,7 +86,7 @@ def test_flow_sends_over_smtp_once_and_a_rerun_of_the_hour_sends_nothing(
 def test_flow_leaves_a_keyed_markdown_artifact(database: str) -> None:
     nurture_scheduler(as_of=AS_OF)
     artifact = Artifact.get(key="nurture-scheduler-summary")
-    assert artifact is not None
+    assert isinstance(artifact, Artifact)
     text = str(artifact.data)
     assert "nurture-scheduler at 2030-12-03 02:00 UTC" in text
     assert "new_lead/email_1" in text

@@ -131,7 +131,7 @@ def test_a_4xx_reply_keeps_the_email_for_a_retry_in_a_later_hour(
     assert (outcome.dispatch.sent, outcome.dispatch.retried) == (0, 1)
     with sqlite_engine.connect() as conn:
         status, error = conn.execute(select(Outbox.status, Outbox.last_error)).one()
-    assert status == "pending" and "451" in error
+    assert status == "pending" and error is not None and "451" in error
 
     del smtp_server.reply_to_rcpt["busy@customer.example.jp"]
     outcome = run(sqlite_engine, smtp_transport(smtp_server), TUESDAY_11_JST + timedelta(hours=1))
@@ -156,7 +156,7 @@ def test_a_hard_bounce_fails_the_email_exits_the_enrollment_and_suppresses_the_a
         error = conn.execute(select(Outbox.last_error)).scalar_one()
     assert (enrollment.status, enrollment.exit_reason) == ("exited", "bounced")
     assert tuple(suppression) == (contact_id, "bounced")
-    assert error.startswith("hard bounce: SMTP 550")
+    assert error is not None and error.startswith("hard bounce: SMTP 550")
     assert smtp_server.received == []
 
 

@@ -158,3 +158,59 @@ def test_an_open_token_cannot_unsubscribe_anyone(
     response = client.post(f"/u/{pixel_token}")
     assert response.status_code == 403
     assert rows(engine, select(EmailSuppression.id)) == []
+
+
+def test_the_app_served_on_loopback_takes_a_one_click_post_like_a_mail_provider(
+    sqlite_engine: Engine,
+) -> None:
+    import socket
+    import threading
+    import time
+
+    import httpx
+    import uvicorn
+
+    with sqlite_engine.begin() as conn:
+        contact = conn.execute(
+            insert(Contact)
+            .values(
+                email="served@example.co.jp",
+                consent=True,
+                lifecycle_stage="lead",
+                created_at=NOW,
+                updated_at=NOW,
+            )
+            .returning(Contact.id)
+        ).scalar_one()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    settings = Settings(signing_secret=SECRET, public_base_url=f"http://127.0.0.1:{port}")
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(sqlite_engine, settings=settings),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.05)
+        links = TrackingLinks(base_url=settings.public_base_url, secret=SECRET)
+        url = links.unsubscribe(email_id=EMAIL_ID, contact_id=contact, locale="ja")
+        # What Gmail and others send for RFC 8058 one-click unsubscribe.
+        response = httpx.post(
+            url,
+            content=b"List-Unsubscribe=One-Click",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        assert response.status_code == 200
+        assert httpx.get(f"{settings.public_base_url}/healthz").json() == {"status": "ok"}
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+    assert rows(sqlite_engine, select(EmailSuppression.contact_id)) == [(contact,)]
