@@ -184,16 +184,17 @@ def insert_ignore(
     """INSERT … ON CONFLICT (keys) DO NOTHING in chunks; returns how many rows were new."""
     if frame.empty:
         return 0
-    statement = (
-        _dialect_insert(conn, table)
-        .on_conflict_do_nothing(index_elements=list(keys))
-        .returning(table.c[keys[0]])
-    )
+    statement = _dialect_insert(conn, table).on_conflict_do_nothing(index_elements=list(keys))
+    # sqlite3's executemany sums rowcount over rows (and is much faster without RETURNING);
+    # psycopg reports -1, but RETURNING yields exactly the inserted rows.
+    counted = conn.dialect.name == "sqlite"
+    if not counted:
+        statement = statement.returning(table.c[keys[0]])
     added = 0
     for start in range(0, len(frame), WRITE_CHUNK):
         records = frame_records(frame.iloc[start : start + WRITE_CHUNK], table)
-        # RETURNING yields only inserted rows; executemany rowcount is -1 on psycopg.
-        added += len(conn.execute(statement, records).all())
+        result = conn.execute(statement, records)
+        added += result.rowcount if counted else len(result.all())
     return added
 
 
