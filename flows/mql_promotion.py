@@ -39,10 +39,10 @@ def read_promotion_inputs_task(database_url: str, rules: Rules, as_of: datetime)
 
 @task(name="decide-promotions", cache_policy=NO_CACHE)
 def decide_promotions_task(
-    inputs: PromotionInputs, rules: Rules, as_of: datetime
+    inputs: PromotionInputs, rules: Rules, as_of: datetime, max_bad_row_share: float
 ) -> PromotionDecisions:
-    """Decide stage transitions, hot leads and owner assignments (pure)."""
-    return decide_promotions(inputs, rules, as_of=as_of)
+    """Validate candidates, then decide stage transitions, hot leads and owners (pure)."""
+    return decide_promotions(inputs, rules, as_of=as_of, max_bad_row_share=max_bad_row_share)
 
 
 @task(
@@ -156,7 +156,7 @@ def mql_promotion(
     )
     try:
         inputs = read_promotion_inputs_task(settings.database_url, rules, hour)
-        decisions = decide_promotions_task(inputs, rules, hour)
+        decisions = decide_promotions_task(inputs, rules, hour, settings.max_bad_row_share)
         messages = compose_handoff_messages_task(settings.database_url, decisions, inputs, rules)
         applied = None
         dispatched = None

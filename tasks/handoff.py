@@ -16,6 +16,7 @@ import jinja2
 import pandas as pd
 
 from leadflow.paths import TEMPLATES_DIR
+from models.promotion_schemas import outbox_messages_schema
 from models.rules import Rules
 from tasks.outbox import OutboxMessage
 from tasks.promotion_decide import PromotionDecisions
@@ -217,6 +218,20 @@ def compose_handoff_messages(
                     payload={"user": slack_id, **render_for(mark.contact_id, "hot_dm", rule)},
                 )
             )
+    if messages:
+        outbox_messages_schema().validate(
+            pd.DataFrame(
+                [
+                    {
+                        "idempotency_key": m.idempotency_key,
+                        "channel": m.channel,
+                        "kind": m.kind,
+                        "payload": m.payload,
+                    }
+                    for m in messages
+                ]
+            )
+        )
     return messages
 
 

@@ -16,6 +16,7 @@ from models.tables import Contact, OwnerAssignment
 from tasks.outbox import OutboxMessage, enqueue
 from tasks.promotion_decide import PromotionDecisions
 from tasks.transitions import Transition, apply_transitions
+from tasks.validation import store_quarantine
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class AppliedPromotions:
     assigned: int
     enqueued: int
     companies: int
+    quarantined: int = 0
 
     def by_stage(self) -> dict[str, int]:
         """Applied transitions per target stage."""
@@ -106,10 +108,12 @@ def apply_promotions(
             or (m.kind != "handoff" and m.contact_id in hot_ids)
         ]
         enqueued = enqueue(conn, kept, run_id=run_id, now=now)
+        quarantined = store_quarantine(conn, decisions.quarantined, run_id=run_id)
     return AppliedPromotions(
         transitions=applied.transitions,
         hot=hot,
         assigned=assigned,
         enqueued=enqueued,
         companies=len(applied.companies),
+        quarantined=quarantined,
     )

@@ -18,10 +18,16 @@ from models.promotion_rules import (
     SequenceRule,
     TransitionRule,
 )
+from models.promotion_schemas import promotion_contacts_schema, transitions_schema
 from models.rules import Rules
 from tasks.assignment import route_team, weighted_round_robin
 from tasks.promotion_read import PromotionInputs
 from tasks.transitions import Proposal, Transition, decide_transitions, kind_for
+from tasks.validation import QuarantineRecord, split_valid_rows
+
+
+class TooManyBadCandidates(RuntimeError):
+    """More candidate rows failed validation than the configured share allows."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,13 @@ class PromotionDecisions:
     transitions: list[Transition] = field(default_factory=list)
     hot: list[HotMark] = field(default_factory=list)
     assignments: list[Assignment] = field(default_factory=list)
+    candidates: int = 0
+    quarantined: list[QuarantineRecord] = field(default_factory=list)
+
+    @property
+    def bad_rows(self) -> int:
+        """How many candidate contacts were set aside as invalid."""
+        return len({r.row_number for r in self.quarantined})
 
     def counts(self) -> dict[str, int]:
         """Transitions per target stage, plus hot marks and assignments."""
@@ -151,12 +164,57 @@ def _describe(rule: TransitionRule) -> str:
     return rule.description or rule.name
 
 
+def transitions_frame(transitions: list[Transition]) -> pd.DataFrame:
+    """Transitions as a frame, for validation and reports."""
+    return pd.DataFrame(
+        [
+            {
+                "contact_id": t.contact_id,
+                "from_stage": t.from_stage,
+                "to_stage": t.to_stage.value,
+                "kind": t.kind.value,
+                "rule": t.rule,
+            }
+            for t in transitions
+        ],
+        columns=["contact_id", "from_stage", "to_stage", "kind", "rule"],
+    )
+
+
 def decide_promotions(
-    inputs: PromotionInputs, rules: Rules, *, as_of: datetime
+    inputs: PromotionInputs,
+    rules: Rules,
+    *,
+    as_of: datetime,
+    max_bad_row_share: float = 1.0,
 ) -> PromotionDecisions:
-    """Decide transitions (first matching allowed rule wins), hot marks and owners."""
+    """Decide transitions (first matching allowed rule wins), hot marks and owners.
+
+    Candidates that fail validation (unknown stage, score outside the rules' range) are
+    set aside as quarantine records; more than `max_bad_row_share` of them fails the run.
+    """
     thresholds = {"mql": rules.scoring.thresholds.mql, "hot": rules.scoring.thresholds.hot}
-    contacts = inputs.contacts
+    validated = split_valid_rows(
+        inputs.contacts,
+        promotion_contacts_schema(rules),
+        source="promotion:contacts",
+        row_numbers=inputs.contacts["contact_id"],
+    )
+    total = len(inputs.contacts)
+    if total and validated.bad_rows / total > max_bad_row_share:
+        raise TooManyBadCandidates(
+            f"{validated.bad_rows} of {total} candidate contacts are invalid "
+            f"(limit {max_bad_row_share:.0%}); first: {validated.rejected[0].reason}"
+        )
+    contacts = validated.good
+    if len(contacts) != total:
+        inputs = PromotionInputs(
+            as_of=inputs.as_of,
+            contacts=contacts,
+            events=inputs.events[inputs.events["contact_id"].isin(contacts["contact_id"])],
+            owners=inputs.owners,
+            assignments=inputs.assignments,
+        )
     stages: dict[int, str | None] = {
         int(cid): (stage if isinstance(stage, str) else None)
         for cid, stage in zip(contacts["contact_id"], contacts["lifecycle_stage"], strict=True)
@@ -177,13 +235,20 @@ def decide_promotions(
     order = {rule.name: index for index, rule in enumerate(rules.promotion.transitions)}
     proposals.sort(key=lambda p: (order[p.rule], p.contact_id))
     transitions = decide_transitions(stages, proposals, as_of=as_of)
+    if transitions:
+        transitions_schema().validate(transitions_frame(transitions))
 
     after = dict(stages)
     after.update({t.contact_id: t.to_stage.value for t in transitions})
     hot = _decide_hot(contacts, after, rules, as_of=as_of)
     assignments = _decide_assignments(inputs, transitions, rules, as_of=as_of)
     return PromotionDecisions(
-        as_of=as_of, transitions=transitions, hot=hot, assignments=assignments
+        as_of=as_of,
+        transitions=transitions,
+        hot=hot,
+        assignments=assignments,
+        candidates=total,
+        quarantined=validated.rejected,
     )
 
 

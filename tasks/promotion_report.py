@@ -50,6 +50,7 @@ class PromotionOutcome:
             "assigned": self.applied.assigned if self.applied else 0,
             "messages_decided": self.messages,
             "messages_enqueued": self.applied.enqueued if self.applied else 0,
+            "quarantined": self.decisions.bad_rows,
         }
         if self.dispatch is not None:
             result.update(
@@ -67,7 +68,13 @@ def promotion_markdown(outcome: PromotionOutcome) -> str:
     """The run artifact: promotions by stage, hot leads, owners and Slack messages."""
     as_of = outcome.as_of.strftime("%Y-%m-%d %H:%M UTC")
     title = f"# mql-promotion {as_of}" + (" (dry run: nothing written)" if outcome.dry_run else "")
-    lines = [title, "", f"Run `{outcome.run_id}` read {outcome.candidates} candidate contacts.", ""]
+    lines = [
+        title,
+        "",
+        f"Run `{outcome.run_id}` read {outcome.candidates} candidate contacts; "
+        f"{outcome.decisions.bad_rows} quarantined.",
+        "",
+    ]
     decided = outcome.decisions.counts()
     applied = outcome.applied.by_stage() if outcome.applied else {}
     stages = [k for k in decided if k not in ("hot", "assigned", "unassigned")]

@@ -10,69 +10,27 @@ each and rolls every touched company up to its most advanced contact.
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import Connection, select, update
 
 from leadflow.db import insert_ignoring_conflicts
 from models.enums import STAGE_ORDER, LeadStatus, Stage
+from models.lifecycle import InvalidTransition, TransitionKind, is_allowed, known_stage
 from models.tables import Company, Contact, StageHistory
 
-
-class TransitionKind(StrEnum):
-    """Why a move is allowed: the only backward paths are recycle and re-nurture."""
-
-    FORWARD = "forward"
-    DISQUALIFY = "disqualify"
-    RECYCLE = "recycle"
-    RENURTURE = "renurture"
-
-
-class InvalidTransition(ValueError):
-    """A move that the lifecycle does not allow for its kind."""
-
-
-_FUNNEL = {stage for stage, rank in STAGE_ORDER.items() if rank >= 0}
-# Once a deal exists the contact is past qualification: it can no longer be disqualified.
-_DISQUALIFIABLE = {Stage.SUBSCRIBER, Stage.LEAD, Stage.MQL, Stage.SQL, Stage.LOST_RENURTURE}
-
-
-def _stage(value: str | Stage | None) -> Stage | None:
-    if value is None:
-        return None
-    try:
-        return Stage(value)
-    except ValueError:
-        return None
-
-
-def is_allowed(from_stage: str | Stage | None, to_stage: str | Stage, kind: TransitionKind) -> bool:
-    """Whether moving `from_stage` → `to_stage` is allowed for `kind`.
-
-    forward: into a later funnel stage (a disqualified contact never moves forward);
-    disqualify: to `other`, before a deal exists; recycle: back to an earlier funnel
-    stage, or out of `other`/`lost_renurture`; renurture: to `lost_renurture`.
-    A contact without a (known) stage may enter any stage.
-    """
-    source = _stage(from_stage)
-    target = Stage(to_stage)
-    if source == target:
-        return False
-    if source is None:
-        return True
-    if kind is TransitionKind.FORWARD:
-        return (
-            target in _FUNNEL
-            and source is not Stage.OTHER
-            and STAGE_ORDER[target] > STAGE_ORDER[source]
-        )
-    if kind is TransitionKind.DISQUALIFY:
-        return target is Stage.OTHER and source in _DISQUALIFIABLE
-    if kind is TransitionKind.RECYCLE:
-        return target in _FUNNEL and (
-            source not in _FUNNEL or STAGE_ORDER[target] < STAGE_ORDER[source]
-        )
-    return target is Stage.LOST_RENURTURE
+__all__ = [
+    "AppliedTransitions",
+    "InvalidTransition",
+    "Proposal",
+    "Transition",
+    "TransitionKind",
+    "apply_transitions",
+    "company_stage",
+    "decide_transitions",
+    "is_allowed",
+    "kind_for",
+    "refresh_company_stages",
+]
 
 
 def kind_for(to_stage: str | Stage) -> TransitionKind:
@@ -141,7 +99,7 @@ def decide_transitions(
 
 def company_stage(stages: Iterable[str | None]) -> Stage | None:
     """The most advanced stage among a company's contacts (unknown stages ignored)."""
-    known = [stage for stage in (_stage(s) for s in stages) if stage is not None]
+    known = [stage for stage in (known_stage(s) for s in stages) if stage is not None]
     if not known:
         return None
     return max(known, key=lambda stage: STAGE_ORDER[stage])

@@ -10,7 +10,7 @@ import pytest
 from models.enums import Stage
 from models.promotion_rules import PromotionRules, SequenceRule
 from models.rules import RulesError, load_rules, parse_rules
-from tasks.promotion_decide import decide_promotions
+from tasks.promotion_decide import TooManyBadCandidates, decide_promotions
 from tasks.promotion_read import (
     ASSIGNMENT_COLUMNS,
     CONTACT_COLUMNS,
@@ -190,3 +190,18 @@ def test_a_team_without_active_owners_leaves_the_lead_unassigned() -> None:
     [assignment] = decide_promotions(frame, RULES, as_of=AS_OF).assignments
     assert (assignment.team, assignment.owner_id) == ("fs", None)
     assert Stage.SQL.value in assignment.reason
+
+
+def test_a_candidate_with_an_impossible_score_is_set_aside_and_the_rest_proceed() -> None:
+    frame = inputs([contact(1, score=60), contact(2, score=250), contact(3, score=55)])
+    decisions = decide_promotions(frame, RULES, as_of=AS_OF, max_bad_row_share=0.5)
+    assert sorted(moves(decisions)) == [1, 3]
+    assert decisions.bad_rows == 1
+    assert decisions.quarantined[0].row_number == 2
+    assert decisions.quarantined[0].field == "score"
+
+
+def test_too_many_invalid_candidates_fail_the_run() -> None:
+    frame = inputs([contact(1, score=60), contact(2, score=250, lifecycle_stage="bogus")])
+    with pytest.raises(TooManyBadCandidates, match="1 of 2"):
+        decide_promotions(frame, RULES, as_of=AS_OF, max_bad_row_share=0.2)
