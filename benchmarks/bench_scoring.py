@@ -116,7 +116,9 @@ def phase_floor(args: argparse.Namespace, engine: Engine) -> dict[str, Any]:
     query = floor_query(load_rules(args.rules))
     with engine.connect() as conn:
         rows = conn.exec_driver_sql(query).fetchall()
-    return {"rows": len(rows), "query": query}
+        explain = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN "
+        plan = [" ".join(str(v) for v in row) for row in conn.exec_driver_sql(explain + query)]
+    return {"rows": len(rows), "query": query, "plan": plan}
 
 
 def _scoring(args: argparse.Namespace, engine: Engine, *, as_of: datetime, full: bool) -> Any:
@@ -248,6 +250,7 @@ def _child(args: argparse.Namespace, phase: str) -> dict[str, Any]:
     result: dict[str, Any] = json.loads(output.strip().splitlines()[-1])
     result["process_seconds"] = round(time.perf_counter() - wall, 3)
     result["peak_rss_mb"] = round(usage.ru_maxrss / 1024, 1)  # KiB on Linux
+    result["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     return result
 
 
@@ -283,6 +286,13 @@ def _fresh_database(args: argparse.Namespace) -> Callable[[], None]:
     return drop_schema
 
 
+def _display_path(path: Path) -> str:
+    resolved = path.resolve()
+    if resolved.is_relative_to(PROJECT_ROOT):
+        return str(resolved.relative_to(PROJECT_ROOT))
+    return str(resolved)
+
+
 def _ratio(numerator: float | None, denominator: float | None) -> float | None:
     if not numerator or not denominator:
         return None
@@ -296,8 +306,8 @@ def markdown(report: dict[str, Any]) -> str:
         f"### Scoring benchmark — {report['contacts']:,} contacts, {report['events']:,} events "
         f"({report['backend']})",
         "",
-        "| phase | wall time (s) | peak RSS (MB) | RSS after imports (MB) | notes |",
-        "|---|---:|---:|---:|---|",
+        "| phase | wall time (s) | peak RSS (MB) | RSS after imports (MB) | load after | notes |",
+        "|---|---:|---:|---:|---:|---|",
     ]
     for name, phase in report["phases"].items():
         details = phase["details"]
@@ -317,7 +327,7 @@ def markdown(report: dict[str, Any]) -> str:
             )
         lines.append(
             f"| {name} | {phase['seconds']:.2f} | {phase['peak_rss_mb']:.0f} | "
-            f"{phase['rss_before_mb']:.0f} | {note} |"
+            f"{phase['rss_before_mb']:.0f} | {phase['load_average_after'][0]:.1f} | {note} |"
         )
     ratios = report["ratios"]
     lines += [
@@ -359,7 +369,7 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
         "seed": args.seed,
         "share": args.share,
         "end": args.end.isoformat(),
-        "rules": str(args.rules),
+        "rules": _display_path(args.rules),
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
         "machine": machine,
         "phases": phases,
