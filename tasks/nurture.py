@@ -94,8 +94,9 @@ def dispatch_emails(
     transport: EmailTransport,
     now: datetime,
     deliveries: dict[str, str] | None = None,
+    batch: int = 200,
 ) -> DispatchReport:
-    """Drain due marketing emails from the outbox through `transport` at `now`."""
+    """Drain every due marketing email from the outbox through `transport` at `now`."""
     renderer = EmailRenderer(
         links=rules.nurture.links,
         tracking=TrackingLinks(base_url=settings.public_base_url, secret=settings.signing_secret),
@@ -111,7 +112,16 @@ def dispatch_emails(
         now=now,
         delivered=sink.__setitem__,
     )
-    return dispatch(engine, channel=EMAIL_CHANNEL, sender=sender, now=now)
+    total = DispatchReport(channel=EMAIL_CHANNEL)
+    # Drain in batches until nothing due is left: a big enrollment wave must not trickle
+    # out 200 emails per hour. Failed and retried rows are not due again at `now`.
+    while True:
+        report = dispatch(engine, channel=EMAIL_CHANNEL, sender=sender, now=now, limit=batch)
+        for name in ("claimed", "sent", "retried", "failed", "deferred"):
+            setattr(total, name, getattr(total, name) + getattr(report, name))
+        total.errors.extend(report.errors)
+        if report.claimed < batch or report.deferred:
+            return total
 
 
 def frame_sizes(frames: NurtureFrames) -> dict[str, int]:

@@ -10,7 +10,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, Executable, Select, and_, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Executable,
+    Select,
+    and_,
+    false,
+    func,
+    or_,
+    select,
+)
 
 from models.enums import EventType
 from models.rules import Rules
@@ -53,7 +63,7 @@ def read_nurture_frames(conn: Connection, *, rules: Rules, as_of: datetime) -> N
     programs = nurture.programs
     active_keys = select(NurtureEnrollment.enrollment_key).where(NurtureEnrollment.status == ACTIVE)
     active_contacts = select(NurtureEnrollment.contact_id).where(NurtureEnrollment.status == ACTIVE)
-    entry_stages = sorted({str(s) for p in programs for s in p.entry.stages})
+    candidates = _entry_candidates(rules, as_of)
 
     contacts = _frame(
         conn,
@@ -71,18 +81,17 @@ def read_nurture_frames(conn: Connection, *, rules: Rules, as_of: datetime) -> N
             Contact.updated_at,
         )
         .outerjoin(Company, Company.id == Contact.company_id)
-        .where(
-            or_(
-                and_(Contact.consent.is_(True), Contact.lifecycle_stage.in_(entry_stages)),
-                Contact.id.in_(active_contacts),
-            )
-        ),
+        .where(or_(candidates, Contact.id.in_(active_contacts))),
         CONTACT_COLUMNS,
     )
     enrollments = _frame(
         conn,
         select(*(getattr(NurtureEnrollment, c) for c in ENROLLMENT_COLUMNS)).where(
-            NurtureEnrollment.entered_at <= as_of
+            NurtureEnrollment.entered_at <= as_of,
+            or_(
+                NurtureEnrollment.status == ACTIVE,
+                NurtureEnrollment.contact_id.in_(select(Contact.id).where(candidates)),
+            ),
         ),
         ENROLLMENT_COLUMNS,
     )
@@ -142,6 +151,41 @@ def read_nurture_frames(conn: Connection, *, rules: Rules, as_of: datetime) -> N
         suppressions=suppressions,
         snapshots=_read_low_score_snapshots(conn, rules=rules, as_of=as_of),
     )
+
+
+def _entry_candidates(rules: Rules, as_of: datetime) -> ColumnElement[bool]:
+    """Contacts that could enter some program at as_of: a superset decide narrows down.
+
+    Pushed into SQL so an hourly run reads recent leads and triggers, not every contact.
+    """
+    options: list[ColumnElement[bool]] = []
+    for program in rules.nurture.programs:
+        entry = program.entry
+        stages = Contact.lifecycle_stage.in_([str(s) for s in entry.stages])
+        since = as_of - timedelta(days=entry.within_days)
+        if entry.trigger == "created":
+            options.append(and_(stages, Contact.created_at >= since, Contact.created_at <= as_of))
+        elif entry.trigger == "event":
+            recent = [
+                Event.type.in_([str(t) for t in entry.events or []]),
+                Event.occurred_at >= since,
+                Event.occurred_at <= as_of,
+            ]
+            if entry.details is not None:
+                recent.append(Event.detail.in_(entry.details))
+            options.append(and_(stages, Contact.id.in_(select(Event.contact_id).where(*recent))))
+        elif entry.trigger == "stage_entered":
+            entered = select(StageHistory.contact_id).where(
+                StageHistory.to_stage.in_([str(s) for s in entry.stages]),
+                StageHistory.at >= since,
+                StageHistory.at <= as_of,
+            )
+            options.append(and_(stages, or_(Contact.id.in_(entered), Contact.updated_at >= since)))
+        else:
+            options.append(and_(stages, Contact.score <= rules.scoring.thresholds.low_score))
+    if not options:
+        return false()
+    return and_(Contact.consent.is_(True), or_(*options))
 
 
 def _read_events(

@@ -172,3 +172,25 @@ def test_without_smtp_the_development_transport_writes_eml_files(
     message = message_from_bytes(path.read_bytes(), policy=default)
     assert message["To"].addresses[0].display_name == "鈴木 花子"
     assert message.get_content_type() == "multipart/alternative"
+
+
+def test_one_run_drains_every_due_email_not_just_one_batch(
+    sqlite_engine: Engine, smtp_server: Any
+) -> None:
+    from tasks.nurture import apply, decide, dispatch_emails, read_nurture
+
+    for i in range(5):
+        add_lead(sqlite_engine, f"wave{i}@customer{i}.example.jp")
+    frames = read_nurture(sqlite_engine, rules=RULES, as_of=TUESDAY_11_JST)
+    decisions = decide(frames, rules=RULES, as_of=TUESDAY_11_JST, settings=SETTINGS)
+    apply(sqlite_engine, decisions, run_id=None, now=TUESDAY_11_JST)
+    report = dispatch_emails(
+        sqlite_engine,
+        rules=RULES,
+        settings=SETTINGS,
+        transport=smtp_transport(smtp_server),
+        now=TUESDAY_11_JST,
+        batch=2,
+    )
+    assert (report.claimed, report.sent) == (5, 5)
+    assert len(smtp_server.received) == 5
