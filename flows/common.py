@@ -2,14 +2,26 @@
 
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from prefect.runtime import flow_run
+from prefect.utilities.annotations import quote
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from leadflow.settings import get_settings
 from leadflow.timeutil import floor_to_hour, to_utc, utc_now
 from models.rules import Rules, load_rules
+
+T = TypeVar("T")
+
+
+def opaque(value: T) -> T:
+    """Pass `value` to a task without Prefect walking inside it.
+
+    Prefect visits every field of task arguments looking for futures; for the rules model
+    and frames that walk costs more than the task itself.
+    """
+    return cast(T, quote(value))
 
 
 def resolve_as_of(as_of: datetime | None) -> datetime:

@@ -6,7 +6,13 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from flows.common import is_transient_db_error, resolve_as_of, resolve_rules, run_name_with_as_of
+from flows.common import (
+    is_transient_db_error,
+    opaque,
+    resolve_as_of,
+    resolve_rules,
+    run_name_with_as_of,
+)
 from leadflow.db import ensure_database
 from leadflow.runs import finish_run, start_run
 from leadflow.settings import get_settings
@@ -52,6 +58,35 @@ def apply_scores_task(
     return applied
 
 
+def score_hour(
+    *, rules: Rules, as_of: datetime, dry_run: bool = False, full: bool = False
+) -> tuple[ScoringOutcome, ScoringDecision]:
+    """Read → decide → apply scoring for one hour as Prefect tasks (call inside a flow).
+
+    Records the run in the run ledger, so the next hour knows what changed since.
+    """
+    settings = get_settings()
+    engine = ensure_database(settings.database_url)
+    run_id = start_run(
+        engine, flow=FLOW_NAME, as_of=as_of, dry_run=dry_run, rules_hash=rules.fingerprint()
+    )
+    try:
+        inputs = read_scoring_inputs_task(settings.database_url, opaque(rules), as_of, full)
+        decision = decide_scores_task(opaque(inputs), opaque(rules), settings.max_bad_row_share)
+        applied = (
+            None
+            if dry_run
+            else apply_scores_task(settings.database_url, opaque(decision), run_id, opaque(rules))
+        )
+        outcome = outcome_of(decision, run_id=run_id, dry_run=dry_run, rules=rules,
+                             applied=applied)
+    except Exception:
+        finish_run(engine, run_id, status="failed")
+        raise
+    finish_run(engine, run_id, status="completed", summary=outcome.summary())
+    return outcome, decision
+
+
 @flow(name=FLOW_NAME, flow_run_name=run_name_with_as_of, log_prints=True)
 def hourly_scoring(
     as_of: datetime | None = None,
@@ -67,24 +102,7 @@ def hourly_scoring(
     """
     hour = resolve_as_of(as_of)
     rules = resolve_rules(rules_path)
-    settings = get_settings()
-    engine = ensure_database(settings.database_url)
-    run_id = start_run(
-        engine, flow=FLOW_NAME, as_of=hour, dry_run=dry_run, rules_hash=rules.fingerprint()
-    )
-    try:
-        inputs = read_scoring_inputs_task(settings.database_url, rules, hour, full)
-        decision = decide_scores_task(inputs, rules, settings.max_bad_row_share)
-        applied = (
-            None if dry_run else apply_scores_task(settings.database_url, decision, run_id, rules)
-        )
-        outcome: ScoringOutcome = outcome_of(
-            decision, run_id=run_id, dry_run=dry_run, rules=rules, applied=applied
-        )
-    except Exception:
-        finish_run(engine, run_id, status="failed")
-        raise
-    finish_run(engine, run_id, status="completed", summary=outcome.summary())
+    outcome, decision = score_hour(rules=rules, as_of=hour, dry_run=dry_run, full=full)
     create_markdown_artifact(
         key="hourly-scoring-summary",
         markdown=scoring_markdown(outcome, decision.quarantined),

@@ -131,6 +131,45 @@ def dispatch_slack_task(database_url: str) -> DispatchSummary:
     )
 
 
+def promote_hour(*, rules: Rules, as_of: datetime, dry_run: bool = False) -> PromotionOutcome:
+    """Read → decide → apply → dispatch promotion for one hour as Prefect tasks.
+
+    Call inside a flow (this one, or a lead-cycle flow after scoring). Records the run
+    in the run ledger; `dry_run` stops after decide and sends nothing.
+    """
+    settings = get_settings()
+    engine = ensure_database(settings.database_url)
+    run_id = start_run(
+        engine, flow=FLOW_NAME, as_of=as_of, dry_run=dry_run, rules_hash=rules.fingerprint()
+    )
+    try:
+        inputs = read_promotion_inputs_task(settings.database_url, rules, as_of)
+        decisions = decide_promotions_task(inputs, rules, as_of, settings.max_bad_row_share)
+        messages = compose_handoff_messages_task(settings.database_url, decisions, inputs, rules)
+        applied = None
+        dispatched = None
+        if not dry_run:
+            applied = apply_promotions_task(
+                settings.database_url, decisions, messages, rules, run_id
+            )
+            dispatched = dispatch_slack_task(settings.database_url)
+        outcome = PromotionOutcome(
+            run_id=run_id,
+            as_of=as_of,
+            dry_run=dry_run,
+            candidates=len(inputs.contacts),
+            decisions=decisions,
+            messages=len(messages),
+            applied=applied,
+            dispatch=dispatched,
+        )
+    except Exception:
+        finish_run(engine, run_id, status="failed")
+        raise
+    finish_run(engine, run_id, status="completed", summary=outcome.summary())
+    return outcome
+
+
 @flow(name=FLOW_NAME, flow_run_name=run_name_with_as_of, log_prints=True)
 def mql_promotion(
     as_of: datetime | None = None,
@@ -148,37 +187,7 @@ def mql_promotion(
     artifact.
     """
     hour = resolve_as_of(as_of)
-    rules = resolve_rules(rules_path)
-    settings = get_settings()
-    engine = ensure_database(settings.database_url)
-    run_id = start_run(
-        engine, flow=FLOW_NAME, as_of=hour, dry_run=dry_run, rules_hash=rules.fingerprint()
-    )
-    try:
-        inputs = read_promotion_inputs_task(settings.database_url, rules, hour)
-        decisions = decide_promotions_task(inputs, rules, hour, settings.max_bad_row_share)
-        messages = compose_handoff_messages_task(settings.database_url, decisions, inputs, rules)
-        applied = None
-        dispatched = None
-        if not dry_run:
-            applied = apply_promotions_task(
-                settings.database_url, decisions, messages, rules, run_id
-            )
-            dispatched = dispatch_slack_task(settings.database_url)
-        outcome = PromotionOutcome(
-            run_id=run_id,
-            as_of=hour,
-            dry_run=dry_run,
-            candidates=len(inputs.contacts),
-            decisions=decisions,
-            messages=len(messages),
-            applied=applied,
-            dispatch=dispatched,
-        )
-    except Exception:
-        finish_run(engine, run_id, status="failed")
-        raise
-    finish_run(engine, run_id, status="completed", summary=outcome.summary())
+    outcome = promote_hour(rules=resolve_rules(rules_path), as_of=hour, dry_run=dry_run)
     create_markdown_artifact(
         key=ARTIFACT_KEY,
         markdown=promotion_markdown(outcome),

@@ -53,9 +53,14 @@ def upgrade(url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(url), revision)
 
 
+_migrated: set[str] = set()
+
+
 def ensure_database(url: str) -> Engine:
-    """Migrate the database at `url` to the newest schema and return its cached engine."""
-    upgrade(url)
+    """Migrate the database at `url` to the newest schema (once per process); return its engine."""
+    if url not in _migrated:
+        upgrade(url)
+        _migrated.add(url)
     return engine_for(url)
 
 

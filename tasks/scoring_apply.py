@@ -51,11 +51,12 @@ def apply_scores(
     written = insert_ignoring_conflicts(
         conn, ScoreSnapshot.__table__, snapshot_rows, keys=["contact_id", "as_of"]  # type: ignore[arg-type]
     )
+    contacts = Contact.__table__
     statement = (
-        update(Contact.__table__)
+        update(contacts)  # type: ignore[arg-type]
         .where(
-            Contact.__table__.c.id == bindparam("cid"),
-            or_(Contact.__table__.c.scored_at.is_(None), Contact.__table__.c.scored_at <= as_of),
+            contacts.c.id == bindparam("cid"),
+            or_(contacts.c.scored_at.is_(None), contacts.c.scored_at <= as_of),
         )
         .values(
             engagement_score=bindparam("eng"),

@@ -6,8 +6,10 @@ the rule's window and when the latest one happened. Python never sees raw events
 keeps a 3M-event full run close to the cost of a plain aggregate query.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import (
@@ -18,7 +20,6 @@ from sqlalchemy import (
     case,
     false,
     func,
-    or_,
     select,
     type_coerce,
     union,
@@ -44,7 +45,7 @@ class ScoringInputs:
 
 
 def _signal_condition(signal: BehaviourSignal, as_of: datetime) -> ColumnElement[bool]:
-    conditions = [Event.type.in_([e.value for e in signal.events])]
+    conditions: list[ColumnElement[bool]] = [Event.type.in_([e.value for e in signal.events])]
     if signal.details is not None:
         conditions.append(Event.detail.in_(signal.details))
     if signal.window_days is not None:
@@ -52,11 +53,12 @@ def _signal_condition(signal: BehaviourSignal, as_of: datetime) -> ColumnElement
     return and_(*conditions)
 
 
-def facts_columns(rules: Rules, as_of: datetime) -> list[ColumnElement[object]]:
+def facts_columns(rules: Rules, as_of: datetime) -> list[ColumnElement[Any]]:
     """Per-signal aggregate columns: `<name>__units` and `<name>__last`."""
-    columns: list[ColumnElement[object]] = []
+    columns: list[ColumnElement[Any]] = []
     for signal in rules.scoring.behaviour.signals:
         condition = _signal_condition(signal, as_of)
+        units: ColumnElement[Any]
         if signal.per == "detail":
             units = func.count(func.distinct(case((condition, Event.detail))))
         else:
@@ -73,24 +75,25 @@ def relevant_events_filter(rules: Rules) -> ColumnElement[bool]:
     return Event.type.in_(types) if types else false()
 
 
-def candidate_ids_query(rules: Rules, as_of: datetime, previous: PreviousRun) -> Select[tuple[int]]:
+def candidate_ids_query(rules: Rules, as_of: datetime, previous: PreviousRun) -> Select[Any]:
     """Contacts whose score can have changed since `previous`.
 
     New events (by event time inside (previous.as_of, as_of], or loaded since the previous
     run started), changed attributes, never-scored contacts, and contacts with an event
-    leaving a recency window during the hour.
+    leaving a recency window during the hour. Each branch is a separate SELECT so every
+    one of them can use its own index.
     """
     since = previous.as_of
     relevant = relevant_events_filter(rules)
-    parts: list[Select[tuple[int]]] = [
+    parts: list[Select[Any]] = [
         select(Event.contact_id).where(
-            relevant,
-            Event.occurred_at <= as_of,
-            or_(Event.occurred_at > since, Event.ingested_at > previous.started_at),
+            relevant, Event.occurred_at > since, Event.occurred_at <= as_of
         ),
-        select(Contact.id).where(
-            or_(Contact.updated_at > previous.started_at, Contact.scored_at.is_(None))
+        select(Event.contact_id).where(
+            relevant, Event.ingested_at > previous.started_at, Event.occurred_at <= as_of
         ),
+        select(Contact.id).where(Contact.updated_at > previous.started_at),
+        select(Contact.id).where(Contact.scored_at.is_(None)),
     ]
     windows = sorted({s.window_days for s in rules.scoring.behaviour.signals if s.window_days})
     for days in windows:
@@ -104,10 +107,15 @@ def candidate_ids_query(rules: Rules, as_of: datetime, previous: PreviousRun) ->
                 Event.occurred_at >= since - window,
             )
         )
-    return union(*parts).subquery().select()  # type: ignore[return-value]
+    return union(*parts)  # type: ignore[return-value]
 
 
-def read_contacts(conn: Connection, ids: Select[tuple[int]] | None) -> pd.DataFrame:
+# Past this many candidates one full pass over the tables beats index lookups (and stays
+# under SQLite's bound-parameter limit).
+MAX_LISTED_CANDIDATES = 20000
+
+
+def read_contacts(conn: Connection, ids: Sequence[int] | Select[Any] | None) -> pd.DataFrame:
     """Scoring attributes per contact; company values fill in what the contact lacks."""
     query = (
         select(
@@ -131,7 +139,7 @@ def read_contacts(conn: Connection, ids: Select[tuple[int]] | None) -> pd.DataFr
 
 
 def read_facts(
-    conn: Connection, rules: Rules, as_of: datetime, ids: Select[tuple[int]] | None
+    conn: Connection, rules: Rules, as_of: datetime, ids: Sequence[int] | Select[Any] | None
 ) -> pd.DataFrame:
     """One row per contact with events: units and latest time per behaviour signal."""
     columns = facts_columns(rules, as_of)
@@ -152,7 +160,7 @@ def read_facts(
 
 
 def read_previous_scores(
-    conn: Connection, as_of: datetime, ids: Select[tuple[int]] | None
+    conn: Connection, as_of: datetime, ids: Sequence[int] | Select[Any] | None
 ) -> pd.DataFrame:
     """Each contact's latest snapshot at or before as_of (what a new snapshot is compared to)."""
     latest = (
@@ -193,19 +201,30 @@ def read_scoring_inputs(
     full: bool = False,
 ) -> ScoringInputs:
     """Load the frames for one scoring run: all contacts on a full run, else the candidates."""
-    reason = "requested"
+    if full:
+        reason = "requested"
+    elif previous is None:
+        full, reason = True, "no earlier run"
+    elif previous.rules_hash != rules.fingerprint():
+        full, reason = True, "rules changed since the previous run"
+    else:
+        reason = f"incremental since {previous.as_of.isoformat()}"
+    candidates: list[int] | None = None
     if not full:
-        if previous is None:
-            full, reason = True, "no earlier run"
-        elif previous.rules_hash != rules.fingerprint():
-            full, reason = True, "rules changed since the previous run"
-    ids = None if full else candidate_ids_query(rules, as_of, previous)  # type: ignore[arg-type]
+        assert previous is not None
+        candidates = sorted(
+            int(cid) for cid in conn.execute(candidate_ids_query(rules, as_of, previous)).scalars()
+        )
+    listed = candidates if candidates is None or len(candidates) <= MAX_LISTED_CANDIDATES else None
+    contacts = read_contacts(conn, listed)
+    facts = read_facts(conn, rules, as_of, listed)
+    previous_scores = read_previous_scores(conn, as_of, listed)
+    if candidates is not None and listed is None:
+        wanted = set(candidates)
+        contacts = contacts[contacts["contact_id"].isin(wanted)].reset_index(drop=True)
+        facts = facts[facts["contact_id"].isin(wanted)].reset_index(drop=True)
+        previous_scores = previous_scores[previous_scores["contact_id"].isin(wanted)]
     return ScoringInputs(
-        as_of=as_of,
-        full=full,
-        reason=reason if full else f"incremental since {previous.as_of.isoformat()}",  # type: ignore[union-attr]
-        contacts=read_contacts(conn, ids),
-        facts=read_facts(conn, rules, as_of, ids),
-        previous=read_previous_scores(conn, as_of, ids),
+        as_of=as_of, full=full, reason=reason, contacts=contacts, facts=facts,
+        previous=previous_scores.reset_index(drop=True),
     )
-

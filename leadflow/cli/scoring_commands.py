@@ -101,3 +101,22 @@ def explain(
             fail(str(error))
             return
     typer.echo(format_explanation(explanation, loaded))
+
+
+@app.command("demo")
+def demo(
+    contacts: Annotated[int, typer.Option(help="How many contacts to generate.")] = 2000,
+    events: Annotated[int, typer.Option(help="How many events over the period.")] = 60000,
+    days: Annotated[int, typer.Option(help="Length of the simulated period.")] = 30,
+    hourly_days: Annotated[int, typer.Option(help="Last days replayed hour by hour.")] = 3,
+    folder: Annotated[Path, typer.Option(help="Where the demo writes CSVs and its database.")]
+    = Path(".leadflow/demo"),
+) -> None:
+    """Generate a realistic month of leads into a fresh SQLite file and score it hour by hour."""
+    from leadflow.demo import DemoOptions, format_summary, run_demo
+
+    options = DemoOptions(
+        folder=folder, contacts=contacts, events=events, days=days, hourly_days=hourly_days
+    )
+    headline = run_demo(options, say=typer.echo)
+    typer.echo(format_summary(headline))
