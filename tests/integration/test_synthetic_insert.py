@@ -1,6 +1,8 @@
 """Bulk-loading a synthetic dataset into real SQLite and PostgreSQL databases."""
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
@@ -12,6 +14,7 @@ from leadflow.synthetic import (
     add_hourly_activity,
     generate_dataset,
     insert_dataset,
+    write_csv,
 )
 from models.tables import Company, Contact, Event, Owner
 
@@ -128,3 +131,19 @@ def test_repeating_the_same_hour_adds_nothing(engine: Engine, small: SyntheticDa
     assert first.events > 0
     assert again.events == 0
     assert _count(engine, Event) == 6000 + first.events
+
+
+def test_the_csv_files_import_through_the_importer_without_quarantine(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    from tasks.load import import_csv
+
+    dataset = generate_dataset(contacts=400, events=5000, days=30, end=END, seed=3)
+    files = write_csv(tmp_path, dataset)
+    for kind in ("owners", "companies", "contacts", "events"):
+        summary = import_csv(
+            sqlite_engine, kind=kind, path=files[kind], naive_tz=ZoneInfo("Asia/Tokyo"), now=END
+        )
+        assert summary.quarantined_rows == 0, kind
+    assert _count(sqlite_engine, Contact) == 400
+    assert _count(sqlite_engine, Event) == 5000
