@@ -55,3 +55,41 @@ def serve(
         )
     typer.echo(f"tracking endpoint on http://{host}:{port} (public: {settings.public_base_url})")
     uvicorn.run(create_app(settings=settings), host=host, port=port, log_level="info")
+
+
+@app.command("suppress")
+def suppress(
+    email: str,
+    reason: Annotated[
+        str, typer.Option(help="unsubscribed (e.g. by the mailto link) or bounced (a DSN).")
+    ] = "unsubscribed",
+    detail: Annotated[str | None, typer.Option(help="Where it came from, for the record.")] = None,
+) -> None:
+    """Stop all marketing email to a contact; running enrollments exit on the next run."""
+    from sqlalchemy import func, select
+
+    from leadflow.db import ensure_database
+    from leadflow.timeutil import utc_now
+    from models.tables import Contact
+    from tasks.nurture_apply import record_suppression
+
+    if reason not in ("unsubscribed", "bounced"):
+        fail(f"--reason must be unsubscribed or bounced, not {reason!r}")
+    engine = ensure_database(get_settings().database_url)
+    with engine.begin() as conn:
+        contact_id = conn.execute(
+            select(Contact.id).where(func.lower(Contact.email) == email.strip().lower())
+        ).scalar_one_or_none()
+        if contact_id is None:
+            fail(f"no contact with email {email}")
+            return
+        new = record_suppression(
+            conn,
+            contact_id=contact_id,
+            email=email.strip().lower(),
+            reason=reason,
+            source="cli",
+            detail=detail,
+            at=utc_now(),
+        )
+    typer.echo(f"{email}: {reason}" + ("" if new else " (already recorded)"))

@@ -110,3 +110,17 @@ def test_cli_run_nurture_dry_run_sends_nothing(database: str, tmp_path: Path) ->
     assert result.exit_code == 0, result.output
     assert "dry_run: True" in result.output
     assert not (tmp_path / "outbox").exists()
+
+
+def test_cli_suppress_stops_nurture_email_for_that_contact(database: str) -> None:
+    _register_commands()
+    runner = CliRunner()
+    result = runner.invoke(app, ["suppress", "LEAD2@example.co.jp", "--reason", "bounced"])
+    assert result.exit_code == 0, result.output
+    assert "bounced" in result.output
+    again = runner.invoke(app, ["suppress", "lead2@example.co.jp", "--reason", "bounced"])
+    assert "already recorded" in again.output
+    summary = nurture_scheduler(as_of=AS_OF, dry_run=True)
+    assert summary["decided"]["emails"] == 2  # type: ignore[index]
+    unknown = runner.invoke(app, ["suppress", "nobody@example.co.jp"])
+    assert unknown.exit_code == 1
