@@ -1,12 +1,14 @@
 """Shared fixtures: real databases (SQLite file and PostgreSQL) with migrations applied.
 
 PostgreSQL comes from LEADFLOW_TEST_DATABASE_URL (e.g.
-postgresql+psycopg://postgres@127.0.0.1:5432/test). Each test gets its own schema, so
-tests never see each other's rows. Without the variable the PostgreSQL cases skip with a
-message; under CI=true a missing PostgreSQL is an error, never a silent skip.
+postgresql+psycopg://postgres@127.0.0.1:5432/test). The schema is migrated once per
+session and emptied before each test, so tests never see each other's rows. Without the
+variable the PostgreSQL cases skip with a message; under CI=true a missing PostgreSQL is
+an error, never a silent skip.
 """
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -34,17 +36,21 @@ def postgres_base_url() -> str | None:
     return url
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A migrated, empty database URL: a SQLite file, then a private PostgreSQL schema."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'leadflow.db'}"
-        upgrade(url)
-        yield url
-        return
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated once per session; each test gets a copy."""
+    path = tmp_path_factory.mktemp("template") / "leadflow.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_schema_url() -> Iterator[str | None]:
+    """A private PostgreSQL schema migrated once per session (None without PostgreSQL)."""
     base = postgres_base_url()
     if not base:
-        pytest.skip(f"PostgreSQL not configured: set {POSTGRES_URL_ENV} to run this case")
+        yield None
+        return
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = create_engine(base)
     with admin.begin() as conn:
@@ -60,6 +66,34 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         admin.dispose()
 
 
+def _empty_all_tables(url: str) -> None:
+    from models.tables import Base
+
+    names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    eng = create_engine(url)
+    with eng.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    eng.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    sqlite_template: Path,
+    postgres_schema_url: str | None,
+) -> str:
+    """A migrated, empty database URL: a SQLite file, then a PostgreSQL schema."""
+    if request.param == "sqlite":
+        path = tmp_path / "leadflow.db"
+        shutil.copyfile(sqlite_template, path)
+        return f"sqlite:///{path}"
+    if postgres_schema_url is None:
+        pytest.skip(f"PostgreSQL not configured: set {POSTGRES_URL_ENV} to run this case")
+    _empty_all_tables(postgres_schema_url)
+    return postgres_schema_url
+
+
 @pytest.fixture
 def engine(database_url: str) -> Iterator[Engine]:
     """An engine on the migrated test database (SQLite and PostgreSQL)."""
@@ -69,11 +103,11 @@ def engine(database_url: str) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
+def sqlite_engine(tmp_path: Path, sqlite_template: Path) -> Iterator[Engine]:
     """An engine on a migrated SQLite file, for tests that need only one store."""
-    url = f"sqlite:///{tmp_path / 'leadflow.db'}"
-    upgrade(url)
-    eng = make_engine(url)
+    path = tmp_path / "leadflow.db"
+    shutil.copyfile(sqlite_template, path)
+    eng = make_engine(f"sqlite:///{path}")
     yield eng
     eng.dispose()
 
