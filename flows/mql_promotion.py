@@ -6,7 +6,13 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from flows.common import is_transient_db_error, resolve_as_of, resolve_rules, run_name_with_as_of
+from flows.common import (
+    is_transient_db_error,
+    opaque,
+    resolve_as_of,
+    resolve_rules,
+    run_name_with_as_of,
+)
 from leadflow.adapters.slack import SlackNotConfigured, slack_sender
 from leadflow.db import ensure_database
 from leadflow.runs import finish_run, start_run
@@ -143,14 +149,18 @@ def promote_hour(*, rules: Rules, as_of: datetime, dry_run: bool = False) -> Pro
         engine, flow=FLOW_NAME, as_of=as_of, dry_run=dry_run, rules_hash=rules.fingerprint()
     )
     try:
-        inputs = read_promotion_inputs_task(settings.database_url, rules, as_of)
-        decisions = decide_promotions_task(inputs, rules, as_of, settings.max_bad_row_share)
-        messages = compose_handoff_messages_task(settings.database_url, decisions, inputs, rules)
+        inputs = read_promotion_inputs_task(settings.database_url, opaque(rules), as_of)
+        decisions = decide_promotions_task(
+            opaque(inputs), opaque(rules), as_of, settings.max_bad_row_share
+        )
+        messages = compose_handoff_messages_task(
+            settings.database_url, opaque(decisions), opaque(inputs), opaque(rules)
+        )
         applied = None
         dispatched = None
         if not dry_run:
             applied = apply_promotions_task(
-                settings.database_url, decisions, messages, rules, run_id
+                settings.database_url, opaque(decisions), opaque(messages), opaque(rules), run_id
             )
             dispatched = dispatch_slack_task(settings.database_url)
         outcome = PromotionOutcome(
