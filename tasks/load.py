@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Table,
     bindparam,
+    func,
     insert,
     select,
     update,
@@ -57,6 +58,7 @@ from tasks.importing import (
 )
 
 WRITE_CHUNK = 10_000
+ARRAY_CHUNK = 50_000
 KEY_CHUNK = 2_000
 # Ledgers can be millions of rows: they stream through in chunks of this many records.
 LEDGER_CHUNK = 200_000
@@ -178,28 +180,54 @@ def _dialect_insert(conn: Connection, table: Table) -> Any:
     raise NotImplementedError(f"insert-ignore is not implemented for {conn.dialect.name}")
 
 
+def _pg_insert_arrays(
+    conn: Connection, table: Table, frame: pd.DataFrame, *, keys: Sequence[str] | None
+) -> int:
+    """One INSERT … SELECT unnest(arrays) per chunk: a handful of parameters, not one per
+    cell, so neither SQLAlchemy nor psycopg parses a statement with thousands of them."""
+    columns = list(frame.columns)
+    arrays = [
+        func.unnest(bindparam(f"a_{i}", type_=postgresql.ARRAY(table.c[column].type)))
+        for i, column in enumerate(columns)
+    ]
+    statement: Any = postgresql.insert(table).from_select(columns, select(*arrays))
+    if keys is not None:
+        statement = statement.on_conflict_do_nothing(index_elements=list(keys))
+    statement = statement.returning(table.c[columns[0]])
+    added = 0
+    for start in range(0, len(frame), ARRAY_CHUNK):
+        part = frame.iloc[start : start + ARRAY_CHUNK]
+        params = {
+            f"a_{i}": _values(part[column], _column_kind(table, column))
+            for i, column in enumerate(columns)
+        }
+        added += len(conn.execute(statement, params).all())
+    return added
+
+
 def insert_ignore(
     conn: Connection, table: Table, frame: pd.DataFrame, *, keys: Sequence[str]
 ) -> int:
     """INSERT … ON CONFLICT (keys) DO NOTHING in chunks; returns how many rows were new."""
     if frame.empty:
         return 0
+    if conn.dialect.name == "postgresql":
+        return _pg_insert_arrays(conn, table, frame, keys=keys)
+    # sqlite3's executemany sums rowcount over the rows it inserted.
     statement = _dialect_insert(conn, table).on_conflict_do_nothing(index_elements=list(keys))
-    # sqlite3's executemany sums rowcount over rows (and is much faster without RETURNING);
-    # psycopg reports -1, but RETURNING yields exactly the inserted rows.
-    counted = conn.dialect.name == "sqlite"
-    if not counted:
-        statement = statement.returning(table.c[keys[0]])
     added = 0
     for start in range(0, len(frame), WRITE_CHUNK):
         records = frame_records(frame.iloc[start : start + WRITE_CHUNK], table)
-        result = conn.execute(statement, records)
-        added += result.rowcount if counted else len(result.all())
+        added += conn.execute(statement, records).rowcount
     return added
 
 
 def insert_rows(conn: Connection, table: Table, frame: pd.DataFrame) -> int:
     """Plain INSERT of every row, in chunks."""
+    if frame.empty:
+        return 0
+    if conn.dialect.name == "postgresql":
+        return _pg_insert_arrays(conn, table, frame, keys=None)
     for start in range(0, len(frame), WRITE_CHUNK):
         conn.execute(insert(table), frame_records(frame.iloc[start : start + WRITE_CHUNK], table))
     return len(frame)
