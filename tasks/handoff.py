@@ -125,6 +125,9 @@ def compose_handoff_messages(
     stage_after = {t.contact_id: t for t in decisions.transitions}
     hot = {h.contact_id: h for h in decisions.hot}
     labels = _signal_labels(rules)
+    recent: dict[int, list[dict[str, Any]]] = {}
+    for touch in context.activities.to_dict("records"):
+        recent.setdefault(int(touch["contact_id"]), []).append(touch)
     as_of_label = decisions.as_of.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
 
     def owner_of(contact_id: int) -> dict[str, Any] | None:
@@ -139,7 +142,7 @@ def compose_handoff_messages(
         contact = contacts[contact_id]
         stage = transition.to_stage.value if transition else str(contact["lifecycle_stage"])
         score = contact["score"]
-        touches = context.activities[context.activities["contact_id"] == contact_id]
+        touches = recent.get(contact_id, [])
         slack_id = _text(owner.get("slack_user_id")) if owner else None
         return templates.render(
             slack.language,
@@ -174,7 +177,7 @@ def compose_handoff_messages(
                         "detail": _text(t["detail"]),
                         "at": _local(t["at"], tz),
                     }
-                    for t in touches.head(slack.latest_activities).to_dict("records")
+                    for t in touches[: slack.latest_activities]
                 ],
             },
         )
@@ -244,6 +247,9 @@ def _missing(value: Any) -> bool:
 
 
 def _local(value: object, tz: tzinfo) -> str:
+    if isinstance(value, pd.Timestamp):
+        # pandas' own astimezone is an order of magnitude slower than datetime's.
+        value = value.to_pydatetime()
     if not isinstance(value, datetime):
         return str(value)
     return value.astimezone(tz).strftime("%m/%d %H:%M")

@@ -11,10 +11,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pandas as pd
-from sqlalchemy import Connection, and_, false, func, literal, or_, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    and_,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 
 from models.enums import Stage
-from models.promotion_rules import EmailDomainRule, EventRule, SequenceRule
+from models.promotion_rules import EmailDomainRule, EventMatch, EventRule, SequenceRule
 from models.rules import Rules
 from models.tables import (
     Activity,
@@ -76,14 +86,33 @@ def movable_stages(rules: Rules) -> list[str]:
     return sorted(stages | {stage.value for stage in rules.promotion.hot_stages})
 
 
-def _event_types(rules: Rules) -> list[str]:
-    types: set[str] = set()
+def _match_condition(match: EventMatch) -> ColumnElement[bool]:
+    condition: ColumnElement[bool] = Event.type.in_([e.value for e in match.events])
+    if match.details is not None:
+        condition = and_(condition, Event.detail.in_(match.details))
+    return condition
+
+
+def _domain_condition(domains: list[str]) -> ColumnElement[bool]:
+    email = func.lower(Contact.email)
+    return or_(
+        *[email.like(f"%@{d.lower()}") for d in domains],
+        *[email.like(f"%.{d.lower()}") for d in domains],
+    )
+
+
+def relevant_events_condition(rules: Rules) -> ColumnElement[bool]:
+    """Only events some transition rule can use: its types, details and (for domain rules)
+    senders, so the read never carries page views a rule would ignore."""
+    conditions: list[ColumnElement[bool]] = []
     for rule in rules.promotion.transitions:
-        if isinstance(rule, EventRule | EmailDomainRule):
-            types.update(e.value for e in rule.events)
+        if isinstance(rule, EmailDomainRule):
+            conditions.append(and_(_match_condition(rule), _domain_condition(rule.domains)))
+        elif isinstance(rule, EventRule):
+            conditions.append(_match_condition(rule))
         elif isinstance(rule, SequenceRule):
-            types.update(e.value for step in rule.steps for e in step.events)
-    return sorted(types)
+            conditions.extend(_match_condition(step) for step in rule.steps)
+    return or_(*conditions) if conditions else false()
 
 
 def _frame(rows: Sequence[object], columns: list[str]) -> pd.DataFrame:
@@ -143,14 +172,13 @@ def read_promotion_inputs(conn: Connection, *, rules: Rules, as_of: datetime) ->
     contacts["score"] = contacts["score"].astype("Float64").fillna(live.astype("Float64"))
     contacts = contacts[CONTACT_COLUMNS]
 
-    types = _event_types(rules)
     since = as_of - timedelta(days=rules.promotion.event_lookback_days)
     events_query = (
         select(Event.contact_id, Event.type, Event.detail, Event.occurred_at)
         .join(Contact, Contact.id == Event.contact_id)
         .outerjoin(last_stage, last_stage.c.contact_id == Event.contact_id)
         .where(
-            Event.type.in_(types) if types else false(),
+            relevant_events_condition(rules),
             Event.occurred_at <= as_of,
             Event.occurred_at > since,
             or_(last_stage.c.last_at.is_(None), Event.occurred_at > last_stage.c.last_at),
