@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, insert, select
 
-from models.rules import Rules, load_rules
+from models.rules import Rules, load_rules, parse_rules
 from models.tables import (
     Activity,
     Company,
@@ -395,3 +395,34 @@ def test_events_before_the_latest_stage_change_do_not_count_again(engine: Engine
     decisions, _ = promote(engine, as_of=T0 + 2 * HOUR)
 
     assert decisions.transitions == []
+
+
+def test_a_sequence_rule_reads_its_steps_from_the_ledger(engine: Engine) -> None:
+    data = RULES.model_dump(mode="json")
+    data["promotion"]["transitions"] = [
+        {
+            "kind": "sequence",
+            "name": "download_then_service_pages",
+            "to": "mql",
+            "within_days": 30,
+            "steps": [
+                {"events": ["form_submit"], "details": ["document_download"]},
+                {"events": ["page_view"], "details": ["service"], "min": 3},
+            ],
+        }
+    ]
+    rules = parse_rules(data, source=Path("sequence.yaml"))
+    w = World(engine)
+    done = w.contact("done@x.example")
+    halfway = w.contact("half@x.example")
+    for contact_id, pages in ((done, 3), (halfway, 2)):
+        w.event(contact_id, "form_submit", "document_download", T0 - 48 * HOUR)
+        w.event(contact_id, "page_view", "pricing", T0 - 47 * HOUR)
+        for n in range(pages):
+            w.event(contact_id, "page_view", "service", T0 - (40 - n) * HOUR)
+
+    _, applied = promote(engine, rules=rules)
+
+    assert [(t.contact_id, t.rule) for t in applied.transitions] == [
+        (done, "download_then_service_pages")
+    ]
