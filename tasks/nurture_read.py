@@ -54,7 +54,7 @@ BRANCH_EVENT_TYPES = (EventType.EMAIL_OPEN, EventType.EMAIL_CLICK, EventType.FOR
 
 def _frame(conn: Connection, query: Executable, columns: list[str]) -> pd.DataFrame:
     rows = [tuple(r) for r in conn.execute(query)]
-    return pd.DataFrame.from_records(rows, columns=columns)
+    return pd.DataFrame(rows, columns=columns)
 
 
 def read_nurture_frames(conn: Connection, *, rules: Rules, as_of: datetime) -> NurtureFrames:
