@@ -16,7 +16,12 @@ from leadflow.email_render import EmailRenderer, TrackingLinks
 from leadflow.settings import Settings
 from models.rules import Rules
 from tasks.nurture_apply import EMAIL_CHANNEL, AppliedNurture, apply_nurture
-from tasks.nurture_decide import NurtureDecisions, NurtureFrames, decide_nurture
+from tasks.nurture_decide import (
+    NurtureDecisions,
+    NurtureFrames,
+    decide_nurture,
+    validate_planned_emails,
+)
 from tasks.nurture_read import read_nurture_frames
 from tasks.nurture_send import make_nurture_sender
 from tasks.outbox import DispatchReport, dispatch
@@ -68,13 +73,16 @@ def read_nurture(engine: Engine, *, rules: Rules, as_of: datetime) -> NurtureFra
 def decide(
     frames: NurtureFrames, *, rules: Rules, as_of: datetime, settings: Settings
 ) -> NurtureDecisions:
-    """The pure decision, with the business time zone from settings."""
-    return decide_nurture(
+    """The pure decision, then planned emails validated (bad ones set aside as quarantine)."""
+    decisions = decide_nurture(
         frames,
         rules=rules.nurture,
         thresholds=rules.scoring.thresholds,
         as_of=as_of,
         business_timezone=settings.business_timezone,
+    )
+    return validate_planned_emails(
+        decisions, locales=rules.nurture.locales, max_bad_row_share=settings.max_bad_row_share
     )
 
 

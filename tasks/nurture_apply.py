@@ -16,6 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from models.tables import EmailSend, EmailSuppression, NurtureEnrollment, NurtureHistory
 from tasks.nurture_decide import NurtureDecisions
 from tasks.outbox import OutboxMessage, enqueue
+from tasks.validation import store_quarantine
 
 EMAIL_CHANNEL = "email"
 NURTURE_KIND = "nurture_email"
@@ -31,6 +32,7 @@ class AppliedNurture:
     sends: int
     enqueued: int
     suppressions: int
+    quarantined: int = 0
 
 
 def insert_ignore(
@@ -137,7 +139,8 @@ def apply_nurture(
         [{**s.__dict__, "created_at": decisions.as_of} for s in decisions.suppressions],
         keys=["contact_id", "reason"],
     )
-    return AppliedNurture(enrolled, updated, history, sends, enqueued, suppressions)
+    quarantined = store_quarantine(conn, decisions.quarantined, run_id=run_id)
+    return AppliedNurture(enrolled, updated, history, sends, enqueued, suppressions, quarantined)
 
 
 def record_suppression(

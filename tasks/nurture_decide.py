@@ -15,8 +15,10 @@ from typing import Any, Literal
 import pandas as pd
 
 from models.nurture_rules import END, Condition, NurtureRules, Program
+from models.nurture_schemas import planned_emails_schema
 from models.rules import Thresholds
 from tasks.nurture_timing import contact_zone, next_allowed_send, next_send_slot
+from tasks.validation import QuarantineRecord, split_valid_rows
 
 ACTIVE = "active"
 COMPLETED = "completed"
@@ -25,6 +27,12 @@ SENT = "sent"
 FAILED = "failed"
 # The SMTP adapter starts a hard bounce's error with this, so decide can tell it apart.
 HARD_BOUNCE_PREFIX = "hard bounce"
+QUARANTINE_SOURCE = "nurture:emails"
+
+
+class TooManyBadEmails(ValueError):
+    """More planned emails failed validation than the configured share allows."""
+
 
 CONTACT_COLUMNS = [
     "contact_id",
@@ -162,6 +170,7 @@ class NurtureDecisions:
     emails: list[PlannedEmail] = field(default_factory=list)
     history: list[HistoryEntry] = field(default_factory=list)
     suppressions: list[Suppression] = field(default_factory=list)
+    quarantined: list[QuarantineRecord] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         """Summary counts for the run artifact."""
@@ -176,6 +185,7 @@ class NurtureDecisions:
             "exited": actions["exited"],
             "completed": actions["completed"],
             "suppressed": len(self.suppressions),
+            "quarantined": len({r.row_number for r in self.quarantined}),
         }
 
 
@@ -610,3 +620,40 @@ def decide_nurture(
             record(walk, None)
             break
     return decisions
+
+
+def validate_planned_emails(
+    decisions: NurtureDecisions, *, locales: list[str], max_bad_row_share: float = 1.0
+) -> NurtureDecisions:
+    """Set aside emails that cannot be sent (e.g. a malformed address) as quarantine.
+
+    Their enrollments keep waiting on the step, so a fixed address goes out next hour;
+    more than `max_bad_row_share` bad emails fails the run.
+    """
+    if not decisions.emails:
+        return decisions
+    frame = pd.DataFrame([e.__dict__ for e in decisions.emails])
+    validated = split_valid_rows(
+        frame,
+        planned_emails_schema(locales),
+        source=QUARANTINE_SOURCE,
+        row_numbers=frame["contact_id"],
+    )
+    if not validated.rejected:
+        return decisions
+    total = len(frame)
+    if validated.bad_rows / total > max_bad_row_share:
+        raise TooManyBadEmails(
+            f"{validated.bad_rows} of {total} planned emails are invalid "
+            f"(limit {max_bad_row_share:.0%}); first: {validated.rejected[0].reason}"
+        )
+    good = set(validated.good["email_id"])
+    bad = {e.email_id for e in decisions.emails} - good
+    return NurtureDecisions(
+        as_of=decisions.as_of,
+        enrollments=decisions.enrollments,
+        emails=[e for e in decisions.emails if e.email_id in good],
+        history=[h for h in decisions.history if not (h.action == "queued" and h.detail in bad)],
+        suppressions=decisions.suppressions,
+        quarantined=validated.rejected,
+    )

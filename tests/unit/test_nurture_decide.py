@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pandas as pd
+import pytest
 
 from leadflow.paths import DEFAULT_RULES_PATH
 from models.rules import load_rules
@@ -18,8 +19,10 @@ from tasks.nurture_decide import (
     SUPPRESSION_COLUMNS,
     NurtureDecisions,
     NurtureFrames,
+    TooManyBadEmails,
     decide_nurture,
     email_id,
+    validate_planned_emails,
 )
 
 RULES = load_rules(DEFAULT_RULES_PATH)
@@ -275,3 +278,26 @@ def test_a_pending_send_keeps_the_enrollment_waiting_and_enqueues_nothing_new() 
     )
     decisions = decide(data)
     assert decisions.emails == [] and decisions.enrollments == []
+
+
+def test_an_email_to_a_malformed_address_is_quarantined_and_the_others_go_out() -> None:
+    fresh = AS_OF - timedelta(minutes=20)
+    data = frames(
+        contacts=[
+            contact(1, created_at=fresh),
+            contact(2, created_at=fresh, email="not-an-address"),
+        ]
+    )
+    decisions = validate_planned_emails(decide(data), locales=["ja", "en"])
+    assert [e.contact_id for e in decisions.emails] == [1]
+    assert {(r.source, r.row_number, r.field) for r in decisions.quarantined} == {
+        ("nurture:emails", 2, "to")
+    }
+    assert decisions.counts()["quarantined"] == 1
+    assert [h.contact_id for h in decisions.history if h.action == "queued"] == [1]
+
+
+def test_too_many_malformed_addresses_fail_the_run() -> None:
+    data = frames(contacts=[contact(1, created_at=AS_OF, email="broken")])
+    with pytest.raises(TooManyBadEmails):
+        validate_planned_emails(decide(data), locales=["ja"], max_bad_row_share=0.5)
