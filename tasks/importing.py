@@ -14,6 +14,7 @@ import codecs
 import csv
 import math
 import re
+import shlex
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -1010,6 +1011,7 @@ class ImportSummary:
     updated: int = 0
     unchanged: int = 0
     quarantined_rows: int = 0
+    quarantine_records: int = 0
     companies_created: int = 0
     stage_moves: int = 0
     rescored_contacts: int = 0
@@ -1030,12 +1032,33 @@ class ImportSummary:
         """True when the bad-row share passes the configured limit."""
         return self.bad_row_share > self.max_bad_row_share
 
+    def as_dict(self) -> dict[str, Any]:
+        """Counts for a run summary or an artifact (JSON-ready)."""
+        return {
+            "kind": self.kind,
+            "source": self.source,
+            "hubspot": self.hubspot,
+            "dry_run": self.dry_run,
+            "rows": self.rows,
+            "inserted": self.inserted,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "quarantined_rows": self.quarantined_rows,
+            "bad_row_share": round(self.bad_row_share, 4),
+            "too_many_bad_rows": self.too_many_bad_rows,
+            "companies_created": self.companies_created,
+            "stage_moves": self.stage_moves,
+            "rescored_contacts": self.rescored_contacts,
+            "unknown_stages": dict(self.unknown_stages),
+            "notes": dict(self.notes),
+        }
+
     def lines(self) -> list[str]:
         """The report a person reads after an import."""
         label = f"{self.kind} (HubSpot export)" if self.hubspot else self.kind
         head = "dry run, nothing written — " if self.dry_run else ""
         out = [
-            f"{head}{self.source}: {self.rows} rows of {label}",
+            f"{head}{self.source}: {_rows(self.rows)} of {label}",
             f"  landed: {self.inserted} inserted, {self.updated} updated, "
             f"{self.unchanged} unchanged",
         ]
@@ -1046,25 +1069,32 @@ class ImportSummary:
         if self.rescored_contacts:
             out.append(f"  contacts marked for rescoring: {self.rescored_contacts}")
         out.append(
-            f"  quarantined: {self.quarantined_rows} rows ({self.bad_row_share:.1%}, "
+            f"  quarantined: {_rows(self.quarantined_rows)} ({self.bad_row_share:.1%}, "
             f"limit {self.max_bad_row_share:.0%})"
         )
         for stage, count in sorted(self.unknown_stages.items()):
             out.append(
-                f"  unknown lifecycle stage '{stage}': {count} rows quarantined — "
+                f"  unknown lifecycle stage '{stage}': {_rows(count)} quarantined — "
                 f"rerun with --stage-map '{stage}=<stage>'"
             )
         for note, count in sorted(self.notes.items()):
-            out.append(f"  note: {note} ({count} rows)")
+            out.append(f"  note: {note} ({_rows(count)})")
         out.extend(f"  {reason}" for reason in self.reasons)
-        if self.quarantined_rows > len(self.reasons) and self.reasons:
-            out.append(f"  … see all with: leadflow quarantine list --source {self.source}")
+        if self.quarantine_records > len(self.reasons):
+            out.append(
+                f"  … {self.quarantine_records - len(self.reasons)} more: "
+                f"leadflow quarantine list --source {shlex.quote(self.source)}"
+            )
         if self.too_many_bad_rows:
             out.append(
                 f"  FAILED: {self.bad_row_share:.1%} of rows are bad, more than the "
                 f"{self.max_bad_row_share:.0%} allowed (good rows were still imported)"
             )
         return out
+
+
+def _rows(count: int) -> str:
+    return f"{count} row" if count == 1 else f"{count} rows"
 
 
 def reason_lines(quarantine: pd.DataFrame, *, source: str, limit: int) -> list[str]:

@@ -499,6 +499,7 @@ def import_csv(
                 summary.notes.update(prepared.notes)
                 summary.unknown_stages.update(unknown_stages(quarantine))
                 bad_rows.update(int(r) for r in quarantine["row_number"])
+                summary.quarantine_records += len(quarantine)
                 room = reason_limit - len(summary.reasons)
                 if room > 0 and not quarantine.empty:
                     summary.reasons.extend(reason_lines(quarantine, source=shown, limit=room))

@@ -61,7 +61,7 @@ def test_a_custom_stage_is_reported_and_a_stage_map_lands_it(cli: CliRunner) -> 
     code, output = invoke(cli, "import", "contacts", path)
     assert code == 0, output  # 1 bad row of 5 is exactly the 20 % limit
     assert "(HubSpot export)" in output
-    assert "unknown lifecycle stage 'トライアル中': 1 rows quarantined" in output
+    assert "unknown lifecycle stage 'トライアル中': 1 row quarantined" in output
     code, output = invoke(cli, "import", "contacts", path, "--stage-map", "トライアル中=lead")
     assert code == 0, output
     assert "landed: 1 inserted, 0 updated, 4 unchanged" in output
