@@ -426,3 +426,29 @@ def test_a_sequence_rule_reads_its_steps_from_the_ledger(engine: Engine) -> None
     assert [(t.contact_id, t.rule) for t in applied.transitions] == [
         (done, "download_then_service_pages")
     ]
+
+
+def test_a_hundred_leads_over_many_hours_are_spread_by_weight_within_one(
+    engine: Engine,
+) -> None:
+    w = World(engine)
+    heavy = w.owner("heavy@example.com", weight=3.0)
+    middle = w.owner("middle@example.com", weight=2.0)
+    light = w.owner("light@example.com", weight=1.0)
+    w.owner("away@example.com", weight=5.0, active=False)
+    hour = T0
+    for batch in (1, 7, 13, 29, 50):
+        for _ in range(batch):
+            lead = w.contact(f"lead{w.seq}@x.example")
+            w.seq += 1
+            w.score(lead, 60, at=hour - HOUR / 2)
+        promote(engine, as_of=hour)
+        hour += HOUR
+
+    with engine.connect() as conn:
+        owners = conn.execute(select(OwnerAssignment.owner_id)).scalars().all()
+    counts = {owner: owners.count(owner) for owner in (heavy, middle, light)}
+    assert len(owners) == 100
+    assert abs(counts[heavy] - 50) <= 1
+    assert abs(counts[middle] - 100 * 2 / 6) <= 1
+    assert abs(counts[light] - 100 / 6) <= 1
