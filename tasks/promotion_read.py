@@ -20,6 +20,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    type_coerce,
     union_all,
 )
 
@@ -33,8 +34,10 @@ from models.tables import (
     Event,
     Owner,
     OwnerAssignment,
+    Run,
     ScoreSnapshot,
     StageHistory,
+    UTCDateTime,
 )
 from tasks.transitions import is_allowed, kind_for
 
@@ -121,9 +124,28 @@ def _frame(rows: Sequence[object], columns: list[str]) -> pd.DataFrame:
 
 def read_promotion_inputs(conn: Connection, *, rules: Rules, as_of: datetime) -> PromotionInputs:
     """Load candidates, their events since their latest stage change, owners and history."""
-    last_stage = (
+    latest_change = (
         select(StageHistory.contact_id, func.max(StageHistory.at).label("last_at"))
         .group_by(StageHistory.contact_id)
+        .subquery()
+    )
+    # When the run that made the latest change started: events ingested after it were
+    # never seen by any rule, even if they occurred before the change (late imports).
+    last_stage = (
+        select(
+            latest_change.c.contact_id,
+            latest_change.c.last_at,
+            type_coerce(func.max(Run.started_at), UTCDateTime).label("recorded_at"),
+        )
+        .join(
+            StageHistory,
+            and_(
+                StageHistory.contact_id == latest_change.c.contact_id,
+                StageHistory.at == latest_change.c.last_at,
+            ),
+        )
+        .outerjoin(Run, Run.id == StageHistory.run_id)
+        .group_by(latest_change.c.contact_id, latest_change.c.last_at)
         .subquery()
     )
     latest_snapshot = (
@@ -181,7 +203,11 @@ def read_promotion_inputs(conn: Connection, *, rules: Rules, as_of: datetime) ->
             relevant_events_condition(rules),
             Event.occurred_at <= as_of,
             Event.occurred_at > since,
-            or_(last_stage.c.last_at.is_(None), Event.occurred_at > last_stage.c.last_at),
+            or_(
+                last_stage.c.last_at.is_(None),
+                Event.occurred_at > last_stage.c.last_at,
+                Event.ingested_at > last_stage.c.recorded_at,
+            ),
             or_(Contact.lifecycle_stage.in_(stages), Contact.lifecycle_stage.is_(None)),
         )
         .order_by(Event.contact_id, Event.occurred_at, Event.id)

@@ -16,6 +16,7 @@ from models.tables import (
     Outbox,
     Owner,
     OwnerAssignment,
+    Run,
     ScoreSnapshot,
     StageHistory,
 )
@@ -123,7 +124,15 @@ class World:
                 .values(score=score, scored_at=at)
             )
 
-    def event(self, contact_id: int, type_: str, detail: str | None, at: datetime) -> None:
+    def event(
+        self,
+        contact_id: int,
+        type_: str,
+        detail: str | None,
+        at: datetime,
+        *,
+        ingested_at: datetime | None = None,
+    ) -> None:
         self.seq += 1
         self._insert(
             Event,
@@ -132,8 +141,21 @@ class World:
             type=type_,
             detail=detail,
             occurred_at=at,
-            ingested_at=at,
+            ingested_at=ingested_at or at,
         )
+
+    def run(self, run_id: str, *, as_of: datetime, started_at: datetime) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(Run).values(
+                    id=run_id,
+                    flow="mql-promotion",
+                    as_of=as_of,
+                    dry_run=False,
+                    started_at=started_at,
+                    status="completed",
+                )
+            )
 
     def activity(self, contact_id: int, type_: str, outcome: str, at: datetime) -> None:
         self.seq += 1
@@ -452,3 +474,18 @@ def test_a_hundred_leads_over_many_hours_are_spread_by_weight_within_one(
     assert abs(counts[heavy] - 50) <= 1
     assert abs(counts[middle] - 100 * 2 / 6) <= 1
     assert abs(counts[light] - 100 / 6) <= 1
+
+
+def test_a_demo_request_that_arrives_after_the_run_still_counts_next_hour(
+    engine: Engine,
+) -> None:
+    w = World(engine)
+    lead = w.contact("late@x.example", score=55)
+    w.run("run-1", as_of=T0, started_at=T0 + HOUR / 3)
+    promote(engine, run_id="run-1")
+    # Occurred before the MQL promotion, but imported only after that run had started.
+    w.event(lead, "form_submit", "demo_request", T0 - HOUR / 6, ingested_at=T0 + HOUR / 2)
+
+    _, applied = promote(engine, as_of=T0 + HOUR, run_id="run-2")
+
+    assert [(t.from_stage, t.to_stage.value) for t in applied.transitions] == [("mql", "sql")]
