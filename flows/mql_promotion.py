@@ -108,7 +108,7 @@ def apply_promotions_task(
 
 
 @task(name="dispatch-slack", cache_policy=NO_CACHE)
-def dispatch_slack_task(database_url: str) -> DispatchSummary:
+def dispatch_slack_task(database_url: str, limit: int) -> DispatchSummary:
     """Drain due Slack messages from the outbox; what fails stays pending for the next run."""
     engine = ensure_database(database_url)
     logger = get_run_logger()
@@ -120,7 +120,7 @@ def dispatch_slack_task(database_url: str) -> DispatchSummary:
         error = str(missing)
         logger.error(error)
     else:
-        report = dispatch(engine, channel=SLACK_CHANNEL, sender=sender, now=utc_now())
+        report = dispatch(engine, channel=SLACK_CHANNEL, sender=sender, now=utc_now(), limit=limit)
         for line in report.errors:
             logger.warning("slack: %s", line)
     with engine.connect() as conn:
@@ -162,7 +162,9 @@ def promote_hour(*, rules: Rules, as_of: datetime, dry_run: bool = False) -> Pro
             applied = apply_promotions_task(
                 settings.database_url, opaque(decisions), opaque(messages), opaque(rules), run_id
             )
-            dispatched = dispatch_slack_task(settings.database_url)
+            dispatched = dispatch_slack_task(
+                settings.database_url, rules.promotion.slack.max_messages_per_run
+            )
         outcome = PromotionOutcome(
             run_id=run_id,
             as_of=as_of,

@@ -119,6 +119,9 @@ class SlackHandoff(_Strict):
     notify_stages: list[Stage] = [Stage.MQL, Stage.SQL]
     top_reasons: int = Field(default=3, ge=0)
     latest_activities: int = Field(default=5, ge=0)
+    # Slack allows about one message per second per channel; a bigger backlog (a go-live)
+    # drains over the next runs instead of holding one run for an hour.
+    max_messages_per_run: int = Field(default=200, gt=0)
 
 
 class PromotionRules(_Strict):
