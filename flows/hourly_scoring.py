@@ -68,7 +68,8 @@ def score_hour(
     settings = get_settings()
     engine = ensure_database(settings.database_url)
     run_id = start_run(
-        engine, flow=FLOW_NAME, as_of=as_of, dry_run=dry_run, rules_hash=rules.fingerprint()
+        engine, flow=FLOW_NAME, as_of=as_of, dry_run=dry_run,
+        rules_hash=rules.fingerprint("scoring"),
     )
     try:
         inputs = read_scoring_inputs_task(settings.database_url, opaque(rules), as_of, full)

@@ -146,9 +146,16 @@ class Rules(BaseModel):
         """The highest total a contact can reach."""
         return self.scoring.behaviour.cap + self.scoring.fit.cap
 
-    def fingerprint(self) -> str:
-        """A stable hash of the rules content, stored with every score."""
-        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+    def fingerprint(self, section: str | None = None) -> str:
+        """A stable hash of the rules content (or of one section), stored with results.
+
+        Scoring stores the hash of `scoring` only, so editing a nurture program does not
+        force every contact to be rescored.
+        """
+        data = self.model_dump(mode="json")
+        if section is not None:
+            data = data[section]
+        canonical = json.dumps(data, sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 

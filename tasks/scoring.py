@@ -139,7 +139,7 @@ def apply_decision(
     with engine.begin() as conn:
         applied = apply_scores(
             conn, changed=decision.changed, as_of=decision.as_of, run_id=run_id,
-            rules_hash=rules.fingerprint(),
+            rules_hash=rules.fingerprint("scoring"),
         )
         quarantined = store_quarantine(conn, decision.quarantined, run_id=run_id)
     return applied, quarantined
@@ -187,7 +187,8 @@ def run_scoring(
     own_run = run_id is None
     if run_id is None:
         run_id = start_run(
-            engine, flow=FLOW_NAME, as_of=as_of, dry_run=dry_run, rules_hash=rules.fingerprint()
+            engine, flow=FLOW_NAME, as_of=as_of, dry_run=dry_run,
+            rules_hash=rules.fingerprint("scoring"),
         )
     try:
         inputs = read_for_run(engine, rules=rules, as_of=as_of, full=full)

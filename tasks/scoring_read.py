@@ -205,7 +205,7 @@ def read_scoring_inputs(
         reason = "requested"
     elif previous is None:
         full, reason = True, "no earlier run"
-    elif previous.rules_hash != rules.fingerprint():
+    elif previous.rules_hash != rules.fingerprint("scoring"):
         full, reason = True, "rules changed since the previous run"
     else:
         reason = f"incremental since {previous.as_of.isoformat()}"

@@ -112,3 +112,14 @@ def test_changing_the_rules_rescores_everyone(engine: Engine, seed: object) -> N
     assert outcome.full
     assert outcome.candidates == 3
     assert outcome.snapshots_written == 3
+
+
+def test_editing_only_a_nurture_program_does_not_rescore_everyone(
+    engine: Engine, seed: object
+) -> None:
+    seed.contact("n@example.com")  # type: ignore[attr-defined]
+    run_scoring(engine, rules=RULES, as_of=T0)
+    data = RULES.model_dump(mode="json")
+    data["name"] = "renamed, same scoring"
+    outcome = run_scoring(engine, rules=type(RULES).model_validate(data), as_of=T0 + HOUR)
+    assert not outcome.full
