@@ -150,12 +150,36 @@ def phase_floor(args: argparse.Namespace, engine: Engine) -> dict[str, Any]:
     }
 
 
-def _scoring(args: argparse.Namespace, engine: Engine, *, as_of: datetime, full: bool) -> Any:
-    from tasks.scoring import run_scoring
+# The read → decide → apply beats inside tasks/scoring.py, timed when they exist there.
+BEATS = ("read_for_run", "decide_scoring", "apply_decision")
 
+
+def _time_beats(module: Any, seconds: dict[str, float]) -> None:
+    """Wrap the module's beat functions so each call adds its wall time to `seconds`."""
+    for name in BEATS:
+        function = getattr(module, name, None)
+        if function is None:
+            continue
+
+        def timed(*args: Any, _function: Any = function, _name: str = name, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return _function(*args, **kwargs)
+            finally:
+                seconds[_name] = round(seconds.get(_name, 0.0) + time.perf_counter() - started, 3)
+
+        setattr(module, name, timed)
+
+
+def _scoring(args: argparse.Namespace, engine: Engine, *, as_of: datetime, full: bool) -> Any:
+    from tasks import scoring
+
+    beats: dict[str, float] = {}
+    _time_beats(scoring, beats)
     rules = load_rules(args.rules)
-    outcome = run_scoring(engine, rules=rules, as_of=as_of, full=full)
+    outcome = scoring.run_scoring(engine, rules=rules, as_of=as_of, full=full)
     return {
+        "beats_seconds": beats,
         "run_id": outcome.run_id,
         "full": outcome.full,
         "reason": outcome.reason,
@@ -246,6 +270,13 @@ def machine_info(database_url: str) -> dict[str, Any]:
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True
     ).stdout.strip()
+    # Other engineers edit the tree while benchmarks run: name what differs from HEAD.
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--", "tasks", "models", "leadflow"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+    ).stdout.split("\n")
     return {
         "nproc": len(os.sched_getaffinity(0)),
         "memory_gb": round(mem_kb / 1024 / 1024, 1),
@@ -255,6 +286,7 @@ def machine_info(database_url: str) -> dict[str, Any]:
         "postgres": postgres,
         "load_average": os.getloadavg(),
         "git_commit": commit or None,
+        "uncommitted": [line[3:] for line in dirty if line.strip()],
     }
 
 
@@ -342,9 +374,12 @@ def markdown(report: dict[str, Any]) -> str:
     for name, phase in report["phases"].items():
         details = phase["details"]
         if name in ("full", "incremental"):
+            beats = ", ".join(
+                f"{k.split('_')[0]} {v:.1f}" for k, v in details["beats_seconds"].items()
+            )
             note = (
                 f"candidates {details['candidates']:,}, scored {details['scored']:,}, "
-                f"snapshots {details['snapshots_written']:,}"
+                f"snapshots {details['snapshots_written']:,}; s per beat: {beats}"
             )
         elif name == "floor":
             timings = ", ".join(f"{k} {v['seconds']} s" for k, v in details["variants"].items())
