@@ -1,7 +1,8 @@
-"""Deployment `backfill`: replay many hours inside one flow run (demo, catch-up, reruns).
+"""Deployment `backfill`: replay many hours of the lead cycle inside one flow run.
 
 One flow run per hour costs about a second of orchestration; a backfill runs each
-hour's read/decide/apply as tasks of a single run instead, so a month replays in seconds.
+hour's scoring, promotion and nurture as tasks of a single run instead, so a month
+replays in a minute (demo, catch-up after an outage, what-if runs under other rules).
 """
 
 from datetime import datetime, timedelta
@@ -11,6 +12,8 @@ from prefect.artifacts import create_table_artifact
 
 from flows.common import resolve_as_of, resolve_rules
 from flows.hourly_scoring import score_hour
+from flows.mql_promotion import promote_hour
+from flows.nurture_scheduler import nurture_hour
 
 
 def backfill_hours(start: datetime, end: datetime, every_hours: int) -> list[datetime]:
@@ -35,25 +38,41 @@ def backfill(
     every_hours: int = 1,
     dry_run: bool = False,
     rules_path: str | None = None,
+    promote: bool = True,
+    nurture: bool = True,
+    simulate_clock: bool = False,
 ) -> list[dict[str, object]]:
-    """Run the hourly pipeline for every hour from `start` to `end`, oldest first.
+    """Run the lead cycle (scoring → promotion → nurture) for every hour, oldest first.
 
     Each hour is recorded in the run ledger like a scheduled run, so the next scheduled
-    run continues incrementally from the last replayed hour.
+    run continues incrementally from the last replayed hour. Emails are sent now (a
+    replay never back-dates a send) unless `simulate_clock` treats every replayed hour
+    as the present — for demos and what-if runs, with the `.eml` development sender.
     """
     rules = resolve_rules(rules_path)
     rows: list[dict[str, object]] = []
     for hour in backfill_hours(start, end, every_hours):
-        outcome, _ = score_hour(rules=rules, as_of=hour, dry_run=dry_run)
-        rows.append(
-            {
-                "as_of": hour.isoformat(),
-                "candidates": outcome.candidates,
-                "scored": outcome.scored,
-                "snapshots_written": outcome.snapshots_written,
-                "quarantined": outcome.quarantined,
-            }
-        )
+        scored, _ = score_hour(rules=rules, as_of=hour, dry_run=dry_run)
+        row: dict[str, object] = {
+            "as_of": hour.isoformat(),
+            "scored": scored.scored,
+            "snapshots": scored.snapshots_written,
+            "quarantined": scored.quarantined,
+        }
+        if promote:
+            promoted = promote_hour(rules=rules, as_of=hour, dry_run=dry_run).summary()
+            row["promoted"] = sum(promoted["promoted"].values()) if promoted["promoted"] else 0
+            row["slack_sent"] = promoted.get("messages_sent", 0)
+            row["slack_pending"] = promoted.get("messages_pending", 0)
+        if nurture:
+            nurtured = nurture_hour(
+                rules=rules, as_of=hour, dry_run=dry_run,
+                send_at=hour if simulate_clock else None,
+            )
+            counts = nurtured.decisions.counts()
+            row["enrolled"] = counts["enrolled"]
+            row["emails_sent"] = nurtured.dispatch.sent if nurtured.dispatch else 0
+        rows.append(row)
     create_table_artifact(
         key="backfill-summary",
         table=rows,

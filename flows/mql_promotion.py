@@ -146,7 +146,8 @@ def promote_hour(*, rules: Rules, as_of: datetime, dry_run: bool = False) -> Pro
     settings = get_settings()
     engine = ensure_database(settings.database_url)
     run_id = start_run(
-        engine, flow=FLOW_NAME, as_of=as_of, dry_run=dry_run, rules_hash=rules.fingerprint()
+        engine, flow=FLOW_NAME, as_of=as_of, dry_run=dry_run,
+        rules_hash=rules.fingerprint("promotion"),
     )
     try:
         inputs = read_promotion_inputs_task(settings.database_url, opaque(rules), as_of)

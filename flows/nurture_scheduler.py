@@ -6,7 +6,13 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from flows.common import is_transient_db_error, resolve_as_of, resolve_rules, run_name_with_as_of
+from flows.common import (
+    is_transient_db_error,
+    opaque,
+    resolve_as_of,
+    resolve_rules,
+    run_name_with_as_of,
+)
 from leadflow.adapters.email import transport_from_settings
 from leadflow.db import ensure_database
 from leadflow.runs import finish_run, start_run
@@ -79,6 +85,47 @@ def dispatch_emails_task(
     return report, transport.description, deliveries
 
 
+def nurture_hour(
+    *, rules: Rules, as_of: datetime, dry_run: bool = False, send_at: datetime | None = None
+) -> NurtureOutcome:
+    """Read → decide → apply → send nurture for one hour as Prefect tasks (call inside a flow).
+
+    Emails are sent (and waits counted) at `send_at`: by default now, or the hour itself
+    when it is in the future; a backfill that simulates the clock passes the hour.
+    Records the run in the run ledger; `dry_run` stops after decide.
+    """
+    settings = get_settings()
+    engine = ensure_database(settings.database_url)
+    run_id = start_run(
+        engine, flow=FLOW_NAME, as_of=as_of, dry_run=dry_run,
+        rules_hash=rules.fingerprint("nurture"),
+    )
+    try:
+        frames = read_nurture_task(settings.database_url, opaque(rules), as_of)
+        decisions = decide_nurture_task(opaque(frames), opaque(rules), as_of)
+        outcome = NurtureOutcome(
+            as_of=as_of,
+            dry_run=dry_run,
+            run_id=run_id,
+            read=frame_sizes(frames),
+            decisions=decisions,
+        )
+        if not dry_run:
+            # Sends happen now; a past hour rerun never back-dates a send.
+            now = send_at or max(as_of, utc_now())
+            outcome.applied = apply_nurture_task(
+                settings.database_url, opaque(decisions), run_id, now
+            )
+            outcome.dispatch, outcome.transport, outcome.deliveries = dispatch_emails_task(
+                settings.database_url, opaque(rules), now
+            )
+    except Exception:
+        finish_run(engine, run_id, status="failed")
+        raise
+    finish_run(engine, run_id, status="completed", summary=outcome.summary())
+    return outcome
+
+
 @flow(name=FLOW_NAME, flow_run_name=run_name_with_as_of, log_prints=True)
 def nurture_scheduler(
     as_of: datetime | None = None,
@@ -96,40 +143,14 @@ def nurture_scheduler(
     `nurture-scheduler-summary` artifact.
     """
     hour = resolve_as_of(as_of)
-    rules = resolve_rules(rules_path)
-    settings = get_settings()
-    engine = ensure_database(settings.database_url)
-    run_id = start_run(
-        engine, flow=FLOW_NAME, as_of=hour, dry_run=dry_run, rules_hash=rules.fingerprint()
-    )
-    try:
-        frames = read_nurture_task(settings.database_url, rules, hour)
-        decisions = decide_nurture_task(frames, rules, hour)
-        outcome = NurtureOutcome(
-            as_of=hour,
-            dry_run=dry_run,
-            run_id=run_id,
-            read=frame_sizes(frames),
-            decisions=decisions,
-        )
-        if not dry_run:
-            # Sends happen now; a past hour rerun never back-dates a send.
-            now = max(hour, utc_now())
-            outcome.applied = apply_nurture_task(settings.database_url, decisions, run_id, now)
-            outcome.dispatch, outcome.transport, outcome.deliveries = dispatch_emails_task(
-                settings.database_url, rules, now
-            )
-    except Exception:
-        finish_run(engine, run_id, status="failed")
-        raise
+    outcome = nurture_hour(rules=resolve_rules(rules_path), as_of=hour, dry_run=dry_run)
     summary = outcome.summary()
-    finish_run(engine, run_id, status="completed", summary=summary)
     create_markdown_artifact(
         key="nurture-scheduler-summary",
         markdown=nurture_markdown(outcome),
         description=f"Nurture at {hour.isoformat()}",
     )
-    counts = decisions.counts()
+    counts = outcome.decisions.counts()
     sent = outcome.dispatch.sent if outcome.dispatch else 0
     print(
         f"nurture at {hour.isoformat()}: {counts['enrolled']} enrolled, {counts['emails']} "

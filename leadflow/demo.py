@@ -18,7 +18,14 @@ from sqlalchemy import Engine, func, select
 
 from leadflow.settings import get_settings
 from leadflow.timeutil import floor_to_hour, utc_now
-from models.tables import Contact, Event, Quarantine, ScoreSnapshot
+from models.tables import (
+    Contact,
+    Event,
+    NurtureEnrollment,
+    Outbox,
+    Quarantine,
+    ScoreSnapshot,
+)
 
 
 @dataclass(frozen=True)
@@ -29,7 +36,7 @@ class DemoOptions:
     contacts: int = 2000
     events: int = 60000
     days: int = 30
-    hourly_days: int = 3
+    hourly_days: int = 2
     seed: int = 7
     end: datetime | None = None
 
@@ -44,8 +51,13 @@ def _fresh_database(options: DemoOptions) -> str:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{options.database_path}{suffix}").unlink(missing_ok=True)
     url = f"sqlite:///{options.database_path}"
-    # Flows read the database from settings: point this process at the demo database.
+    # Flows read their settings from the environment: point this process at the demo's
+    # database and outbox folder; Slack hand-offs are rendered to the console sender
+    # unless a real token is configured.
     os.environ["LEADFLOW_DATABASE_URL"] = url
+    os.environ["LEADFLOW_OUTBOX_DIR"] = str(options.folder / "emails")
+    if not os.environ.get("LEADFLOW_SLACK_TOKEN"):
+        os.environ["LEADFLOW_SLACK_CONSOLE"] = "true"
     get_settings.cache_clear()
     return url
 
@@ -86,8 +98,8 @@ def run_demo(options: DemoOptions, *, say: Callable[[str], None] = print) -> dic
     say(f"{elapsed()} 3/3 replaying the pipeline: daily from {start:%Y-%m-%d}, hourly for the last "
         f"{options.hourly_days} days …")
     backfill(start=start + timedelta(days=1), end=hourly_from - timedelta(hours=1),
-             every_hours=24)
-    backfill(start=hourly_from, end=end, every_hours=1)
+             every_hours=24, simulate_clock=True)
+    backfill(start=hourly_from, end=end, every_hours=1, simulate_clock=True)
     say(f"{elapsed()} done")
     headline = summarise(engine, end=end)
     headline["seconds"] = round(time.perf_counter() - started, 1)
@@ -106,6 +118,20 @@ def summarise(engine: Engine, *, end: datetime) -> dict[str, object]:
             conn.execute(select(Contact.score).where(Contact.score.is_not(None))).scalars().all(),
             dtype="int64",
         )
+        stages = dict(
+            conn.execute(
+                select(Contact.lifecycle_stage, func.count()).group_by(Contact.lifecycle_stage)
+            ).all()
+        )
+        messages = dict(
+            conn.execute(
+                select(Outbox.channel + ":" + Outbox.status, func.count())
+                .group_by(Outbox.channel, Outbox.status)
+            ).all()
+        )
+        enrollments = conn.execute(
+            select(func.count()).select_from(NurtureEnrollment)
+        ).scalar_one()
         top = conn.execute(
             select(Contact.email, Contact.last_name, Contact.first_name, Contact.job_title,
                    Contact.score, Contact.engagement_score, Contact.fit_score)
@@ -123,6 +149,9 @@ def summarise(engine: Engine, *, end: datetime) -> dict[str, object]:
         "at_or_above_70": int((scores >= 70).sum()),
         "median_score": float(scores.median()) if len(scores) else 0.0,
         "top": [tuple(row) for row in top],
+        "stages": stages,
+        "messages": messages,
+        "enrollments": enrollments,
     }
 
 
@@ -137,6 +166,11 @@ def format_summary(headline: dict[str, object]) -> str:
         f"{headline['snapshots']} score snapshots, {headline['quarantined']} quarantined rows",
         f"  {headline['at_or_above_50']} contacts at or above the MQL line (50), "
         f"{headline['at_or_above_70']} hot (70+); median score {headline['median_score']}",
+        "  lifecycle stages: "
+        + ", ".join(f"{stage} {count}" for stage, count in sorted(headline["stages"].items())),  # type: ignore[attr-defined]
+        "  nurture: "
+        f"{headline['enrollments']} enrollments; outbox "
+        + ", ".join(f"{key} {count}" for key, count in sorted(headline["messages"].items())),  # type: ignore[attr-defined]
         "",
         "  top leads:",
     ]
@@ -151,6 +185,7 @@ def format_summary(headline: dict[str, object]) -> str:
         "where to look next:",
         f"  export LEADFLOW_DATABASE_URL=sqlite:///{database}",
         f"  leadflow explain {first_email}        # why this lead has its score",
+        f"  ls {Path(str(database)).parent / 'emails'}   # nurture emails as .eml files",
         "  leadflow export contacts -o contacts.csv  # stages, scores, owners, stage dates",
         "  leadflow run scoring --dry-run            # what the next hour would change",
         "  prefect server start                      # then open the UI to see the runs",

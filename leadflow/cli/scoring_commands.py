@@ -108,7 +108,7 @@ def demo(
     contacts: Annotated[int, typer.Option(help="How many contacts to generate.")] = 2000,
     events: Annotated[int, typer.Option(help="How many events over the period.")] = 60000,
     days: Annotated[int, typer.Option(help="Length of the simulated period.")] = 30,
-    hourly_days: Annotated[int, typer.Option(help="Last days replayed hour by hour.")] = 3,
+    hourly_days: Annotated[int, typer.Option(help="Last days replayed hour by hour.")] = 2,
     folder: Annotated[Path, typer.Option(help="Where the demo writes CSVs and its database.")]
     = Path(".leadflow/demo"),
 ) -> None:
