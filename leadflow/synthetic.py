@@ -33,9 +33,16 @@ _JST_OFFSET_S = 9 * 3600
 _HOUR_S = 3600
 _DAY_S = 86400
 
-EVENT_TYPES: tuple[str, ...] = tuple(t.value for t in EventType)
+# In the column order of the probability tables below.
+EVENT_TYPES: tuple[str, ...] = (
+    EventType.PAGE_VIEW.value,
+    EventType.EMAIL_OPEN.value,
+    EventType.EMAIL_CLICK.value,
+    EventType.FORM_SUBMIT.value,
+    EventType.WEBINAR_ATTENDED.value,
+    EventType.TRADE_SHOW_VISIT.value,
+)
 _PAGE, _OPEN, _CLICK, _FORM, _WEBINAR, _SHOW = range(len(EVENT_TYPES))
-assert EVENT_TYPES[_PAGE] == "page_view" and EVENT_TYPES[_SHOW] == "trade_show_visit"
 
 LEAD_SOURCES: tuple[str, ...] = ("web_form", "content", "webinar", "trade_show", "ads", "referral")
 _LEAD_SOURCE_P = (0.34, 0.16, 0.15, 0.14, 0.13, 0.08)
@@ -350,10 +357,10 @@ def _owners(rng: np.random.Generator, created: datetime) -> pd.DataFrame:
     )
 
 
-def _dedupe(values: pd.Series, *, sep: str = "") -> pd.Series:
+def _dedupe(values: pd.Series) -> pd.Series:
     """Append 2, 3, … to repeated values so every value is unique."""
     rank = values.groupby(values).cumcount()
-    suffix = np.where(rank > 0, sep + (rank + 1).astype(str), "")
+    suffix = np.where(rank > 0, (rank + 1).astype(str), "")
     return values + suffix
 
 
@@ -502,7 +509,8 @@ def _contacts(
     )
     owner_id = pd.array(np.where(owned, owner_pick, 0), dtype="Int64")
     owner_id[~owned] = pd.NA
-    owner_email = owners.set_index("id")["email"].reindex(owner_id).to_numpy(dtype=object)
+    picked_email = owners.set_index("id")["email"].loc[owner_pick].to_numpy(dtype=object)
+    owner_email = np.where(owned, picked_email, None)
 
     employee_count = pd.array(company["employee_count"].to_numpy(), dtype="Int64")
     employee_count[rng.random(count) < 0.05] = pd.NA
@@ -580,7 +588,7 @@ def _events(
     emails: _Calendar,
     webinars: _Calendar,
     shows: _Calendar,
-) -> tuple[pd.DataFrame, list[str]]:
+) -> pd.DataFrame:
     """Behaviour events for `contacts`, `total` of them, sorted by time.
 
     Every contact first gets the event that captured it (as long as `total` allows),
@@ -721,7 +729,7 @@ def _events(
     columns["occurred_at"] = pd.DatetimeIndex(
         all_occurred.astype("datetime64[s]").astype("datetime64[us]")
     ).tz_localize(UTC)
-    return pd.DataFrame(columns), vocab
+    return pd.DataFrame(columns)
 
 
 def generate_dataset(
@@ -766,7 +774,7 @@ def generate_dataset(
         .fillna(pd.Timestamp(setup))
         .astype(contact_frame["created_at"].dtype)
     )
-    event_frame, _ = _events(
+    event_frame = _events(
         rng,
         contact_frame,
         events,

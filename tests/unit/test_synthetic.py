@@ -189,3 +189,15 @@ def test_write_csv_writes_the_four_importer_files(tmp_path: Path) -> None:
     first = rows["events"][0]
     frame_first = small.events.iloc[0]
     assert datetime.fromisoformat(first[4]) == frame_first["occurred_at"].to_pydatetime()
+
+
+@pytest.mark.parametrize(
+    ("contacts", "events", "days"), [(1, 0, 1), (5, 3, 1), (10, 500, 2), (50, 10, 400)]
+)
+def test_tiny_and_odd_sizes_still_generate_consistent_data(
+    contacts: int, events: int, days: int
+) -> None:
+    dataset = generate_dataset(contacts=contacts, events=events, days=days, end=END)
+    assert len(dataset.contacts) == contacts
+    assert len(dataset.events) == events
+    assert set(dataset.events["contact_id"]) <= set(dataset.contacts["id"])
