@@ -66,9 +66,13 @@ def ensure_database(url: str) -> Engine:
 
 def insert_ignoring_conflicts(
     conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], *, keys: Sequence[str],
-    chunk_size: int = 5000,
+    chunk_size: int = 5000, count: bool = True,
 ) -> int:
-    """Insert rows, skipping those whose natural key `keys` already exists; returns rows added."""
+    """Insert rows, skipping those whose natural key `keys` already exists.
+
+    Returns how many rows were added; with `count=False` it skips the RETURNING clause
+    (much faster for large batches) and returns -1: count some other way.
+    """
     if not rows:
         return 0
     dialect = conn.dialect.name
@@ -82,6 +86,10 @@ def insert_ignoring_conflicts(
         statement = sqlite_insert(table).on_conflict_do_nothing(index_elements=list(keys))
     else:
         raise NotImplementedError(f"insert-ignore is not implemented for {dialect}")
+    if not count:
+        for start in range(0, len(rows), chunk_size):
+            conn.execute(statement, list(rows[start : start + chunk_size]))
+        return -1
     # RETURNING counts what really landed: executemany rowcounts are unreliable across drivers.
     statement = statement.returning(*table.primary_key.columns)
     added = 0

@@ -130,6 +130,8 @@ class Event(Base):
     ingested_at: Mapped[datetime]
     __table_args__ = (
         Index("ix_events_contact_occurred", "contact_id", "occurred_at"),
+        Index("ix_events_contact_type_detail_occurred", "contact_id", "type", "detail",
+              "occurred_at"),
         Index("ix_events_occurred", "occurred_at"),
         Index("ix_events_ingested", "ingested_at"),
     )

@@ -142,17 +142,20 @@ def build_breakdowns(
     per_contact: list[list[dict[str, Any]]] = [[] for _ in range(len(behaviour))]
     for signal in scoring.behaviour.signals:
         pts = behaviour[signal.name].to_numpy()
+        paid = np.flatnonzero(pts)
+        if not len(paid):
+            continue
         units = facts[f"{signal.name}__units"].to_numpy()
-        lasts = facts[f"{signal.name}__last"]
-        for pos in np.flatnonzero(pts):
-            last = lasts.iat[pos]
+        # Timestamps are UTC: format them in one vectorised call, not one by one.
+        lasts = facts[f"{signal.name}__last"].iloc[paid].dt.strftime("%Y-%m-%dT%H:%M:%S+00:00")
+        for pos, last in zip(paid.tolist(), lasts.tolist(), strict=True):
             per_contact[pos].append(
                 {
                     "signal": signal.name,
                     "group": "behaviour",
                     "points": int(pts[pos]),
                     "units": int(units[pos]),
-                    "last_at": None if pd.isna(last) else last.isoformat(),
+                    "last_at": None if last is None or last != last else last,
                     "window_days": signal.window_days,
                 }
             )

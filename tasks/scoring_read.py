@@ -16,18 +16,18 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Select,
+    Subquery,
     and_,
     case,
     false,
     func,
     select,
-    type_coerce,
     union,
 )
 
 from leadflow.runs import PreviousRun
-from models.rules import BehaviourSignal, Rules
-from models.tables import Company, Contact, Event, ScoreSnapshot, UTCDateTime
+from models.rules import Rules
+from models.tables import Company, Contact, Event, ScoreSnapshot
 
 ATTRIBUTE_COLUMNS = ["contact_id", "email", "job_title", "industry", "employee_count", "region"]
 
@@ -44,28 +44,77 @@ class ScoringInputs:
     previous: pd.DataFrame
 
 
-def _signal_condition(signal: BehaviourSignal, as_of: datetime) -> ColumnElement[bool]:
-    conditions: list[ColumnElement[bool]] = [Event.type.in_([e.value for e in signal.events])]
-    if signal.details is not None:
-        conditions.append(Event.detail.in_(signal.details))
-    if signal.window_days is not None:
-        conditions.append(Event.occurred_at >= as_of - timedelta(days=signal.window_days))
-    return and_(*conditions)
+COVERING_INDEX = "ix_events_contact_type_detail_occurred"
 
 
-def facts_columns(rules: Rules, as_of: datetime) -> list[ColumnElement[Any]]:
-    """Per-signal aggregate columns: `<name>__units` and `<name>__last`."""
+def _windowed_event_counts(rules: Rules) -> list[int]:
+    """Windows (days) of `per: event` signals: those need in-window counts per group."""
+    return sorted(
+        {s.window_days for s in rules.scoring.behaviour.signals
+         if s.per == "event" and s.window_days is not None}
+    )
+
+
+def grouped_events(
+    rules: Rules, as_of: datetime, ids: Sequence[int] | Select[Any] | None
+) -> Subquery:
+    """Stage one: one row per (contact, type, detail) with its latest time and counts.
+
+    Repeated events of one detail (the same email opened five times) collapse here, so
+    stage two counts distinct details with plain sums. The covering index makes this
+    an in-order walk of the index rather than a sort of the whole table.
+    """
+    columns: list[ColumnElement[Any]] = [
+        Event.contact_id.label("contact_id"),
+        Event.type.label("type"),
+        Event.detail.label("detail"),
+        func.max(Event.occurred_at).label("last"),
+        func.count().label("n"),
+    ]
+    for days in _windowed_event_counts(rules):
+        since = as_of - timedelta(days=days)
+        columns.append(
+            func.sum(case((Event.occurred_at >= since, 1), else_=0)).label(f"n_{days}d")
+        )
+    query = (
+        select(*columns)
+        .where(Event.occurred_at <= as_of, relevant_events_filter(rules))
+        .group_by(Event.contact_id, Event.type, Event.detail)
+        .with_hint(Event, f"INDEXED BY {COVERING_INDEX}", "sqlite")
+    )
+    if ids is not None:
+        query = query.where(Event.contact_id.in_(ids))
+    return query.subquery("grouped")
+
+
+def facts_columns(rules: Rules, as_of: datetime, grouped: Subquery) -> list[ColumnElement[Any]]:
+    """Stage two, per signal: `<name>__units` and `<name>__last` over the grouped rows."""
     columns: list[ColumnElement[Any]] = []
+    g = grouped.c
     for signal in rules.scoring.behaviour.signals:
-        condition = _signal_condition(signal, as_of)
+        match: list[ColumnElement[bool]] = [g.type.in_([e.value for e in signal.events])]
+        if signal.details is not None:
+            match.append(g.detail.in_(signal.details))
+        since = (
+            as_of - timedelta(days=signal.window_days) if signal.window_days is not None else None
+        )
         units: ColumnElement[Any]
         if signal.per == "detail":
-            units = func.count(func.distinct(case((condition, Event.detail))))
-        else:
+            match.append(g.detail.is_not(None))
+            if since is not None:
+                # A detail counts when its latest event is inside the window.
+                match.append(g["last"] >= since)
+            condition = and_(*match)
             units = func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-        last = type_coerce(func.max(case((condition, Event.occurred_at))), UTCDateTime)
+        elif since is not None:
+            in_window = g[f"n_{signal.window_days}d"]
+            condition = and_(*match, in_window > 0)
+            units = func.coalesce(func.sum(case((condition, in_window), else_=0)), 0)
+        else:
+            condition = and_(*match)
+            units = func.coalesce(func.sum(case((condition, g.n), else_=0)), 0)
         columns.append(units.label(f"{signal.name}__units"))
-        columns.append(last.label(f"{signal.name}__last"))
+        columns.append(func.max(case((condition, g["last"]))).label(f"{signal.name}__last"))
     return columns
 
 
@@ -142,20 +191,19 @@ def read_facts(
     conn: Connection, rules: Rules, as_of: datetime, ids: Sequence[int] | Select[Any] | None
 ) -> pd.DataFrame:
     """One row per contact with events: units and latest time per behaviour signal."""
-    columns = facts_columns(rules, as_of)
-    query = (
-        select(Event.contact_id.label("contact_id"), *columns)
-        .where(Event.occurred_at <= as_of, relevant_events_filter(rules))
-        .group_by(Event.contact_id)
+    grouped = grouped_events(rules, as_of, ids)
+    query = select(grouped.c.contact_id, *facts_columns(rules, as_of, grouped)).group_by(
+        grouped.c.contact_id
     )
-    if ids is not None:
-        query = query.where(Event.contact_id.in_(ids))
     result = conn.execute(query)
     frame = pd.DataFrame.from_records(result.all(), columns=list(result.keys()))
     frame["contact_id"] = frame["contact_id"].astype("int64")
     for signal in rules.scoring.behaviour.signals:
         frame[f"{signal.name}__units"] = frame[f"{signal.name}__units"].astype("int64")
-        frame[f"{signal.name}__last"] = pd.to_datetime(frame[f"{signal.name}__last"], utc=True)
+        # SQLite hands back text, PostgreSQL aware datetimes: one vectorised parse for both.
+        frame[f"{signal.name}__last"] = pd.to_datetime(
+            frame[f"{signal.name}__last"], utc=True, format="ISO8601"
+        )
     return frame
 
 
