@@ -5,9 +5,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import orjson
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, Table, create_engine, event
+from sqlalchemy import Connection, Engine, Table, bindparam, create_engine, event
 from sqlalchemy.engine import make_url
 
 from leadflow.paths import MIGRATIONS_DIR
@@ -23,12 +24,17 @@ def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     cursor.close()
 
 
+def _json_dumps(value: Any) -> str:
+    # orjson: score breakdowns are serialised 100k at a time on a full run.
+    return orjson.dumps(value).decode()
+
+
 def make_engine(url: str) -> Engine:
     """Create an engine; SQLite gets its parent folder created and sensible pragmas."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, future=True)
+    engine = create_engine(url, future=True, json_serializer=_json_dumps)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
@@ -66,12 +72,13 @@ def ensure_database(url: str) -> Engine:
 
 def insert_ignoring_conflicts(
     conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], *, keys: Sequence[str],
-    chunk_size: int = 5000, count: bool = True,
+    chunk_size: int = 5000, count: bool = True, constants: Mapping[str, Any] | None = None,
 ) -> int:
     """Insert rows, skipping those whose natural key `keys` already exists.
 
     Returns how many rows were added; with `count=False` it skips the RETURNING clause
-    (much faster for large batches) and returns -1: count some other way.
+    (much faster for large batches) and returns -1: count some other way. `constants`
+    are values shared by every row, bound once instead of once per row.
     """
     if not rows:
         return 0
@@ -86,6 +93,11 @@ def insert_ignoring_conflicts(
         statement = sqlite_insert(table).on_conflict_do_nothing(index_elements=list(keys))
     else:
         raise NotImplementedError(f"insert-ignore is not implemented for {dialect}")
+    if constants:
+        statement = statement.values(
+            {name: bindparam(f"const_{name}", value, type_=table.c[name].type)
+             for name, value in constants.items()}
+        )
     if not count:
         for start in range(0, len(rows), chunk_size):
             conn.execute(statement, list(rows[start : start + chunk_size]))

@@ -46,13 +46,10 @@ def apply_scores(
     snapshot_rows: list[dict[str, Any]] = [
         {
             "contact_id": int(cid),
-            "as_of": as_of,
             "engagement_score": int(eng),
             "fit_score": int(fit),
             "score": int(total),
             "breakdown": breakdown,
-            "rules_hash": rules_hash,
-            "run_id": run_id,
         }
         for cid, eng, fit, total, breakdown in records.itertuples(index=False, name=None)
     ]
@@ -61,7 +58,7 @@ def apply_scores(
     before = _snapshots_at(conn, as_of)
     insert_ignoring_conflicts(
         conn, ScoreSnapshot.__table__, snapshot_rows, keys=["contact_id", "as_of"],  # type: ignore[arg-type]
-        count=False,
+        count=False, constants={"as_of": as_of, "rules_hash": rules_hash, "run_id": run_id},
     )
     written = _snapshots_at(conn, as_of) - before
     contacts = Contact.__table__

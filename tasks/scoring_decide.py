@@ -162,7 +162,7 @@ def build_breakdowns(
     levels = job_levels.to_numpy()
     for fit_signal in scoring.fit.signals:
         pts = fit[fit_signal.name].to_numpy()
-        for pos in np.flatnonzero(pts):
+        for pos in np.flatnonzero(pts).tolist():
             entry: dict[str, Any] = {
                 "signal": fit_signal.name,
                 "group": "fit",

@@ -21,13 +21,16 @@ from sqlalchemy import (
     case,
     false,
     func,
+    literal,
     select,
+    type_coerce,
     union,
 )
+from sqlalchemy.types import NullType
 
 from leadflow.runs import PreviousRun
 from models.rules import Rules
-from models.tables import Company, Contact, Event, ScoreSnapshot
+from models.tables import Company, Contact, Event, ScoreSnapshot, UTCDateTime
 
 ATTRIBUTE_COLUMNS = ["contact_id", "email", "job_title", "industry", "employee_count", "region"]
 
@@ -44,9 +47,6 @@ class ScoringInputs:
     previous: pd.DataFrame
 
 
-COVERING_INDEX = "ix_events_contact_type_detail_occurred"
-
-
 def _windowed_event_counts(rules: Rules) -> list[int]:
     """Windows (days) of `per: event` signals: those need in-window counts per group."""
     return sorted(
@@ -61,14 +61,16 @@ def grouped_events(
     """Stage one: one row per (contact, type, detail) with its latest time and counts.
 
     Repeated events of one detail (the same email opened five times) collapse here, so
-    stage two counts distinct details with plain sums. The covering index makes this
-    an in-order walk of the index rather than a sort of the whole table.
+    stage two counts distinct details with plain sums. The covering index
+    (contact_id, type, detail, occurred_at) lets the database walk it in order instead of
+    sorting the whole table.
     """
     columns: list[ColumnElement[Any]] = [
         Event.contact_id.label("contact_id"),
         Event.type.label("type"),
         Event.detail.label("detail"),
-        func.max(Event.occurred_at).label("last"),
+        # Untyped on purpose: timestamps are parsed once, vectorised, in read_facts.
+        type_coerce(func.max(Event.occurred_at), NullType()).label("last"),
         func.count().label("n"),
     ]
     for days in _windowed_event_counts(rules):
@@ -80,7 +82,6 @@ def grouped_events(
         select(*columns)
         .where(Event.occurred_at <= as_of, relevant_events_filter(rules))
         .group_by(Event.contact_id, Event.type, Event.detail)
-        .with_hint(Event, f"INDEXED BY {COVERING_INDEX}", "sqlite")
     )
     if ids is not None:
         query = query.where(Event.contact_id.in_(ids))
@@ -96,7 +97,9 @@ def facts_columns(rules: Rules, as_of: datetime, grouped: Subquery) -> list[Colu
         if signal.details is not None:
             match.append(g.detail.in_(signal.details))
         since = (
-            as_of - timedelta(days=signal.window_days) if signal.window_days is not None else None
+            literal(as_of - timedelta(days=signal.window_days), UTCDateTime())
+            if signal.window_days is not None
+            else None
         )
         units: ColumnElement[Any]
         if signal.per == "detail":
@@ -138,9 +141,10 @@ def candidate_ids_query(rules: Rules, as_of: datetime, previous: PreviousRun) ->
         select(Event.contact_id).where(
             relevant, Event.occurred_at > since, Event.occurred_at <= as_of
         ),
-        select(Event.contact_id).where(
-            relevant, Event.ingested_at > previous.started_at, Event.occurred_at <= as_of
-        ),
+        # No `occurred_at <= as_of` here: with it SQLite scans the occurred_at index over
+        # the whole history; a contact whose late event is still in the future is merely
+        # rescored to the same result.
+        select(Event.contact_id).where(relevant, Event.ingested_at > previous.started_at),
         select(Contact.id).where(Contact.updated_at > previous.started_at),
         select(Contact.id).where(Contact.scored_at.is_(None)),
     ]
@@ -164,6 +168,11 @@ def candidate_ids_query(rules: Rules, as_of: datetime, previous: PreviousRun) ->
 MAX_LISTED_CANDIDATES = 20000
 
 
+def _plain(rows: Sequence[Any]) -> list[tuple[Any, ...]]:
+    # pandas probes each Row for attributes it does not have; plain tuples skip ~2 s/100k rows.
+    return [tuple(row) for row in rows]
+
+
 def read_contacts(conn: Connection, ids: Sequence[int] | Select[Any] | None) -> pd.DataFrame:
     """Scoring attributes per contact; company values fill in what the contact lacks."""
     query = (
@@ -181,7 +190,7 @@ def read_contacts(conn: Connection, ids: Sequence[int] | Select[Any] | None) -> 
     if ids is not None:
         query = query.where(Contact.id.in_(ids))
     rows = conn.execute(query.order_by(Contact.id)).all()
-    frame = pd.DataFrame.from_records(rows, columns=ATTRIBUTE_COLUMNS)
+    frame = pd.DataFrame.from_records(_plain(rows), columns=ATTRIBUTE_COLUMNS)
     frame["contact_id"] = frame["contact_id"].astype("int64")
     frame["employee_count"] = pd.to_numeric(frame["employee_count"]).astype("Int64")
     return frame
@@ -196,7 +205,7 @@ def read_facts(
         grouped.c.contact_id
     )
     result = conn.execute(query)
-    frame = pd.DataFrame.from_records(result.all(), columns=list(result.keys()))
+    frame = pd.DataFrame.from_records(_plain(result.all()), columns=list(result.keys()))
     frame["contact_id"] = frame["contact_id"].astype("int64")
     for signal in rules.scoring.behaviour.signals:
         frame[f"{signal.name}__units"] = frame[f"{signal.name}__units"].astype("int64")
@@ -234,7 +243,7 @@ def read_previous_scores(
     )
     rows = conn.execute(query).all()
     return pd.DataFrame.from_records(
-        rows,
+        _plain(rows),
         columns=["contact_id", "previous_as_of", "previous_engagement", "previous_fit",
                  "previous_score"],
     )
