@@ -14,7 +14,7 @@ from flows.common import (
     run_name_with_as_of,
 )
 from leadflow.db import ensure_database
-from leadflow.runs import finish_run, start_run
+from leadflow.runs import recorded_run
 from leadflow.settings import get_settings
 from models.rules import Rules
 from tasks.scoring import (
@@ -67,24 +67,22 @@ def score_hour(
     """
     settings = get_settings()
     engine = ensure_database(settings.database_url)
-    run_id = start_run(
+    with recorded_run(
         engine, flow=FLOW_NAME, as_of=as_of, dry_run=dry_run,
         rules_hash=rules.fingerprint("scoring"),
-    )
-    try:
+    ) as run:
         inputs = read_scoring_inputs_task(settings.database_url, opaque(rules), as_of, full)
         decision = decide_scores_task(opaque(inputs), opaque(rules), settings.max_bad_row_share)
         applied = (
             None
             if dry_run
-            else apply_scores_task(settings.database_url, opaque(decision), run_id, opaque(rules))
+            else apply_scores_task(
+                settings.database_url, opaque(decision), run.run_id, opaque(rules)
+            )
         )
-        outcome = outcome_of(decision, run_id=run_id, dry_run=dry_run, rules=rules,
+        outcome = outcome_of(decision, run_id=run.run_id, dry_run=dry_run, rules=rules,
                              applied=applied)
-    except Exception:
-        finish_run(engine, run_id, status="failed")
-        raise
-    finish_run(engine, run_id, status="completed", summary=outcome.summary())
+        run.summary = outcome.summary()
     return outcome, decision
 
 

@@ -15,7 +15,7 @@ from flows.common import (
 )
 from leadflow.adapters.slack import SlackNotConfigured, slack_sender
 from leadflow.db import ensure_database
-from leadflow.runs import finish_run, start_run
+from leadflow.runs import recorded_run
 from leadflow.settings import get_settings
 from leadflow.timeutil import utc_now
 from models.rules import Rules
@@ -145,11 +145,10 @@ def promote_hour(*, rules: Rules, as_of: datetime, dry_run: bool = False) -> Pro
     """
     settings = get_settings()
     engine = ensure_database(settings.database_url)
-    run_id = start_run(
+    with recorded_run(
         engine, flow=FLOW_NAME, as_of=as_of, dry_run=dry_run,
         rules_hash=rules.fingerprint("promotion"),
-    )
-    try:
+    ) as run:
         inputs = read_promotion_inputs_task(settings.database_url, opaque(rules), as_of)
         decisions = decide_promotions_task(
             opaque(inputs), opaque(rules), as_of, settings.max_bad_row_share
@@ -161,13 +160,14 @@ def promote_hour(*, rules: Rules, as_of: datetime, dry_run: bool = False) -> Pro
         dispatched = None
         if not dry_run:
             applied = apply_promotions_task(
-                settings.database_url, opaque(decisions), opaque(messages), opaque(rules), run_id
+                settings.database_url, opaque(decisions), opaque(messages), opaque(rules),
+                run.run_id,
             )
             dispatched = dispatch_slack_task(
                 settings.database_url, rules.promotion.slack.max_messages_per_run
             )
         outcome = PromotionOutcome(
-            run_id=run_id,
+            run_id=run.run_id,
             as_of=as_of,
             dry_run=dry_run,
             candidates=len(inputs.contacts),
@@ -176,10 +176,7 @@ def promote_hour(*, rules: Rules, as_of: datetime, dry_run: bool = False) -> Pro
             applied=applied,
             dispatch=dispatched,
         )
-    except Exception:
-        finish_run(engine, run_id, status="failed")
-        raise
-    finish_run(engine, run_id, status="completed", summary=outcome.summary())
+        run.summary = outcome.summary()
     return outcome
 
 

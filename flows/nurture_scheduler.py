@@ -15,7 +15,7 @@ from flows.common import (
 )
 from leadflow.adapters.email import transport_from_settings
 from leadflow.db import ensure_database
-from leadflow.runs import finish_run, start_run
+from leadflow.runs import recorded_run
 from leadflow.settings import get_settings
 from leadflow.timeutil import utc_now
 from models.rules import Rules
@@ -96,17 +96,16 @@ def nurture_hour(
     """
     settings = get_settings()
     engine = ensure_database(settings.database_url)
-    run_id = start_run(
+    with recorded_run(
         engine, flow=FLOW_NAME, as_of=as_of, dry_run=dry_run,
         rules_hash=rules.fingerprint("nurture"),
-    )
-    try:
+    ) as run:
         frames = read_nurture_task(settings.database_url, opaque(rules), as_of)
         decisions = decide_nurture_task(opaque(frames), opaque(rules), as_of)
         outcome = NurtureOutcome(
             as_of=as_of,
             dry_run=dry_run,
-            run_id=run_id,
+            run_id=run.run_id,
             read=frame_sizes(frames),
             decisions=decisions,
         )
@@ -114,15 +113,12 @@ def nurture_hour(
             # Sends happen now; a past hour rerun never back-dates a send.
             now = send_at or max(as_of, utc_now())
             outcome.applied = apply_nurture_task(
-                settings.database_url, opaque(decisions), run_id, now
+                settings.database_url, opaque(decisions), run.run_id, now
             )
             outcome.dispatch, outcome.transport, outcome.deliveries = dispatch_emails_task(
                 settings.database_url, opaque(rules), now
             )
-    except Exception:
-        finish_run(engine, run_id, status="failed")
-        raise
-    finish_run(engine, run_id, status="completed", summary=outcome.summary())
+        run.summary = outcome.summary()
     return outcome
 
 

@@ -1,6 +1,8 @@
 """The run ledger: one row per flow run, so reruns and incremental work know what ran."""
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -70,3 +72,27 @@ def previous_run(conn: Connection, *, flow: str, before: datetime) -> PreviousRu
         return None
     return PreviousRun(run_id=row.id, as_of=row.as_of, started_at=row.started_at,
                        rules_hash=row.rules_hash)
+
+
+@dataclass
+class RecordedRun:
+    """A run being recorded: set `summary` before the block ends to store it."""
+
+    run_id: str
+    summary: dict[str, Any] | None = None
+
+
+@contextmanager
+def recorded_run(
+    engine: Engine, *, flow: str, as_of: datetime, dry_run: bool, rules_hash: str | None
+) -> Iterator[RecordedRun]:
+    """Record a run in the ledger: completed with its summary, or failed if the block raises."""
+    run = RecordedRun(
+        run_id=start_run(engine, flow=flow, as_of=as_of, dry_run=dry_run, rules_hash=rules_hash)
+    )
+    try:
+        yield run
+    except BaseException:
+        finish_run(engine, run.run_id, status="failed")
+        raise
+    finish_run(engine, run.run_id, status="completed", summary=run.summary)

@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine
 
-from leadflow.runs import finish_run, previous_run, start_run
+from leadflow.runs import previous_run, recorded_run
 from models.rules import Rules
 from models.score_schemas import scores_schema, scoring_contacts_schema, scoring_facts_schema
 from tasks.scoring_apply import AppliedScores, apply_scores
@@ -184,24 +184,32 @@ def run_scoring(
 
     `dry_run` stops after decide and reports what apply would write.
     """
-    own_run = run_id is None
-    if run_id is None:
-        run_id = start_run(
-            engine, flow=FLOW_NAME, as_of=as_of, dry_run=dry_run,
-            rules_hash=rules.fingerprint("scoring"),
-        )
-    try:
-        inputs = read_for_run(engine, rules=rules, as_of=as_of, full=full)
-        decision = decide_scoring(inputs, rules=rules, max_bad_row_share=max_bad_row_share)
-        applied = None
-        if not dry_run:
-            applied, _ = apply_decision(engine, decision, run_id=run_id, rules=rules)
-        outcome = outcome_of(decision, run_id=run_id, dry_run=dry_run, rules=rules,
-                             applied=applied)
-    except Exception:
-        if own_run:
-            finish_run(engine, run_id, status="failed")
-        raise
-    if own_run:
-        finish_run(engine, run_id, status="completed", summary=outcome.summary())
+    if run_id is not None:
+        return _score(engine, rules=rules, as_of=as_of, run_id=run_id, full=full,
+                      dry_run=dry_run, max_bad_row_share=max_bad_row_share)
+    with recorded_run(
+        engine, flow=FLOW_NAME, as_of=as_of, dry_run=dry_run,
+        rules_hash=rules.fingerprint("scoring"),
+    ) as run:
+        outcome = _score(engine, rules=rules, as_of=as_of, run_id=run.run_id, full=full,
+                         dry_run=dry_run, max_bad_row_share=max_bad_row_share)
+        run.summary = outcome.summary()
     return outcome
+
+
+def _score(
+    engine: Engine,
+    *,
+    rules: Rules,
+    as_of: datetime,
+    run_id: str,
+    full: bool,
+    dry_run: bool,
+    max_bad_row_share: float,
+) -> ScoringOutcome:
+    inputs = read_for_run(engine, rules=rules, as_of=as_of, full=full)
+    decision = decide_scoring(inputs, rules=rules, max_bad_row_share=max_bad_row_share)
+    applied = None
+    if not dry_run:
+        applied, _ = apply_decision(engine, decision, run_id=run_id, rules=rules)
+    return outcome_of(decision, run_id=run_id, dry_run=dry_run, rules=rules, applied=applied)
