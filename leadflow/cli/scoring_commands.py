@@ -1,5 +1,6 @@
 """`leadflow run scoring`, `leadflow export contacts` and `leadflow explain`."""
 
+import os
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -113,6 +114,10 @@ def demo(
     = Path(".leadflow/demo"),
 ) -> None:
     """Generate a realistic month of leads into a fresh SQLite file and score it hour by hour."""
+    # Hundreds of task runs: show the demo's own progress, not every task's INFO line.
+    # Set before Prefect is imported, which configures its logging once.
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     from leadflow.demo import DemoOptions, format_summary, run_demo
 
     options = DemoOptions(
