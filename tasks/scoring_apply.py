@@ -4,8 +4,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
 import pandas as pd
-from sqlalchemy import Connection, bindparam, func, or_, select, update
+from sqlalchemy import Connection, bindparam, func, or_, select, text, update
 
 from leadflow.db import insert_ignoring_conflicts
 from models.tables import Contact, ScoreSnapshot
@@ -42,6 +43,9 @@ def apply_scores(
     """
     if changed.empty:
         return AppliedScores(0, 0)
+    if conn.dialect.name == "postgresql" and len(changed) >= COPY_THRESHOLD:
+        return _apply_by_copy(conn, changed=changed, as_of=as_of, run_id=run_id,
+                              rules_hash=rules_hash)
     records = changed[["contact_id", "engagement_score", "fit_score", "score", "breakdown"]]
     snapshot_rows: list[dict[str, Any]] = [
         {
@@ -82,3 +86,46 @@ def apply_scores(
     ]
     result = conn.execute(statement, params)
     return AppliedScores(snapshots_written=written, contacts_updated=max(result.rowcount, 0))
+
+
+# Above this many rows PostgreSQL gets the rows by COPY into a staging table and applies
+# them with two set-based statements; executemany re-parses every 5,000-row batch.
+COPY_THRESHOLD = 2000
+
+
+def _apply_by_copy(
+    conn: Connection, *, changed: pd.DataFrame, as_of: datetime, run_id: str, rules_hash: str
+) -> AppliedScores:
+    conn.exec_driver_sql(
+        "CREATE TEMPORARY TABLE score_stage (contact_id integer PRIMARY KEY, "
+        "engagement_score integer, fit_score integer, score integer, breakdown json) "
+        "ON COMMIT DROP"
+    )
+    columns = changed[["contact_id", "engagement_score", "fit_score", "score", "breakdown"]]
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    with cursor.copy(
+        "COPY score_stage (contact_id, engagement_score, fit_score, score, breakdown) FROM STDIN"
+    ) as copy:
+        for cid, eng, fit, total, breakdown in columns.itertuples(index=False, name=None):
+            copy.write_row((int(cid), int(eng), int(fit), int(total),
+                            orjson.dumps(breakdown).decode()))
+    written = conn.execute(
+        text(
+            "INSERT INTO score_snapshots (contact_id, as_of, engagement_score, fit_score, "
+            "score, breakdown, rules_hash, run_id) "
+            "SELECT contact_id, :as_of, engagement_score, fit_score, score, breakdown, "
+            ":rules_hash, :run_id FROM score_stage "
+            "ON CONFLICT (contact_id, as_of) DO NOTHING"
+        ),
+        {"as_of": as_of, "rules_hash": rules_hash, "run_id": run_id},
+    ).rowcount
+    updated = conn.execute(
+        text(
+            "UPDATE contacts SET engagement_score = s.engagement_score, "
+            "fit_score = s.fit_score, score = s.score, scored_at = :as_of "
+            "FROM score_stage AS s WHERE contacts.id = s.contact_id "
+            "AND (contacts.scored_at IS NULL OR contacts.scored_at <= :as_of)"
+        ),
+        {"as_of": as_of},
+    ).rowcount
+    return AppliedScores(snapshots_written=max(written, 0), contacts_updated=max(updated, 0))

@@ -123,3 +123,28 @@ def test_editing_only_a_nurture_program_does_not_rescore_everyone(
     data["name"] = "renamed, same scoring"
     outcome = run_scoring(engine, rules=type(RULES).model_validate(data), as_of=T0 + HOUR)
     assert not outcome.full
+
+
+def test_a_large_batch_is_applied_the_same_way_as_a_small_one(
+    engine: Engine, seed: object
+) -> None:
+    from sqlalchemy import insert
+
+    from tasks.scoring_apply import COPY_THRESHOLD
+
+    count = COPY_THRESHOLD + 10
+    with engine.begin() as conn:
+        conn.execute(
+            insert(Contact),
+            [{"email": f"bulk{i}@example.com", "job_title": "Manager", "created_at": T0,
+              "updated_at": T0} for i in range(count)],
+        )
+    first = run_scoring(engine, rules=RULES, as_of=T0)
+    assert first.snapshots_written == count
+    assert first.contacts_updated == count
+    assert run_scoring(engine, rules=RULES, as_of=T0).snapshots_written == 0
+    with engine.connect() as conn:
+        scores = set(conn.execute(select(Contact.score)).scalars())
+        breakdown = conn.execute(select(ScoreSnapshot.breakdown).limit(1)).scalar_one()
+    assert scores == {10}
+    assert breakdown["signals"][0]["signal"] == "manager_or_above"
