@@ -7,6 +7,8 @@ daily for the early weeks, hour by hour for the last days.
 """
 
 import os
+import shutil
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -155,6 +157,14 @@ def summarise(engine: Engine, *, end: datetime) -> dict[str, object]:
     }
 
 
+def _command_prefix() -> str:
+    # scripts/demo.sh runs .venv/bin/leadflow without activating the venv: say so in hints.
+    if shutil.which("leadflow"):
+        return ""
+    folder = Path(sys.argv[0]).parent
+    return f"{folder}/" if str(folder) not in ("", ".") else ""
+
+
 def format_summary(headline: dict[str, object]) -> str:
     """What the demo prints at the end, with where to look next."""
     top = headline["top"]
@@ -180,14 +190,15 @@ def format_summary(headline: dict[str, object]) -> str:
         lines.append(f"    {score:>3} = {engagement:>2} + {fit:>2}  {email}  {name}, {title}")
     first_email = top[0][0] if top else "someone@example.com"
     database = headline["database"]
+    bin_dir = _command_prefix()
     lines += [
         "",
         "where to look next:",
         f"  export LEADFLOW_DATABASE_URL=sqlite:///{database}",
-        f"  leadflow explain {first_email}        # why this lead has its score",
+        f"  {bin_dir}leadflow explain {first_email}   # why this lead has its score",
         f"  ls {Path(str(database)).parent / 'emails'}   # nurture emails as .eml files",
-        "  leadflow export contacts -o contacts.csv  # stages, scores, owners, stage dates",
-        "  leadflow run scoring --dry-run            # what the next hour would change",
-        "  prefect server start                      # then open the UI to see the runs",
+        f"  {bin_dir}leadflow export contacts -o contacts.csv   # stages, scores, owners, dates",
+        f"  {bin_dir}leadflow run scoring --dry-run   # what the next hour would change",
+        f"  {bin_dir}prefect server start   # then open the UI to see the runs",
     ]
     return "\n".join(lines)

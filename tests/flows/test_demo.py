@@ -1,0 +1,35 @@
+"""The demo end to end at a small size: generate, import, replay, summarise."""
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from leadflow.demo import DemoOptions, format_summary, run_demo
+from leadflow.settings import get_settings
+
+
+def test_demo_imports_replays_and_points_at_what_to_try_next(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("LEADFLOW_DATABASE_URL", "LEADFLOW_OUTBOX_DIR", "LEADFLOW_SLACK_CONSOLE"):
+        monkeypatch.setenv(name, "placeholder")  # restored after the test
+    monkeypatch.delenv("LEADFLOW_SLACK_TOKEN", raising=False)
+    options = DemoOptions(
+        folder=tmp_path / "demo", contacts=80, events=2500, days=5, hourly_days=1,
+        end=datetime(2026, 11, 20, 3, tzinfo=UTC),
+    )
+    lines: list[str] = []
+    try:
+        headline = run_demo(options, say=lines.append)
+    finally:
+        get_settings.cache_clear()
+    assert headline["contacts"] == 80
+    assert headline["events"] == 2500
+    assert headline["quarantined"] == 0
+    assert headline["snapshots"] >= 80
+    assert (tmp_path / "demo" / "demo.db").exists()
+    assert (tmp_path / "demo" / "csv" / "events.csv").exists()
+    summary = format_summary(headline)
+    assert "leadflow explain" in summary
+    assert "top leads:" in summary
