@@ -23,12 +23,13 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import Engine, select
 
+from leadflow.db import insert_ignoring_conflicts
 from leadflow.settings import Settings, get_settings
 from leadflow.timeutil import utc_now
 from leadflow.tokens import Action, InvalidToken, verify_token
 from models.enums import EventType
 from models.tables import Contact, Event
-from tasks.nurture_apply import insert_ignore, record_suppression
+from tasks.nurture_apply import record_suppression
 
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 NO_STORE = {"Cache-Control": "no-store, max-age=0"}
@@ -119,7 +120,7 @@ def create_app(
             digest = hashlib.sha256(source_id.encode()).hexdigest()[:40]
             source_id = f"{kind.value}:{digest}"
         with engine.begin() as conn:
-            insert_ignore(
+            insert_ignoring_conflicts(
                 conn,
                 Event.__table__,  # type: ignore[arg-type]
                 [

@@ -5,14 +5,12 @@ at), sends and outbox rows by the email id: a rerun of the same hour inserts not
 already inserted, and the outbox never holds the same email twice.
 """
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Connection, Table, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, update
 
+from leadflow.db import insert_ignoring_conflicts
 from models.tables import EmailSend, EmailSuppression, NurtureEnrollment, NurtureHistory
 from tasks.nurture_decide import NurtureDecisions
 from tasks.outbox import OutboxMessage, enqueue
@@ -33,22 +31,6 @@ class AppliedNurture:
     enqueued: int
     suppressions: int
     quarantined: int = 0
-
-
-def insert_ignore(
-    conn: Connection, table: Table, rows: Sequence[dict[str, Any]], *, keys: list[str]
-) -> int:
-    """Insert rows whose unique `keys` are new; return how many were inserted."""
-    if not rows:
-        return 0
-    dialect = conn.dialect.name
-    if dialect == "postgresql":
-        statement: Any = postgresql.insert(table).on_conflict_do_nothing(index_elements=keys)
-    elif dialect == "sqlite":
-        statement = sqlite.insert(table).on_conflict_do_nothing(index_elements=keys)
-    else:
-        raise NotImplementedError(f"insert-ignore is not implemented for {dialect}")
-    return len(conn.execute(statement.returning(table.c.id), list(rows)).all())
 
 
 def apply_nurture(
@@ -73,7 +55,7 @@ def apply_nurture(
         for e in decisions.enrollments
         if e.is_new
     ]
-    enrolled = insert_ignore(conn, enrollments, new_rows, keys=["enrollment_key"])  # type: ignore[arg-type]
+    enrolled = insert_ignoring_conflicts(conn, enrollments, new_rows, keys=["enrollment_key"])  # type: ignore[arg-type]
     updated = 0
     for e in decisions.enrollments:
         if e.is_new:
@@ -92,13 +74,13 @@ def apply_nurture(
             )
         )
         updated += result.rowcount or 0
-    history = insert_ignore(
+    history = insert_ignoring_conflicts(
         conn,
         NurtureHistory.__table__,  # type: ignore[arg-type]
         [{**h.__dict__, "run_id": run_id} for h in decisions.history],
         keys=["enrollment_key", "action", "step", "at"],
     )
-    sends = insert_ignore(
+    sends = insert_ignoring_conflicts(
         conn,
         EmailSend.__table__,  # type: ignore[arg-type]
         [
@@ -133,7 +115,7 @@ def apply_nurture(
         run_id=run_id,
         now=now,
     )
-    suppressions = insert_ignore(
+    suppressions = insert_ignoring_conflicts(
         conn,
         EmailSuppression.__table__,  # type: ignore[arg-type]
         [{**s.__dict__, "created_at": decisions.as_of} for s in decisions.suppressions],
@@ -155,7 +137,7 @@ def record_suppression(
 ) -> bool:
     """Record an unsubscribe or bounce once; True when it was new."""
     return (
-        insert_ignore(
+        insert_ignoring_conflicts(
             conn,
             EmailSuppression.__table__,  # type: ignore[arg-type]
             [

@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
+from leadflow.db import insert_ignoring_conflicts
 from models.tables import Outbox
 
 PENDING = "pending"
@@ -96,15 +96,6 @@ class DispatchReport:
     errors: list[str] = field(default_factory=list)
 
 
-def _insert_ignore(conn: Connection) -> Any:
-    dialect = conn.dialect.name
-    if dialect == "postgresql":
-        return postgresql.insert(Outbox).on_conflict_do_nothing(index_elements=["idempotency_key"])
-    if dialect == "sqlite":
-        return sqlite.insert(Outbox).on_conflict_do_nothing(index_elements=["idempotency_key"])
-    raise NotImplementedError(f"outbox insert-ignore is not implemented for {dialect}")
-
-
 def enqueue(
     conn: Connection,
     messages: Iterable[OutboxMessage],
@@ -128,10 +119,9 @@ def enqueue(
         }
         for m in messages
     ]
-    if not rows:
-        return 0
-    inserted = conn.execute(_insert_ignore(conn).returning(Outbox.id), rows).all()
-    return len(inserted)
+    return insert_ignoring_conflicts(
+        conn, Outbox.__table__, rows, keys=["idempotency_key"]  # type: ignore[arg-type]
+    )
 
 
 def _due(channel: str, now: datetime) -> Any:
