@@ -6,9 +6,9 @@ in its own subprocess so one phase's memory never hides another's:
 
   load         migrate, generate the dataset, bulk insert, ANALYZE
   floor        one plain SQL query: default points per event, summed per contact
-  full         run_scoring(full=True) at `end`
+  full         score_hour(full=True) at `end`
   hour         add_hourly_activity: new events for --share of the contacts
-  incremental  run_scoring() at `end` + 1 h
+  incremental  score_hour() at `end` + 1 h
 
 Prints a markdown table and writes benchmarks/results/<timestamp>.json.
 Usage: python benchmarks/bench_scoring.py [--contacts N] [--events M] [--database-url URL]
@@ -33,9 +33,9 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
+from app.synthetic import add_hourly_activity, generate_dataset, insert_dataset
 from leadflow.db import make_engine, upgrade
 from leadflow.paths import DEFAULT_RULES_PATH, PROJECT_ROOT
-from leadflow.synthetic import add_hourly_activity, generate_dataset, insert_dataset
 from leadflow.timeutil import floor_to_hour, utc_now
 from models.rules import Rules, load_rules
 
@@ -150,36 +150,33 @@ def phase_floor(args: argparse.Namespace, engine: Engine) -> dict[str, Any]:
     }
 
 
-# The read → decide → apply beats inside tasks/scoring.py, timed when they exist there.
-BEATS = ("read_for_run", "decide_scoring", "apply_decision")
-
-
-def _time_beats(module: Any, seconds: dict[str, float]) -> None:
-    """Wrap the module's beat functions so each call adds its wall time to `seconds`."""
-    for name in BEATS:
-        function = getattr(module, name, None)
-        if function is None:
-            continue
-
-        def timed(*args: Any, _function: Any = function, _name: str = name, **kwargs: Any) -> Any:
-            started = time.perf_counter()
-            try:
-                return _function(*args, **kwargs)
-            finally:
-                seconds[_name] = round(seconds.get(_name, 0.0) + time.perf_counter() - started, 3)
-
-        setattr(module, name, timed)
-
-
 def _scoring(args: argparse.Namespace, engine: Engine, *, as_of: datetime, full: bool) -> Any:
-    from tasks import scoring
+    """One scoring hour through `score_hour`, the path every flow and the CLI use.
 
-    beats: dict[str, float] = {}
-    _time_beats(scoring, beats)
+    Its beats run as Prefect tasks inside a flow run, as in production; the temporary
+    Prefect API and the flow run's own start are left out of the timing: the phase time
+    is the hour alone, and the beats come from the outcome.
+    """
+    from prefect import flow
+    from prefect.testing.utilities import prefect_test_harness
+
+    from leadflow.settings import Settings
+    from tasks.scoring.hour import score_hour
+
     rules = load_rules(args.rules)
-    outcome = scoring.run_scoring(engine, rules=rules, as_of=as_of, full=full)
+    settings = Settings(database_url=args.database_url)
+
+    @flow(name="bench-scoring")
+    def timed_hour() -> tuple[Any, float]:
+        started = time.perf_counter()
+        result = score_hour(settings=settings, rules=rules, as_of=as_of, full=full)
+        return result, time.perf_counter() - started
+
+    with prefect_test_harness(server_startup_timeout=120):
+        outcome, seconds = timed_hour()
     return {
-        "beats_seconds": beats,
+        "seconds": seconds,
+        "beats_seconds": outcome.beat_seconds,
         "run_id": outcome.run_id,
         "full": outcome.full,
         "reason": outcome.reason,

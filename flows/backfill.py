@@ -5,15 +5,23 @@ hour's scoring, promotion and nurture as tasks of a single run instead, so a mon
 replays in a minute (demo, catch-up after an outage, what-if runs under other rules).
 """
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime, timedelta
+from typing import Any
 
 from prefect import flow
 from prefect.artifacts import create_table_artifact
+from prefect.client.schemas.objects import State
+from prefect.runtime import flow_run
 
-from flows.common import resolve_as_of, resolve_rules
-from flows.hourly_scoring import score_hour
-from flows.mql_promotion import promote_hour
-from flows.nurture_scheduler import nurture_hour
+from flows.common import dispatch_stopped, resolve_as_of, resolve_rules
+from leadflow.settings import get_settings
+from tasks.clock import Clock
+from tasks.nurture.hour import nurture_hour
+from tasks.promotion.hour import promote_hour
+from tasks.scoring.hour import score_hour
 
 
 def backfill_hours(start: datetime, end: datetime, every_hours: int) -> list[datetime]:
@@ -31,7 +39,45 @@ def backfill_hours(start: datetime, end: datetime, every_hours: int) -> list[dat
     return hours
 
 
-@flow(name="backfill", log_prints=True)
+BackfillProgress = Callable[[int, int, datetime], None]
+"""Told after each replayed hour: (hours done, hours in total, the hour just done)."""
+
+_progress: ContextVar[BackfillProgress | None] = ContextVar("backfill_progress", default=None)
+
+
+@contextmanager
+def reporting_progress(listener: BackfillProgress) -> Iterator[None]:
+    """Tell `listener` about every hour the backfills run in this block replay (e.g. a bar).
+
+    A context, not a flow parameter: a callback cannot be a deployment parameter.
+    """
+    token = _progress.set(listener)
+    try:
+        yield
+    finally:
+        _progress.reset(token)
+
+
+def progress_line(done: int, total: int, hour: datetime) -> str | None:
+    """The log line after hour `done` of `total`: about every tenth of the way, and the last."""
+    step = max(total // 10, 1)
+    if done != total and done % step:
+        return None
+    return f"{done}/{total} hours replayed (up to {hour:%Y-%m-%dT%H:%MZ})"
+
+
+def backfill_run_name() -> str:
+    """Flow run name carrying the range, e.g. `backfill 2026-11-01T00:00Z → 2026-11-02T00:00Z`."""
+    parameters: dict[str, Any] = flow_run.parameters or {}
+    start, end = parameters.get("start"), parameters.get("end")
+    if not isinstance(start, datetime) or not isinstance(end, datetime):
+        return "backfill"
+    suffix = " dry-run" if parameters.get("dry_run") else ""
+    first, last = resolve_as_of(start), resolve_as_of(end)
+    return f"backfill {first:%Y-%m-%dT%H:%MZ} → {last:%Y-%m-%dT%H:%MZ}{suffix}"
+
+
+@flow(name="backfill", flow_run_name=backfill_run_name, log_prints=True)
 def backfill(
     start: datetime,
     end: datetime,
@@ -41,42 +87,71 @@ def backfill(
     promote: bool = True,
     nurture: bool = True,
     simulate_clock: bool = False,
-) -> list[dict[str, object]]:
+) -> list[dict[str, object]] | State[Any]:
     """Run the lead cycle (scoring → promotion → nurture) for every hour, oldest first.
 
     Each hour is recorded in the run ledger like a scheduled run, so the next scheduled
-    run continues incrementally from the last replayed hour. Emails are sent now (a
-    replay never back-dates a send) unless `simulate_clock` treats every replayed hour
-    as the present — for demos and what-if runs, with the `.eml` development sender.
+    run continues incrementally from the last replayed hour. Logs its progress about
+    every tenth of the range. Ends Failed, with the reason as its state message, when
+    the Slack or email dispatch could not work in some hour (its messages stay pending).
+
+    Args:
+        start: The first hour to run (a time without a UTC offset is business time).
+        end: The last hour to run, inclusive.
+        every_hours: Run every N-th hour (1 = every hour).
+        dry_run: Decide only: write and send nothing.
+        rules_path: A rules YAML file to use instead of the configured default.
+        promote: Run MQL promotion and the Slack hand-off each hour.
+        nurture: Run the nurture programs each hour.
+        simulate_clock: Treat every replayed hour as the present: sends are stamped at
+            the hour (demos, what-if replays). Off: what is due goes out now, stamped
+            with the real time.
     """
     rules = resolve_rules(rules_path)
+    settings = get_settings()
+    clock = Clock.SIMULATED if simulate_clock else Clock.LIVE
     rows: list[dict[str, object]] = []
-    for hour in backfill_hours(start, end, every_hours):
-        scored, _ = score_hour(rules=rules, as_of=hour, dry_run=dry_run)
+    problems: list[str] = []
+    hours = backfill_hours(start, end, every_hours)
+    listener = _progress.get()
+    for done, hour in enumerate(hours, start=1):
+        scored = score_hour(settings=settings, rules=rules, as_of=hour, dry_run=dry_run)
         row: dict[str, object] = {
             "as_of": hour.isoformat(),
             "scored": scored.scored,
             "snapshots": scored.snapshots_written,
-            "quarantined": scored.quarantined,
+            "quarantined": len(scored.quarantined),
         }
         if promote:
-            promoted = promote_hour(rules=rules, as_of=hour, dry_run=dry_run).summary()
+            outcome = promote_hour(settings=settings, rules=rules, as_of=hour, dry_run=dry_run)
+            promoted = outcome.summary()
             row["promoted"] = sum(promoted["promoted"].values()) if promoted["promoted"] else 0
             row["slack_sent"] = promoted.get("messages_sent", 0)
             row["slack_pending"] = promoted.get("messages_pending", 0)
+            problems += [p for p in [outcome.dispatch_problem()] if p]
         if nurture:
             nurtured = nurture_hour(
-                rules=rules, as_of=hour, dry_run=dry_run,
-                send_at=hour if simulate_clock else None,
+                settings=settings, rules=rules, as_of=hour, dry_run=dry_run, clock=clock
             )
             counts = nurtured.decisions.counts()
             row["enrolled"] = counts["enrolled"]
             row["emails_sent"] = nurtured.dispatch.sent if nurtured.dispatch else 0
+            problems += [p for p in [nurtured.dispatch_problem()] if p]
         rows.append(row)
+        if listener is not None:
+            listener(done, len(hours), hour)
+        line = progress_line(done, len(hours), hour)
+        if line:
+            print(line)
+    problem = (
+        f"Dispatch stopped in {len(problems)} of {len(rows)} hours; first: {problems[0]}"
+        if problems
+        else None
+    )
     create_table_artifact(
         key="backfill-summary",
         table=rows,
-        description=f"Backfill {rows[0]['as_of']} → {rows[-1]['as_of']}" if rows else "Backfill",
+        description=(f"{problem} — " if problem else "")
+        + (f"Backfill {rows[0]['as_of']} → {rows[-1]['as_of']}" if rows else "Backfill"),
     )
-    print(f"replayed {len(rows)} hours")
-    return rows
+    return dispatch_stopped(problem, {"hours": rows}) if problem else rows

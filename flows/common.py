@@ -1,32 +1,32 @@
-"""What every leadflow flow shares: parameter defaults, run names, retry policy."""
+"""What every leadflow flow shares: parameter resolution and run names."""
 
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any
 
+from prefect.client.schemas.objects import State
 from prefect.runtime import flow_run
-from prefect.utilities.annotations import quote
-from sqlalchemy.exc import DBAPIError, OperationalError
+from prefect.states import Failed
 
 from leadflow.settings import get_settings
 from leadflow.timeutil import floor_to_hour, to_utc, utc_now
 from models.rules import Rules, load_rules
 
-T = TypeVar("T")
-
-
-def opaque(value: T) -> T:
-    """Pass `value` to a task without Prefect walking inside it.
-
-    Prefect visits every field of task arguments looking for futures; for the rules model
-    and frames that walk costs more than the task itself.
-    """
-    return cast(T, quote(value))
+AS_OF_HELP = (
+    "The hour to run, floored to the hour. Empty means now. A time without a UTC offset "
+    "is read in the business time zone (LEADFLOW_BUSINESS_TIMEZONE, default Asia/Tokyo); "
+    "the UI's date picker sends UTC."
+)
 
 
 def resolve_as_of(as_of: datetime | None) -> datetime:
-    """The hour a run covers: the given instant floored to the hour, or now; always UTC."""
-    return floor_to_hour(utc_now() if as_of is None else to_utc(as_of))
+    """The hour a run covers: `as_of` floored to the hour, or now; always UTC.
+
+    A naive `as_of` is business time, the same rule as the CLI's `--as-of`.
+    """
+    if as_of is None:
+        return floor_to_hour(utc_now())
+    return floor_to_hour(to_utc(as_of, naive_tz=get_settings().tz))
 
 
 def resolve_rules(rules_path: str | None) -> Rules:
@@ -42,14 +42,23 @@ def run_name_with_as_of() -> str:
     return f"{flow_run.flow_name} {as_of:%Y-%m-%dT%H:%MZ}{suffix}"
 
 
-def is_transient_db_error(_task: object, _task_run: object, state: Any) -> bool:
-    """Retry only when the database said something transient (lost connection, lock)."""
-    try:
-        state.result()
-    except OperationalError:
-        return True
-    except DBAPIError as error:
-        return bool(error.connection_invalidated)
-    except Exception:
-        return False
-    return False
+class DispatchStopped(RuntimeError):
+    """A run did its work but could not dispatch its messages; carries the run's summary.
+
+    The flow ends `Failed` with this as its result, so the UI shows the run as not OK with
+    the reason as its state message; calling the flow directly raises it.
+    """
+
+    def __init__(self, message: str, summary: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.summary: dict[str, Any] = summary or {}
+
+
+def dispatch_stopped(problem: str, summary: dict[str, Any]) -> State[Any]:
+    """A `Failed` final state saying why dispatch stopped, carrying the run's summary."""
+    return Failed(message=problem, data=DispatchStopped(problem, summary))
+
+
+def finish(summary: dict[str, Any], *, problem: str | None) -> dict[str, Any] | State[Any]:
+    """The flow's return value: `summary`, or a `Failed` state saying why dispatch stopped."""
+    return summary if problem is None else dispatch_stopped(problem, summary)

@@ -29,11 +29,23 @@ def _json_dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
+def create_sqlite_folder(url: str) -> None:
+    """Create the folder of a SQLite file URL (e.g. the default `.leadflow/`); else nothing.
+
+    SQLite creates a missing file but not a missing folder ("unable to open database file").
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return
+    if parsed.database.startswith("file:"):
+        return  # a URI filename (`?uri=true`): its path is the caller's business
+    Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+
+
 def make_engine(url: str) -> Engine:
     """Create an engine; SQLite gets its parent folder created and sensible pragmas."""
     parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    create_sqlite_folder(url)
     engine = create_engine(url, future=True, json_serializer=_json_dumps)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -55,7 +67,8 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
-    """Apply migrations up to `revision` (default: the newest)."""
+    """Apply migrations up to `revision` (default: the newest); creates a SQLite file's folder."""
+    create_sqlite_folder(url)
     command.upgrade(alembic_config(url), revision)
 
 
@@ -71,14 +84,17 @@ def ensure_database(url: str) -> Engine:
 
 
 def insert_ignoring_conflicts(
-    conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], *, keys: Sequence[str],
+    conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], *,
+    keys: Sequence[str] | None,
     chunk_size: int = 5000, count: bool = True, constants: Mapping[str, Any] | None = None,
 ) -> int:
     """Insert rows, skipping those whose natural key `keys` already exists.
 
-    Returns how many rows were added; with `count=False` it skips the RETURNING clause
-    (much faster for large batches) and returns -1: count some other way. `constants`
-    are values shared by every row, bound once instead of once per row.
+    `keys=None` skips rows that conflict with any unique index (needed when the natural
+    key is an expression index, e.g. on coalesce(step, '')). Returns how many rows were
+    added; with `count=False` it skips the RETURNING clause (much faster for large
+    batches) and returns -1: count some other way. `constants` are values shared by
+    every row, bound once instead of once per row.
     """
     if not rows:
         return 0
@@ -86,11 +102,15 @@ def insert_ignoring_conflicts(
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-        statement: Any = pg_insert(table).on_conflict_do_nothing(index_elements=list(keys))
+        statement: Any = pg_insert(table).on_conflict_do_nothing(
+            index_elements=list(keys) if keys is not None else None
+        )
     elif dialect == "sqlite":
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-        statement = sqlite_insert(table).on_conflict_do_nothing(index_elements=list(keys))
+        statement = sqlite_insert(table).on_conflict_do_nothing(
+            index_elements=list(keys) if keys is not None else None
+        )
     else:
         raise NotImplementedError(f"insert-ignore is not implemented for {dialect}")
     if constants:

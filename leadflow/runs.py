@@ -96,3 +96,36 @@ def recorded_run(
         finish_run(engine, run.run_id, status="failed")
         raise
     finish_run(engine, run.run_id, status="completed", summary=run.summary)
+
+
+def latest_applied_run(conn: Connection, *, flow: str) -> PreviousRun | None:
+    """The completed, applied (not dry) run of `flow` with the latest as_of, if any."""
+    row = conn.execute(
+        select(Run.id, Run.as_of, Run.started_at, Run.rules_hash)
+        .where(Run.flow == flow, Run.status == "completed", Run.dry_run.is_(False))
+        .order_by(Run.as_of.desc(), Run.started_at.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    return PreviousRun(run_id=row.id, as_of=row.as_of, started_at=row.started_at,
+                       rules_hash=row.rules_hash)
+
+
+def superseded_by(
+    engine: Engine, *, flow: str, as_of: datetime, dry_run: bool
+) -> PreviousRun | None:
+    """The applied run that makes deciding `as_of` again pointless, or None.
+
+    An hour at or before the latest applied hour of a flow was decided already, with at
+    least everything known at that hour; deciding it again now would act on today's
+    state (enrol someone who was busy back then, re-announce a move). So such a rerun
+    decides, writes and sends nothing. A dry run always decides: it only shows.
+    """
+    if dry_run:
+        return None
+    with engine.connect() as conn:
+        latest = latest_applied_run(conn, flow=flow)
+    if latest is None or as_of > latest.as_of:
+        return None
+    return latest

@@ -73,34 +73,6 @@ TransitionRule = Annotated[
 ]
 
 
-def _default_transitions() -> list[TransitionRule]:
-    return [
-        EmailDomainRule(
-            kind="email_domain",
-            name="competitor_form",
-            description="a form sent from a competitor's domain (approach NG)",
-            to=Stage.OTHER,
-            events=[EventType.FORM_SUBMIT],
-            domains=["competitor.example"],
-        ),
-        EventRule(
-            kind="event",
-            name="demo_request",
-            description="requested a demo, straight to sales",
-            to=Stage.SQL,
-            events=[EventType.FORM_SUBMIT],
-            details=["demo_request"],
-        ),
-        ScoreRule(
-            kind="score",
-            name="mql_score",
-            description="score crossed the MQL threshold",
-            to=Stage.MQL,
-            threshold="mql",
-        ),
-    ]
-
-
 class Routing(_Strict):
     """Which team gets a promoted lead: by target stage first, then by lead source."""
 
@@ -125,9 +97,12 @@ class SlackHandoff(_Strict):
 
 
 class PromotionRules(_Strict):
-    """The `promotion` section of a rules file; defaults are DOMAIN.md's."""
+    """The `promotion` section of a rules file.
 
-    transitions: list[TransitionRule] = Field(default_factory=_default_transitions)
+    The transitions have no default here: rules/default.yaml is their one source.
+    """
+
+    transitions: list[TransitionRule] = Field(min_length=1)
     lead_status_on: dict[Stage, LeadStatus] = {
         Stage.MQL: LeadStatus.NEW,
         Stage.SQL: LeadStatus.SALES_READY,

@@ -139,7 +139,7 @@ class Rules(BaseModel):
     name: str
     scoring: Scoring
     nurture: NurtureRules = NurtureRules()
-    promotion: PromotionRules = PromotionRules()
+    promotion: PromotionRules
 
     @property
     def max_score(self) -> int:

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -240,7 +241,10 @@ class Run(Base):
 
 
 class Outbox(Base):
-    """Side effects (Slack, email) waiting for the dispatcher; the key makes sends unique."""
+    """Side effects (Slack, email) waiting for the dispatcher; the key makes sends unique.
+
+    status: pending → sending (handed to the sender) → sent, or failed with `last_error`.
+    """
 
     __tablename__ = "outbox"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -256,6 +260,12 @@ class Outbox(Base):
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
     run_id: Mapped[str | None] = mapped_column(String(36))
+    # The dispatcher holding the row's claim: only it may start, mark or release a send.
+    claimed_by: Mapped[str | None] = mapped_column(String(36))
+    # Wall-clock start of the first and of the latest send attempt; a Slack check for an
+    # in-doubt message reads the channel's history from the first one on.
+    first_attempt_at: Mapped[datetime | None]
+    attempt_started_at: Mapped[datetime | None]
     __table_args__ = (Index("ix_outbox_status", "status", "channel"),)
 
 
@@ -316,6 +326,15 @@ class NurtureHistory(Base):
     run_id: Mapped[str | None] = mapped_column(String(36))
     __table_args__ = (
         UniqueConstraint("enrollment_key", "action", "step", "at", name="uq_nurture_history"),
+        # NULL steps are distinct under the constraint above; this index is not.
+        Index(
+            "uq_nurture_history_step_or_empty",
+            "enrollment_key",
+            "action",
+            text("coalesce(step, '')"),
+            "at",
+            unique=True,
+        ),
     )
 
 

@@ -51,9 +51,20 @@ def read_contacts_export(conn: Connection) -> pd.DataFrame:
         conn.execute(select(first_entry)).all(), columns=["id", "to_stage", "at"]
     )
     for stage in EXPORT_STAGES:
-        at = entries[entries["to_stage"] == stage.value].set_index("id")["at"]
-        contacts[f"became_{stage.value}_at"] = contacts["id"].map(at)
+        contacts[f"became_{stage.value}_at"] = first_entered(contacts["id"], entries, stage)
     return contacts[EXPORT_COLUMNS]
+
+
+def first_entered(ids: pd.Series, entries: pd.DataFrame, stage: Stage) -> pd.Series:
+    """When each contact in `ids` first entered `stage` (UTC), NaT where it never did.
+
+    Built from a plain dict, not by mapping over a datetime Series: pandas 3 cannot cast
+    an all-missing mapping result to datetimes when no contact ever entered the stage.
+    """
+    rows = entries[entries["to_stage"] == stage.value]
+    first = dict(zip(rows["id"].tolist(), rows["at"].tolist(), strict=True))
+    found = [first.get(contact_id) for contact_id in ids.tolist()]
+    return pd.Series(pd.to_datetime(found, utc=True), index=ids.index, dtype="datetime64[ns, UTC]")
 
 
 def to_hubspot_stages(frame: pd.DataFrame) -> pd.DataFrame:

@@ -1,4 +1,7 @@
-"""Lazy pandera validation that splits a frame into good rows and quarantine records."""
+"""Lazy pandera validation that splits a frame into good rows and quarantine records.
+
+Pure: decide beats import it. The quarantine table writer is `tasks.quarantine`.
+"""
 
 from dataclasses import dataclass, field
 from typing import Any
@@ -6,11 +9,33 @@ from typing import Any
 import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
-from sqlalchemy import Connection
 
-from leadflow.db import insert_ignoring_conflicts
-from leadflow.timeutil import utc_now
-from models.tables import Quarantine
+
+class TooManyBadRows(RuntimeError):
+    """More rows failed validation than the configured share allows (the one bad-row guard)."""
+
+
+def check_bad_row_share(
+    *,
+    what: str,
+    bad: int,
+    total: int,
+    limit: float,
+    first: "QuarantineRecord | None" = None,
+) -> None:
+    """Raise `TooManyBadRows` when `bad / total` passes `limit`; say what and the first reason.
+
+    Every beat that validates rows (scoring inputs, promotion candidates, planned emails,
+    imported files) guards with this one function, so the message reads the same.
+    """
+    if not bad or not total or bad / total <= limit:
+        return
+    message = f"{bad} of {total} {what} failed validation ({bad / total:.0%} > limit {limit:.0%})"
+    if first is not None:
+        where = f"{first.source} row {first.row_number}"
+        field_name = f" field {first.field}" if first.field else ""
+        message += f"; first: {where}{field_name}: {first.reason}"
+    raise TooManyBadRows(message)
 
 
 @dataclass(frozen=True)
@@ -82,28 +107,3 @@ def split_valid_rows(
         )
     good = frame.drop(index=list(bad_index))
     return ValidatedFrame(good=schema.validate(good), rejected=rejected, total_rows=len(frame))
-
-
-def store_quarantine(
-    conn: Connection, records: list[QuarantineRecord], *, run_id: str | None
-) -> int:
-    """Write quarantine records; the same row, field and reason is stored once."""
-    now = utc_now()
-    rows = [
-        {
-            "source": r.source,
-            "row_number": r.row_number,
-            "field": r.field,
-            "value": r.value,
-            "reason": r.reason,
-            "run_id": run_id,
-            "created_at": now,
-        }
-        for r in records
-    ]
-    return insert_ignoring_conflicts(
-        conn,
-        Quarantine.__table__,  # type: ignore[arg-type]
-        rows,
-        keys=["source", "row_number", "field", "reason"],
-    )

@@ -10,20 +10,27 @@ an error, never a silent skip.
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
-from datetime import UTC, datetime
-from email.message import EmailMessage
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, cast
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from leadflow.db import make_engine, upgrade
+from leadflow.settings import Settings, get_settings
+from tests.support.seeding import Seeder
+from tests.support.settings import environment_for, settings_for
+from tests.support.slack_api import FakeSlackApi
+from tests.support.smtp import LoopbackSmtpServer
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+# The session's temporary Prefect API keeps its state in SQLite: on a busy 2-core machine
+# a week of replayed hours can hold its lock past the 10 s default and surface as a 503.
+os.environ.setdefault("PREFECT_SERVER_DATABASE_TIMEOUT", "60")
+os.environ.setdefault("PREFECT_SERVER_DATABASE_CONNECTION_TIMEOUT", "30")
+os.environ.setdefault("PREFECT_CLIENT_MAX_RETRIES", "10")
 
 POSTGRES_URL_ENV = "LEADFLOW_TEST_DATABASE_URL"
 
@@ -103,177 +110,66 @@ def engine(database_url: str) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def sqlite_engine(tmp_path: Path, sqlite_template: Path) -> Iterator[Engine]:
-    """An engine on a migrated SQLite file, for tests that need only one store."""
-    path = tmp_path / "leadflow.db"
+def sqlite_database_url(tmp_path: Path, sqlite_template: Path) -> str:
+    """A migrated, empty SQLite file, for tests that need only one store."""
+    path = tmp_path / "leadflow-sqlite.db"
     shutil.copyfile(sqlite_template, path)
-    eng = make_engine(f"sqlite:///{path}")
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def sqlite_engine(sqlite_database_url: str) -> Iterator[Engine]:
+    """An engine on the SQLite-only test database."""
+    eng = make_engine(sqlite_database_url)
     yield eng
     eng.dispose()
 
 
-class Seeder:
-    """Writes companies, contacts and events straight into the tables for a test."""
+@pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[None]:
+    """One temporary Prefect API for the whole session (starting one costs ~10 s).
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self._event_seq = 0
+    Requested by every test that runs an hour or a flow; unit tests never start it.
+    """
+    from prefect.testing.utilities import prefect_test_harness
 
-    def contact(
-        self,
-        email: str,
-        *,
-        job_title: str | None = None,
-        industry: str | None = None,
-        employee_count: int | None = None,
-        region: str | None = None,
-        at: datetime | None = None,
-        **extra: object,
-    ) -> int:
-        """Insert a contact and return its id."""
-        from sqlalchemy import insert
-
-        from models.tables import Contact
-
-        when = at or datetime(2026, 1, 1, tzinfo=UTC)
-        with self.engine.begin() as conn:
-            result = conn.execute(
-                insert(Contact).values(
-                    email=email, job_title=job_title, industry=industry,
-                    employee_count=employee_count, region=region, created_at=when,
-                    updated_at=when, **extra,
-                )
-            )
-            return int(result.inserted_primary_key[0])  # type: ignore[index]
-
-    def event(
-        self, contact_id: int, type_: str, detail: str | None, occurred_at: datetime,
-        *, ingested_at: datetime | None = None,
-    ) -> None:
-        """Append one event to the ledger."""
-        from sqlalchemy import insert
-
-        from models.tables import Event
-
-        self._event_seq += 1
-        with self.engine.begin() as conn:
-            conn.execute(
-                insert(Event).values(
-                    source_event_id=f"test-{contact_id}-{self._event_seq}",
-                    contact_id=contact_id, type=type_, detail=detail,
-                    occurred_at=occurred_at, ingested_at=ingested_at or occurred_at,
-                )
-            )
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
 
 
 @pytest.fixture
 def seed(engine: Engine) -> Seeder:
-    """A seeder on the parametrised (SQLite and PostgreSQL) test database."""
+    """The seeder on the parametrised (SQLite and PostgreSQL) test database."""
     return Seeder(engine)
 
 
-class FakeSlackApi:
-    """A Slack Web API on loopback for the real slack_sdk WebClient.
+@pytest.fixture
+def sqlite_seed(sqlite_engine: Engine) -> Seeder:
+    """The seeder on the SQLite-only test database."""
+    return Seeder(sqlite_engine)
 
-    Answers `chat.postMessage` and `conversations.open` like Slack does, records every
-    call, checks the bearer token, and can be told to answer the next calls of a method
-    with an error (e.g. HTTP 429 with Retry-After, or HTTP 500).
-    """
 
-    TOKEN = "xoxb-test-token"
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    """Settings on the parametrised test database; email goes to `.eml` files in tmp_path."""
+    return settings_for(database_url, outbox_dir=tmp_path / "outbox")
 
-    def __init__(self) -> None:
-        import threading
-        from http.server import ThreadingHTTPServer
 
-        self.calls: list[tuple[str, dict[str, object]]] = []
-        self._failures: dict[str, list[tuple[int, dict[str, str], str]]] = {}
-        self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
+@pytest.fixture
+def use_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Settings], Settings]]:
+    """Make `get_settings()` (what flows and the CLI read) return the given settings."""
 
-    @property
-    def url(self) -> str:
-        """Base URL to pass as WebClient(base_url=...) / LEADFLOW_SLACK_API_URL."""
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}/api/"
+    def use(settings: Settings) -> Settings:
+        for name, value in environment_for(settings).items():
+            if value is None:
+                monkeypatch.delenv(name, raising=False)
+            else:
+                monkeypatch.setenv(name, value)
+        get_settings.cache_clear()
+        return settings
 
-    def fail_next(
-        self, method: str, *, status: int, headers: dict[str, str] | None = None,
-        body: str = '{"ok": false, "error": "internal_error"}', times: int = 1,
-    ) -> None:
-        """Answer the next `times` calls of `method` with this status, headers and body."""
-        with self._lock:
-            self._failures.setdefault(method, []).extend(
-                [(status, headers or {}, body)] * times
-            )
-
-    def posted(self) -> list[dict[str, object]]:
-        """The parameters of every chat.postMessage call that succeeded."""
-        return [params for method, params in self.calls if method == "chat.postMessage:ok"]
-
-    def close(self) -> None:
-        """Stop the server."""
-        self._server.shutdown()
-        self._server.server_close()
-
-    def _handler(self) -> type:
-        import json
-        from http.server import BaseHTTPRequestHandler
-        from urllib.parse import parse_qsl
-
-        api = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *_args: object) -> None:
-                return
-
-            def do_POST(self) -> None:
-                method = self.path.rsplit("/", 1)[-1]
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
-                if "json" in (self.headers.get("Content-Type") or ""):
-                    params: dict[str, object] = json.loads(raw or "{}")
-                else:
-                    params = dict(parse_qsl(raw))
-                with api._lock:
-                    api.calls.append((method, params))
-                    queued = api._failures.get(method) or []
-                    failure = queued.pop(0) if queued else None
-                if failure is not None:
-                    status, headers, body = failure
-                    self._send(status, body, headers)
-                    return
-                if self.headers.get("Authorization") != f"Bearer {api.TOKEN}":
-                    self._send(200, json.dumps({"ok": False, "error": "invalid_auth"}))
-                    return
-                answer = self._answer(method, params)
-                if method == "chat.postMessage" and answer["ok"]:
-                    with api._lock:
-                        api.calls.append(("chat.postMessage:ok", params))
-                self._send(200, json.dumps(answer))
-
-            def _answer(self, method: str, params: dict[str, object]) -> dict[str, object]:
-                if method == "conversations.open":
-                    return {"ok": True, "channel": {"id": f"D{params.get('users')}"}}
-                if method == "chat.postMessage":
-                    channel = str(params.get("channel") or "")
-                    if not channel or channel == "#missing":
-                        return {"ok": False, "error": "channel_not_found"}
-                    return {"ok": True, "channel": channel, "ts": f"{len(api.calls)}.000100"}
-                return {"ok": False, "error": "unknown_method"}
-
-            def _send(self, status: int, body: str, headers: dict[str, str] | None = None) -> None:
-                data = body.encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json; charset=utf-8")
-                self.send_header("Content-Length", str(len(data)))
-                for key, value in (headers or {}).items():
-                    self.send_header(key, value)
-                self.end_headers()
-                self.wfile.write(data)
-
-        return Handler
+    yield use
+    get_settings.cache_clear()
 
 
 @pytest.fixture
@@ -282,56 +178,6 @@ def slack_api() -> Iterator[FakeSlackApi]:
     api = FakeSlackApi()
     yield api
     api.close()
-
-
-class LoopbackSmtpServer:
-    """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps what it receives.
-
-    `reply_to_rcpt[address]` makes the server answer RCPT for that address with the
-    given reply (e.g. "550 5.1.1 no such user", "451 4.3.0 try later").
-    """
-
-    def __init__(self) -> None:
-        import socket
-
-        from aiosmtpd.controller import Controller
-
-        self.received: list[bytes] = []
-        self.reply_to_rcpt: dict[str, str] = {}
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = int(probe.getsockname()[1])
-        self.host = "127.0.0.1"
-        self._controller = Controller(self, hostname=self.host, port=self.port)
-        self._controller.start()
-
-    async def handle_RCPT(
-        self, server: object, session: object, envelope: Any, address: str, options: object
-    ) -> str:
-        reply = self.reply_to_rcpt.get(address)
-        if reply is not None:
-            return reply
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(
-        self, server: object, session: object, envelope: Any
-    ) -> str:
-        self.received.append(bytes(envelope.original_content or envelope.content))
-        return "250 Message accepted for delivery"
-
-    def messages(self) -> list[EmailMessage]:
-        """Every received message, parsed with the modern email policy."""
-        from email import message_from_bytes
-        from email.policy import default
-
-        return [
-            cast(EmailMessage, message_from_bytes(raw, policy=default)) for raw in self.received
-        ]
-
-    def close(self) -> None:
-        """Stop the server."""
-        self._controller.stop()
 
 
 @pytest.fixture

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Protocol
 
 from leadflow.settings import Settings
-from tasks.nurture_decide import HARD_BOUNCE_PREFIX as HARD_BOUNCE
-from tasks.outbox import PermanentSendError, TransientSendError
+from models.messages import HARD_BOUNCE_PREFIX as HARD_BOUNCE
+from models.messages import PermanentSendError, TransientSendError
 
 log = logging.getLogger("leadflow.email")
 

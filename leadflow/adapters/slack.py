@@ -6,11 +6,20 @@ chat.postMessage). The WebClient itself retries a short rate limit (honouring
 Retry-After), 5xx answers and dropped connections with backoff; what still fails is
 translated into the outbox's transient/permanent errors so the dispatcher keeps the
 row pending (with the server's Retry-After) or fails it.
+
+Every post carries the row's idempotency key in its message metadata
+(`event_type` `leadflow_outbox`). When a row is in doubt — an earlier attempt crashed
+or failed mid-send — the sender first reads the conversation's history since that
+attempt (`conversations.history` with `include_all_metadata`) and posts only if no
+message carries the key. Scopes: chat:write, im:write, channels:read, groups:read and
+channels:history, groups:history, im:history.
 """
 
 import json
+import re
 import sys
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any, TextIO
 from urllib.error import URLError
 
@@ -28,7 +37,7 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
 from leadflow.settings import Settings
-from tasks.outbox import OutboxRow, PermanentSendError, TransientSendError
+from models.messages import OutboxRow, PermanentSendError, TransientSendError
 
 # Slack error codes that mean "try again later" rather than "this message is wrong".
 TRANSIENT_ERRORS = {
@@ -50,6 +59,16 @@ CONFIGURATION_ERRORS = {
     "no_permission",
     "team_access_not_granted",
 }
+
+
+# Message metadata marking a post as an outbox message; its payload holds the key.
+METADATA_EVENT_TYPE = "leadflow_outbox"
+# History is read from this long before the first attempt (clock skew between hosts).
+HISTORY_MARGIN = timedelta(minutes=2)
+HISTORY_PAGE_SIZE = 200
+HISTORY_MAX_PAGES = 25
+# A conversation id (public, private or DM channel) rather than a "#name".
+CONVERSATION_ID = re.compile(r"[CGD][A-Z0-9]{6,}")
 
 
 class SlackNotConfigured(RuntimeError):
@@ -116,27 +135,101 @@ class SlackSender:
 
     def __init__(self, client: WebClient) -> None:
         self.client = client
+        self._channel_ids: dict[str, str] | None = None
 
     def __call__(self, row: OutboxRow) -> None:
-        """Post the row's message (opening a DM first when it targets a user)."""
+        """Post the row's message (opening a DM first when it targets a user).
+
+        A row in doubt is posted only when the conversation's history has no message
+        with its idempotency key yet.
+        """
         payload = row.payload
         try:
             channel = payload.get("channel")
-            if not channel and payload.get("user"):
+            direct = not channel and bool(payload.get("user"))
+            if direct:
                 opened = self.client.conversations_open(users=str(payload["user"]))
                 channel = opened["channel"]["id"]
             if not channel:
                 raise PermanentSendError("payload has neither channel nor user")
+            if row.in_doubt and self.already_posted(str(channel), row, is_id=direct):
+                return
             self.client.chat_postMessage(
                 channel=str(channel),
                 text=str(payload.get("text") or ""),
                 blocks=payload.get("blocks"),
                 unfurl_links=False,
+                metadata=outbox_metadata(row.idempotency_key),
             )
         except SlackApiError as error:
             raise _translate(error) from error
         except (URLError, ConnectionError, TimeoutError) as error:
             raise TransientSendError(f"network: {error}") from error
+
+    def already_posted(self, channel: str, row: OutboxRow, *, is_id: bool = False) -> bool:
+        """Whether `channel`'s history since the row's first attempt holds its key."""
+        conversation = channel if is_id else self.conversation_id(channel)
+        if conversation is None:
+            return False  # not a conversation the app can see: nothing went there
+        since = (row.first_attempt_at or row.created_at) - HISTORY_MARGIN
+        cursor: str | None = None
+        for _ in range(HISTORY_MAX_PAGES):
+            page = self.client.conversations_history(
+                channel=conversation,
+                oldest=f"{since.timestamp():.6f}",
+                include_all_metadata=True,
+                limit=HISTORY_PAGE_SIZE,
+                cursor=cursor,
+            )
+            if any(
+                _idempotency_key(message) == row.idempotency_key
+                for message in page.get("messages") or []
+            ):
+                return True
+            cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
+            if not cursor:
+                return False
+        raise TransientSendError(
+            f"could not check {channel} for an earlier post: history longer than "
+            f"{HISTORY_MAX_PAGES * HISTORY_PAGE_SIZE} messages"
+        )
+
+    def conversation_id(self, channel: str) -> str | None:
+        """The id of a channel given as an id or "#name" (names via conversations.list)."""
+        if CONVERSATION_ID.fullmatch(channel):
+            return channel
+        if self._channel_ids is None:
+            self._channel_ids = {}
+            cursor: str | None = None
+            while True:
+                page = self.client.conversations_list(
+                    types="public_channel,private_channel",
+                    exclude_archived=True,
+                    limit=1000,
+                    cursor=cursor,
+                )
+                for found in page.get("channels") or []:
+                    self._channel_ids[str(found["name"])] = str(found["id"])
+                cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
+                if not cursor:
+                    break
+        return self._channel_ids.get(channel.removeprefix("#"))
+
+
+def outbox_metadata(idempotency_key: str) -> dict[str, Any]:
+    """The message metadata that lets a later attempt find this post."""
+    return {
+        "event_type": METADATA_EVENT_TYPE,
+        "event_payload": {"idempotency_key": idempotency_key},
+    }
+
+
+def _idempotency_key(message: dict[str, Any]) -> str | None:
+    metadata = message.get("metadata") or {}
+    if metadata.get("event_type") != METADATA_EVENT_TYPE:
+        return None
+    key = (metadata.get("event_payload") or {}).get("idempotency_key")
+    return str(key) if key is not None else None
 
 
 def _translate(error: SlackApiError) -> Exception:

@@ -1,5 +1,9 @@
 """End to end: a real `prefect server`, `prefect deploy` from prefect.yaml, a process worker,
-and the `leadflow` CLI, each as its own process, as an operator would use them."""
+and the `leadflow` CLI, each as its own process, as an operator would use them.
+
+The server runs its scheduler service as in production, on a shorter loop, so the schedules
+that `prefect deploy --all` puts on must turn into scheduled flow runs within seconds (with
+SQLAlchemy 2.1 Prefect 3.8's scheduler fails every loop and none ever appear)."""
 
 import json
 import os
@@ -9,16 +13,26 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 END = datetime(2026, 11, 20, 3, tzinfo=UTC)
+# The scheduler service's main loop runs every 60 s by default; 5 s lets the schedule test
+# see its runs quickly. Each scheduled deployment is kept at least MIN_RUNS runs ahead.
+MIN_RUNS = 3
+SCHEDULER_SETTINGS = {
+    "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "5",
+    "PREFECT_SERVER_SERVICES_SCHEDULER_MIN_RUNS": str(MIN_RUNS),
+}
+SCHEDULED_RUNS_TIMEOUT = 120.0
 
 
 def free_port() -> int:
@@ -41,6 +55,7 @@ def environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
         "LEADFLOW_DATABASE_URL": f"sqlite:///{home / 'leadflow.db'}",
         "LEADFLOW_PROJECT_DIR": str(ROOT),
         "LEADFLOW_OUTBOX_DIR": str(home / "outbox"),
+        **SCHEDULER_SETTINGS,
     }
     log = (home / "server.log").open("w")
     server = subprocess.Popen(
@@ -76,10 +91,44 @@ def run(env: dict[str, str], *args: str, timeout: float = 300) -> str:
     return result.stdout
 
 
+def api(env: dict[str, str], path: str, body: dict[str, Any]) -> Any:
+    """POST a JSON body to the server's REST API and return its decoded answer."""
+    request = urllib.request.Request(
+        env["PREFECT_API_URL"] + path, data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"}, method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def server_errors(env: dict[str, str]) -> str:
+    """The last error lines of the server's log (the log sits next to PREFECT_HOME)."""
+    log = Path(env["PREFECT_HOME"]).parent / "server.log"
+    lines = [line for line in log.read_text().splitlines() if "Error" in line]
+    return "\n".join(lines[-5:]) or "(no error in the server log)"
+
+
+def scheduled_deployments() -> dict[str, list[str]]:
+    """prefect.yaml's deployments that have schedules, each with its cron expressions."""
+    config = yaml.safe_load((ROOT / "prefect.yaml").read_text())
+    return {
+        deployment["name"]: [schedule["cron"] for schedule in deployment["schedules"]]
+        for deployment in config["deployments"]
+        if deployment.get("schedules")
+    }
+
+
+@pytest.fixture(scope="module")
+def work_pool(environment: dict[str, str]) -> str:
+    """The process work pool that prefect.yaml's deployments send their runs to."""
+    run(environment, str(BIN / "prefect"), "work-pool", "create", "leadflow", "--type", "process")
+    return "leadflow"
+
+
 @pytest.fixture(scope="module")
 def imported(environment: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small realistic dataset written as CSV and imported through the CLI."""
-    from leadflow.synthetic import generate_dataset, write_csv
+    from app.synthetic import generate_dataset, write_csv
 
     folder = tmp_path_factory.mktemp("csv")
     files = write_csv(folder, generate_dataset(contacts=60, events=1500, days=30, end=END))
@@ -107,16 +156,15 @@ def test_cli_run_scoring_against_the_server_then_explain_and_export(
 
 
 def test_deployment_runs_on_a_process_worker_with_parameters_from_the_cli(
-    environment: dict[str, str], imported: Path
+    environment: dict[str, str], imported: Path, work_pool: str
 ) -> None:
-    run(environment, str(BIN / "prefect"), "work-pool", "create", "leadflow", "--type", "process")
     run(environment, str(BIN / "prefect"), "--no-prompt", "deploy", "--name", "hourly")
     out = run(
         environment, str(BIN / "prefect"), "deployment", "run", "hourly-scoring/hourly",
         "--param", f"as_of={END.replace(hour=5).isoformat()}", "--param", "dry_run=true",
     )
     assert "Created flow run" in out
-    run(environment, str(BIN / "prefect"), "worker", "start", "--pool", "leadflow",
+    run(environment, str(BIN / "prefect"), "worker", "start", "--pool", work_pool,
         "--run-once", timeout=600)
     runs = json.loads(
         run(environment, str(BIN / "python"), "-c",
@@ -130,3 +178,56 @@ def test_deployment_runs_on_a_process_worker_with_parameters_from_the_cli(
     )
     deployed = [state for name, state in runs if name.startswith("hourly-scoring 2026-11-20T05")]
     assert deployed == ["COMPLETED"], runs
+
+
+def test_deploying_all_puts_every_schedule_on_and_the_scheduler_creates_upcoming_runs(
+    environment: dict[str, str], work_pool: str
+) -> None:
+    expected = scheduled_deployments()
+    assert expected, "prefect.yaml has no scheduled deployment"
+    deployed_at = datetime.now(UTC)
+    run(environment, str(BIN / "prefect"), "--no-prompt", "deploy", "--all")
+
+    deployments = {d["name"]: d for d in api(environment, "/deployments/filter", {})}
+    for name, crons in expected.items():
+        deployment = deployments[name]
+        assert deployment["work_pool_name"] == work_pool, name
+        assert not deployment["paused"], f"{name} was deployed paused"
+        schedules = deployment["schedules"]
+        assert sorted(s["schedule"]["cron"] for s in schedules) == sorted(crons), name
+        assert all(s["active"] for s in schedules), f"{name} has an inactive schedule"
+    names = {d["id"]: name for name, d in deployments.items()}
+
+    deadline = time.monotonic() + SCHEDULED_RUNS_TIMEOUT
+    while True:
+        flow_runs = api(environment, "/flow_runs/filter", {
+            "flow_runs": {
+                "deployment_id": {"any_": list(names)},
+                "state": {"type": {"any_": ["SCHEDULED"]}},
+            },
+            "sort": "EXPECTED_START_TIME_ASC",
+            "limit": 200,
+        })
+        upcoming: dict[str, list[dict[str, Any]]] = {name: [] for name in deployments}
+        for flow_run in flow_runs:
+            if flow_run["auto_scheduled"]:
+                upcoming[names[flow_run["deployment_id"]]].append(flow_run)
+        if all(len(upcoming[name]) >= MIN_RUNS for name in expected):
+            break
+        if time.monotonic() > deadline:
+            counts = {name: len(runs) for name, runs in upcoming.items()}
+            pytest.fail(
+                f"the scheduler made no runs for the schedules within {SCHEDULED_RUNS_TIMEOUT:.0f}"
+                f" s: scheduled runs per deployment {counts}; server errors:\n"
+                + server_errors(environment)
+            )
+        time.sleep(1)
+
+    for name, crons in expected.items():
+        minutes = {int(cron.split()[0]) for cron in crons}
+        starts = [datetime.fromisoformat(r["expected_start_time"]) for r in upcoming[name]]
+        assert all(start > deployed_at - timedelta(minutes=1) for start in starts), (name, starts)
+        assert {start.minute for start in starts} <= minutes, (name, starts)
+        assert len({start.replace(minute=0, second=0) for start in starts}) == len(starts), starts
+    for name in deployments.keys() - expected.keys():
+        assert upcoming[name] == [], f"{name} has no schedule but got runs: {upcoming[name]}"

@@ -1,6 +1,6 @@
 """The backfill flow replays many hours in one run and leaves the ledger ready for cron."""
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -10,43 +10,46 @@ from sqlalchemy import func, select
 from flows.backfill import backfill, backfill_hours
 from flows.hourly_scoring import hourly_scoring
 from leadflow.db import ensure_database
-from leadflow.settings import get_settings
-from models.tables import Contact, Event, Run
+from leadflow.settings import Settings
+from models.tables import Contact, Run
+from tests.support.seeding import Seeder
+from tests.support.settings import settings_for
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 START = datetime(2026, 11, 20, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    url = f"sqlite:///{tmp_path / 'backfill.db'}"
-    monkeypatch.setenv("LEADFLOW_DATABASE_URL", url)
-    monkeypatch.setenv("LEADFLOW_OUTBOX_DIR", str(tmp_path / "emails"))
-    monkeypatch.setenv("LEADFLOW_SLACK_CONSOLE", "true")
-    get_settings.cache_clear()
-    engine = ensure_database(url)
-    with engine.begin() as conn:
-        conn.execute(
-            Contact.__table__.insert(),
-            [{"email": "hot@example.com", "job_title": "部長", "employee_count": 300,
-              "industry": "manufacturing", "consent": True, "created_at": START,
-              "updated_at": START, "lifecycle_stage": "lead"}],
-        )
-        conn.execute(
-            Event.__table__.insert(),
-            [
-                {"source_event_id": f"e{i}", "contact_id": 1, "type": type_, "detail": detail,
-                 "occurred_at": START + timedelta(hours=i, minutes=10), "ingested_at": START}
-                for i, (type_, detail) in enumerate(
-                    [("page_view", "pricing"), ("form_submit", "document_download"),
-                     ("webinar_attended", "wb-1")]
-                )
-            ],
-        )
-    yield url
-    get_settings.cache_clear()
+def settings(
+    sqlite_database_url: str, tmp_path: Path, use_settings: Callable[[Settings], Settings]
+) -> Settings:
+    """What the flows read: the test database, .eml files, Slack printed to the console."""
+    return use_settings(
+        settings_for(sqlite_database_url, outbox_dir=tmp_path / "emails", slack_console=True)
+    )
 
 
-def test_backfill_hours_are_inclusive_and_floored() -> None:
+@pytest.fixture
+def database(settings: Settings) -> str:
+    """A manager at a mid-size manufacturer with one interesting event per hour."""
+    seed = Seeder(ensure_database(settings.database_url), created_at=START)
+    hot = seed.contact(
+        email="hot@example.com", job_title="部長", employee_count=300,
+        industry="manufacturing", consent=True, lifecycle_stage="lead",
+    )
+    for i, (type_, detail) in enumerate(
+        [("page_view", "pricing"), ("form_submit", "document_download"),
+         ("webinar_attended", "wb-1")]
+    ):
+        seed.event(
+            contact_id=hot, type=type_, detail=detail,
+            occurred_at=START + timedelta(hours=i, minutes=10), ingested_at=START,
+        )
+    return settings.database_url
+
+
+def test_backfill_hours_are_inclusive_and_floored_to_the_hour() -> None:
     hours = backfill_hours(START + timedelta(minutes=30), START + timedelta(hours=3), 1)
     assert hours == [START + timedelta(hours=h) for h in range(4)]
     with pytest.raises(ValueError, match="before start"):

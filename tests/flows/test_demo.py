@@ -5,11 +5,13 @@ from pathlib import Path
 
 import pytest
 
-from leadflow.demo import DemoOptions, format_summary, run_demo
+from app.demo import DemoOptions, format_summary, run_demo
 from leadflow.settings import get_settings
 
+pytestmark = pytest.mark.usefixtures("prefect_harness")
 
-def test_demo_imports_replays_and_points_at_what_to_try_next(
+
+def test_the_demo_imports_replays_and_points_at_what_to_try_next(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for name in ("LEADFLOW_DATABASE_URL", "LEADFLOW_OUTBOX_DIR", "LEADFLOW_SLACK_CONSOLE"):

@@ -1,87 +1,60 @@
 """The mql-promotion flow under the Prefect test harness, talking to a loopback Slack."""
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any
 
 import pytest
 from prefect.blocks.system import Secret
 from prefect.client.orchestration import get_client
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
+from flows.common import DispatchStopped
 from flows.mql_promotion import ARTIFACT_KEY, mql_promotion
 from leadflow.adapters.slack import slack_sender
 from leadflow.db import ensure_database
-from leadflow.settings import Settings, get_settings
-from models.tables import Contact, Outbox, Owner, ScoreSnapshot, StageHistory
-from tasks.outbox import OutboxRow
+from leadflow.settings import Settings
+from models.messages import OutboxRow
+from models.tables import Outbox, StageHistory
+from tests.support.seeding import Seeder
+from tests.support.settings import settings_for
+from tests.support.slack_api import FakeSlackApi
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 AS_OF = datetime(2026, 11, 20, 3, tzinfo=UTC)
 
 
 @pytest.fixture
-def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    url = f"sqlite:///{tmp_path / 'flow.db'}"
-    monkeypatch.setenv("LEADFLOW_DATABASE_URL", url)
-    monkeypatch.delenv("LEADFLOW_SLACK_TOKEN", raising=False)
-    monkeypatch.delenv("LEADFLOW_SLACK_TOKEN_SECRET", raising=False)
-    get_settings.cache_clear()
-    engine = ensure_database(url)
-    with engine.begin() as conn:
-        conn.execute(
-            insert(Owner),
-            [
-                {
-                    "email": "is@example.com",
-                    "name": "IS",
-                    "team": "is",
-                    "active": True,
-                    "weight": 1.0,
-                    "slack_user_id": "UIS",
-                    "created_at": AS_OF,
-                    "updated_at": AS_OF,
-                },
-            ],
-        )
-        conn.execute(
-            insert(Contact),
-            [
-                {
-                    "email": f"c{i}@example.com",
-                    "last_name": f"Lead{i}",
-                    "lifecycle_stage": "lead",
-                    "lead_source": "webinar",
-                    "created_at": AS_OF,
-                    "updated_at": AS_OF,
-                }
-                for i in range(1, 4)
-            ],
-        )
-        conn.execute(
-            insert(ScoreSnapshot),
-            [
-                {
-                    "contact_id": cid,
-                    "as_of": AS_OF - timedelta(hours=1),
-                    "engagement_score": s,
-                    "fit_score": 0,
-                    "score": s,
-                    "rules_hash": "t",
-                    "run_id": "scoring",
-                    "breakdown": {"signals": [{"name": "pricing_page", "points": s}]},
-                }
-                for cid, s in ((1, 55), (2, 75), (3, 20))
-            ],
-        )
-    yield url
-    get_settings.cache_clear()
+def settings(sqlite_database_url: str, use_settings: Callable[[Settings], Settings]) -> Settings:
+    """What the flows read: the test database, no Slack token."""
+    return use_settings(settings_for(sqlite_database_url))
 
 
-def use_slack(monkeypatch: pytest.MonkeyPatch, api: Any) -> None:
-    monkeypatch.setenv("LEADFLOW_SLACK_TOKEN", api.TOKEN)
-    monkeypatch.setenv("LEADFLOW_SLACK_API_URL", api.url)
-    get_settings.cache_clear()
+@pytest.fixture
+def database(settings: Settings) -> str:
+    """An inside-sales owner and three webinar leads scored 55, 75 and 20 an hour ago."""
+    seed = Seeder(ensure_database(settings.database_url), created_at=AS_OF)
+    seed.owner(email="is@example.com", name="IS", team="is", slack_user_id="UIS")
+    for i, score in ((1, 55), (2, 75), (3, 20)):
+        contact_id = seed.contact(
+            email=f"c{i}@example.com", last_name=f"Lead{i}", lifecycle_stage="lead",
+            lead_source="webinar",
+        )
+        seed.snapshot(
+            contact_id=contact_id, score=score, as_of=AS_OF - timedelta(hours=1),
+            breakdown={"signals": [{"name": "pricing_page", "points": score}]},
+        )
+    return settings.database_url
+
+
+@pytest.fixture
+def use_slack(
+    settings: Settings, slack_api: FakeSlackApi, use_settings: Callable[[Settings], Settings]
+) -> Callable[[], Settings]:
+    """Configure the Slack token and point the flows at the loopback Slack API."""
+    return lambda: use_settings(
+        settings.model_copy(update={"slack_token": slack_api.TOKEN, "slack_api_url": slack_api.url})
+    )
 
 
 def outbox_statuses(url: str) -> list[str]:
@@ -89,10 +62,10 @@ def outbox_statuses(url: str) -> list[str]:
         return list(conn.execute(select(Outbox.status).order_by(Outbox.id)).scalars())
 
 
-def test_flow_promotes_hands_off_on_slack_and_a_rerun_of_the_hour_sends_nothing_new(
-    database: str, slack_api: Any, monkeypatch: pytest.MonkeyPatch
+def test_the_flow_promotes_hands_off_on_slack_and_a_rerun_of_the_hour_sends_nothing_new(
+    database: str, slack_api: FakeSlackApi, use_slack: Callable[[], Settings]
 ) -> None:
-    use_slack(monkeypatch, slack_api)
+    use_slack()
 
     first = mql_promotion(as_of=AS_OF)
     again = mql_promotion(as_of=AS_OF + timedelta(minutes=30))
@@ -102,22 +75,29 @@ def test_flow_promotes_hands_off_on_slack_and_a_rerun_of_the_hour_sends_nothing_
     assert (first["messages_sent"], first["messages_pending"]) == (4, 0)
     channels = sorted(str(p["channel"]) for p in slack_api.posted())
     assert channels == ["#fs-hot-leads", "#sales-handoff", "#sales-handoff", "DUIS"]
-    assert (again["promoted"], again["messages_enqueued"], again["messages_sent"]) == ({}, 0, 0)
+    # The hour was decided already: the rerun does nothing at all, so sends nothing.
+    assert again["superseded_by"] == AS_OF.isoformat()
+    assert (again["promoted"], again["messages_enqueued"]) == ({}, 0)
+    assert "messages_sent" not in again
     assert len(slack_api.posted()) == 4
     with ensure_database(database).connect() as conn:
         assert conn.execute(select(func.count()).select_from(StageHistory)).scalar_one() == 2
 
 
-def test_flow_without_a_token_keeps_messages_pending_and_sends_them_once_configured(
-    database: str, slack_api: Any, monkeypatch: pytest.MonkeyPatch
+def test_the_flow_without_a_token_keeps_messages_pending_and_sends_them_once_configured(
+    database: str, slack_api: FakeSlackApi, use_slack: Callable[[], Settings]
 ) -> None:
-    first = mql_promotion(as_of=AS_OF)
+    # The run promotes and enqueues, but ends Failed saying why nothing went out.
+    with pytest.raises(DispatchStopped, match="LEADFLOW_SLACK_TOKEN") as stopped:
+        mql_promotion(as_of=AS_OF)
+    first = stopped.value.summary
+    assert first["promoted"] == {"mql": 2}
     assert first["dispatch_error"] is not None
     assert "LEADFLOW_SLACK_TOKEN" in first["dispatch_error"]
     assert outbox_statuses(database) == ["pending"] * 4
 
     slack_api.fail_next("chat.postMessage", status=500, times=3)
-    use_slack(monkeypatch, slack_api)
+    use_slack()
     second = mql_promotion(as_of=AS_OF + timedelta(hours=1))
     assert second["promoted"] == {}
     # The client retried the first message twice; it stays pending, the rest go out.
@@ -131,10 +111,10 @@ def test_flow_without_a_token_keeps_messages_pending_and_sends_them_once_configu
     assert len(slack_api.posted()) == 4
 
 
-def test_flow_dry_run_decides_without_writing_or_sending(
-    database: str, slack_api: Any, monkeypatch: pytest.MonkeyPatch
+def test_a_flow_dry_run_decides_without_writing_or_sending(
+    database: str, slack_api: FakeSlackApi, use_slack: Callable[[], Settings]
 ) -> None:
-    use_slack(monkeypatch, slack_api)
+    use_slack()
     summary = mql_promotion(as_of=AS_OF, dry_run=True)
     assert summary["dry_run"] is True
     assert summary["decided"]["mql"] == 2
@@ -143,7 +123,7 @@ def test_flow_dry_run_decides_without_writing_or_sending(
     assert slack_api.calls == []
 
 
-def test_flow_run_is_named_after_its_hour_and_leaves_a_summary_artifact(
+def test_the_flow_run_is_named_after_its_hour_and_leaves_a_summary_artifact(
     database: str,
 ) -> None:
     state = mql_promotion(as_of=AS_OF, return_state=True)
@@ -172,10 +152,15 @@ def test_flow_run_is_named_after_its_hour_and_leaves_a_summary_artifact(
     assert "Dispatch stopped" in text
 
 
-def test_the_slack_token_can_come_from_a_prefect_secret_block(slack_api: Any) -> None:
+def test_the_slack_token_can_come_from_a_prefect_secret_block(
+    sqlite_database_url: str, slack_api: FakeSlackApi
+) -> None:
     Secret(value=slack_api.TOKEN).save("leadflow-slack-token", overwrite=True)
-    settings = Settings(
-        slack_token=None, slack_token_secret="leadflow-slack-token", slack_api_url=slack_api.url
+    settings = settings_for(
+        sqlite_database_url,
+        slack_token=None,
+        slack_token_secret="leadflow-slack-token",
+        slack_api_url=slack_api.url,
     )
     sender = slack_sender(settings)
     sender(

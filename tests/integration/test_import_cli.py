@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-import leadflow.cli
+import app.cli
 from leadflow.settings import get_settings
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "import"
@@ -18,13 +18,13 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
     monkeypatch.setenv("LEADFLOW_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
     monkeypatch.delenv("LEADFLOW_MAX_BAD_ROW_SHARE", raising=False)
     get_settings.cache_clear()
-    leadflow.cli._register_commands()
+    app.cli._register_commands()
     yield CliRunner()
     get_settings.cache_clear()
 
 
 def invoke(runner: CliRunner, *args: str | Path) -> tuple[int, str]:
-    result = runner.invoke(leadflow.cli.app, [str(a) for a in args])
+    result = runner.invoke(app.cli.app, [str(a) for a in args])
     return result.exit_code, result.output
 
 

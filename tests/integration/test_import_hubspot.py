@@ -8,8 +8,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, select
 
 from models.tables import Company, Contact, Owner, Quarantine, StageHistory
-from tasks.importing import ImportKind, ImportSummary, parse_stage_map
-from tasks.load import import_csv
+from tasks.imports import ImportKind, ImportSummary, import_file, parse_stage_map
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "import"
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -25,7 +24,7 @@ def run(
     now: datetime = NOW,
     stage_map: list[str] | None = None,
 ) -> ImportSummary:
-    return import_csv(
+    return import_file(
         engine,
         kind=kind,
         path=path,

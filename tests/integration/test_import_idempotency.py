@@ -8,8 +8,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, Table, func, select
 
 from models.tables import Activity, Company, Contact, Deal, Event, Owner, Quarantine, StageHistory
-from tasks.importing import ImportKind, ImportSummary
-from tasks.load import import_csv
+from tasks.imports import ImportKind, ImportSummary, import_file
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "import"
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -29,7 +28,7 @@ TABLES = [Owner, Company, Contact, Event, Activity, Deal, Quarantine, StageHisto
 
 
 def run(engine: Engine, kind: ImportKind, name: str, *, now: datetime) -> ImportSummary:
-    return import_csv(
+    return import_file(
         engine,
         kind=kind,
         path=FIXTURES / name,

@@ -8,8 +8,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, select
 
 from models.tables import Event, Quarantine
-from tasks.importing import ImportKind, ImportSummary
-from tasks.load import import_csv
+from tasks.imports import ImportKind, ImportSummary, import_file
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "import"
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -17,7 +16,7 @@ NOW = datetime(2026, 5, 1, 3, 0, tzinfo=UTC)
 
 
 def run(engine: Engine, kind: ImportKind, path: Path, **options: object) -> ImportSummary:
-    return import_csv(
+    return import_file(
         engine,
         kind=kind,
         path=path,

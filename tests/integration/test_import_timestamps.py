@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, select
 
 from models.tables import Activity, Contact, Deal, Event
-from tasks.load import import_csv
+from tasks.imports import import_file
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "import"
 NOW = datetime(2026, 5, 1, 3, 0, tzinfo=UTC)
@@ -21,7 +21,7 @@ def test_naive_timestamps_are_read_in_asia_tokyo_and_stored_as_utc(engine: Engin
         ("activities", "activities.csv"),
         ("deals", "deals.csv"),
     ]:
-        import_csv(engine, kind=kind, path=FIXTURES / name, naive_tz=tokyo, now=NOW)  # type: ignore[arg-type]
+        import_file(engine, kind=kind, path=FIXTURES / name, naive_tz=tokyo, now=NOW)  # type: ignore[arg-type]
     with engine.connect() as conn:
         events = dict(conn.execute(select(Event.source_event_id, Event.occurred_at)).all())
         ingested = set(conn.execute(select(Event.ingested_at)).scalars())
@@ -43,7 +43,7 @@ def test_naive_timestamps_are_read_in_asia_tokyo_and_stored_as_utc(engine: Engin
 
 
 def test_another_business_time_zone_reads_the_same_file_differently(engine: Engine) -> None:
-    import_csv(engine, kind="contacts", path=FIXTURES / "contacts.csv", naive_tz=UTC, now=NOW)
+    import_file(engine, kind="contacts", path=FIXTURES / "contacts.csv", naive_tz=UTC, now=NOW)
     with engine.connect() as conn:
         created = conn.execute(
             select(Contact.created_at).where(Contact.email == "hanako@acme.co.jp")

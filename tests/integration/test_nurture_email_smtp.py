@@ -1,5 +1,6 @@
 """Nurture emails through a real SMTP server on loopback, parsed back as a client would."""
 
+import functools
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from email.header import decode_header, make_header
@@ -8,80 +9,91 @@ from email.policy import compat32, default
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Engine, insert, select
+import pytest
+from sqlalchemy import Engine, select
 
-from leadflow.adapters.email import EmlDirectoryTransport, SmtpTransport
+import tasks.nurture.hour
 from leadflow.email_render import message_id_for
 from leadflow.paths import DEFAULT_RULES_PATH
 from leadflow.settings import Settings
 from models.rules import load_rules
-from models.tables import Company, Contact, EmailSuppression, NurtureEnrollment, Outbox
-from tasks.nurture import run_nurture_hour
+from models.tables import EmailSuppression, NurtureEnrollment, Outbox
+from tasks.clock import Clock
+from tasks.nurture.hour import nurture_hour
+from tasks.nurture.report import NurtureOutcome
+from tasks.nurture.send import dispatch_emails
+from tasks.outbox import DispatchReport
+from tests.support.seeding import Seeder
+from tests.support.settings import settings_for
+from tests.support.smtp import LoopbackSmtpServer
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 TUESDAY_11_JST = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
-SETTINGS = Settings(
-    public_base_url="https://track.example.test",
-    signing_secret="smtp-test-secret",
-    email_from="株式会社リードフロー マーケティング <marketing@leadflow.example.jp>",
-    business_timezone="Asia/Tokyo",
-)
 RULES = load_rules(DEFAULT_RULES_PATH)
 
 
-def add_lead(engine: Engine, email: str, **values: Any) -> int:
-    created = TUESDAY_11_JST - timedelta(minutes=30)
-    with engine.begin() as conn:
-        company_id = conn.execute(
-            insert(Company)
-            .values(
-                domain=email.split("@")[1],
-                name=values.pop("company", "株式会社サンプル"),
-                created_at=created,
-                updated_at=created,
-            )
-            .returning(Company.id)
-        ).scalar_one()
-        return int(
-            conn.execute(
-                insert(Contact)
-                .values(
-                    **{
-                        "email": email,
-                        "consent": True,
-                        "lifecycle_stage": "lead",
-                        "company_id": company_id,
-                        "created_at": created,
-                        "updated_at": created,
-                        **values,
-                    }
-                )
-                .returning(Contact.id)
-            ).scalar_one()
-        )
-
-
-def smtp_transport(server: Any) -> SmtpTransport:
-    return SmtpTransport(host=server.host, port=server.port, security="none")
-
-
-def run(engine: Engine, transport: Any, as_of: datetime) -> Any:
-    return run_nurture_hour(
-        engine, rules=RULES, settings=SETTINGS, transport=transport, as_of=as_of
+def mail_settings(database_url: str, **transport: Any) -> Settings:
+    return settings_for(
+        database_url,
+        public_base_url="https://track.example.test",
+        signing_secret="smtp-test-secret",
+        email_from="株式会社リードフロー マーケティング <marketing@leadflow.example.jp>",
+        business_timezone="Asia/Tokyo",
+        **transport,
     )
 
 
+@pytest.fixture
+def smtp_settings(database_url: str, smtp_server: LoopbackSmtpServer) -> Settings:
+    """Settings on the parametrised database that send over the loopback SMTP server."""
+    return mail_settings(database_url, **smtp_server.smtp_settings())
+
+
+@pytest.fixture
+def sqlite_smtp_settings(
+    sqlite_database_url: str, smtp_server: LoopbackSmtpServer
+) -> Settings:
+    """Settings on the SQLite-only database that send over the loopback SMTP server."""
+    return mail_settings(sqlite_database_url, **smtp_server.smtp_settings())
+
+
+def add_lead(seed: Seeder, email: str, *, company: str = "株式会社サンプル", **columns: Any) -> int:
+    """A consenting lead at its own company, created half an hour before Tuesday 11:00."""
+    created = TUESDAY_11_JST - timedelta(minutes=30)
+    company_id = seed.company(domain=email.split("@")[1], name=company, created_at=created)
+    return seed.contact(
+        email=email,
+        consent=True,
+        lifecycle_stage="lead",
+        company_id=company_id,
+        created_at=created,
+        **columns,
+    )
+
+
+def run(settings: Settings, as_of: datetime) -> NurtureOutcome:
+    """One nurture hour, sends stamped at the hour itself."""
+    return nurture_hour(settings=settings, rules=RULES, as_of=as_of, clock=Clock.SIMULATED)
+
+
+def dispatched(outcome: NurtureOutcome) -> DispatchReport:
+    assert outcome.dispatch is not None
+    return outcome.dispatch
+
+
 def test_the_smtp_server_receives_a_multipart_japanese_email_with_one_click_unsubscribe(
-    engine: Engine, smtp_server: Any
+    seed: Seeder, smtp_server: LoopbackSmtpServer, smtp_settings: Settings
 ) -> None:
     contact_id = add_lead(
-        engine,
+        seed,
         "taro@customer.example.jp",
         first_name="太郎",
         last_name="山田",
         company="<株式会社 & Co>",
     )
-    outcome = run(engine, smtp_transport(smtp_server), TUESDAY_11_JST)
-    assert outcome.dispatch.sent == 1
+    outcome = run(smtp_settings, TUESDAY_11_JST)
+    assert dispatched(outcome).sent == 1
 
     [raw] = smtp_server.received
     message = cast(EmailMessage, message_from_bytes(raw, policy=default))
@@ -123,31 +135,34 @@ def test_the_smtp_server_receives_a_multipart_japanese_email_with_one_click_unsu
 
 
 def test_a_4xx_reply_keeps_the_email_for_a_retry_in_a_later_hour(
-    sqlite_engine: Engine, smtp_server: Any
+    sqlite_engine: Engine,
+    sqlite_seed: Seeder,
+    smtp_server: LoopbackSmtpServer,
+    sqlite_smtp_settings: Settings,
 ) -> None:
-    add_lead(sqlite_engine, "busy@customer.example.jp")
+    add_lead(sqlite_seed, "busy@customer.example.jp")
     smtp_server.reply_to_rcpt["busy@customer.example.jp"] = "451 4.3.0 mailbox busy"
-    outcome = run(sqlite_engine, smtp_transport(smtp_server), TUESDAY_11_JST)
-    assert (outcome.dispatch.sent, outcome.dispatch.retried) == (0, 1)
+    outcome = run(sqlite_smtp_settings, TUESDAY_11_JST)
+    assert (dispatched(outcome).sent, dispatched(outcome).retried) == (0, 1)
     with sqlite_engine.connect() as conn:
         status, error = conn.execute(select(Outbox.status, Outbox.last_error)).one()
     assert status == "pending" and error is not None and "451" in error
 
     del smtp_server.reply_to_rcpt["busy@customer.example.jp"]
-    outcome = run(sqlite_engine, smtp_transport(smtp_server), TUESDAY_11_JST + timedelta(hours=1))
-    assert outcome.dispatch.sent == 1
+    outcome = run(sqlite_smtp_settings, TUESDAY_11_JST + timedelta(hours=1))
+    assert dispatched(outcome).sent == 1
     assert len(smtp_server.received) == 1
     assert outcome.decisions.emails == []  # the retry is the same outbox row, not a new email
 
 
 def test_a_hard_bounce_fails_the_email_exits_the_enrollment_and_suppresses_the_address(
-    engine: Engine, smtp_server: Any
+    engine: Engine, seed: Seeder, smtp_server: LoopbackSmtpServer, smtp_settings: Settings
 ) -> None:
-    contact_id = add_lead(engine, "gone@customer.example.jp")
+    contact_id = add_lead(seed, "gone@customer.example.jp")
     smtp_server.reply_to_rcpt["gone@customer.example.jp"] = "550 5.1.1 no such user"
-    outcome = run(engine, smtp_transport(smtp_server), TUESDAY_11_JST)
-    assert outcome.dispatch.failed == 1
-    run(engine, smtp_transport(smtp_server), TUESDAY_11_JST + timedelta(hours=1))
+    outcome = run(smtp_settings, TUESDAY_11_JST)
+    assert dispatched(outcome).failed == 1
+    run(smtp_settings, TUESDAY_11_JST + timedelta(hours=1))
     with engine.connect() as conn:
         enrollment = conn.execute(select(NurtureEnrollment)).one()
         suppression = conn.execute(
@@ -161,11 +176,11 @@ def test_a_hard_bounce_fails_the_email_exits_the_enrollment_and_suppresses_the_a
 
 
 def test_without_smtp_the_development_transport_writes_eml_files(
-    sqlite_engine: Engine, tmp_path: Path
+    sqlite_database_url: str, sqlite_seed: Seeder, tmp_path: Path
 ) -> None:
-    add_lead(sqlite_engine, "dev@customer.example.jp", first_name="花子", last_name="鈴木")
-    transport = EmlDirectoryTransport(tmp_path / "outbox")
-    outcome = run(sqlite_engine, transport, TUESDAY_11_JST)
+    add_lead(sqlite_seed, "dev@customer.example.jp", first_name="花子", last_name="鈴木")
+    settings = mail_settings(sqlite_database_url, outbox_dir=tmp_path / "outbox")
+    outcome = run(settings, TUESDAY_11_JST)
     [path] = list((tmp_path / "outbox").glob("*.eml"))
     assert outcome.transport == f".eml files in {(tmp_path / 'outbox').resolve()}"
     assert list(outcome.deliveries.values()) == [str(path.resolve())]
@@ -175,22 +190,17 @@ def test_without_smtp_the_development_transport_writes_eml_files(
 
 
 def test_one_run_drains_every_due_email_not_just_one_batch(
-    sqlite_engine: Engine, smtp_server: Any
+    sqlite_seed: Seeder,
+    smtp_server: LoopbackSmtpServer,
+    sqlite_smtp_settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from tasks.nurture import apply, decide, dispatch_emails, read_nurture
-
     for i in range(5):
-        add_lead(sqlite_engine, f"wave{i}@customer{i}.example.jp")
-    frames = read_nurture(sqlite_engine, rules=RULES, as_of=TUESDAY_11_JST)
-    decisions = decide(frames, rules=RULES, as_of=TUESDAY_11_JST, settings=SETTINGS)
-    apply(sqlite_engine, decisions, run_id=None, now=TUESDAY_11_JST)
-    report = dispatch_emails(
-        sqlite_engine,
-        rules=RULES,
-        settings=SETTINGS,
-        transport=smtp_transport(smtp_server),
-        now=TUESDAY_11_JST,
-        batch=2,
+        add_lead(sqlite_seed, f"wave{i}@customer{i}.example.jp")
+    # Batches of 2 instead of 200: five due emails need three batches in the one run.
+    monkeypatch.setattr(
+        tasks.nurture.hour, "dispatch_emails", functools.partial(dispatch_emails, batch=2)
     )
+    report = dispatched(run(sqlite_smtp_settings, TUESDAY_11_JST))
     assert (report.claimed, report.sent) == (5, 5)
     assert len(smtp_server.received) == 5

@@ -6,8 +6,8 @@ every simulated hour runs read → decide → apply → dispatch exactly as the 
 
 import re
 from collections import defaultdict
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -16,15 +16,20 @@ from urllib.parse import urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, select
 
-from leadflow.adapters.email import SmtpTransport
+from app.tracking import create_app
 from leadflow.paths import DEFAULT_RULES_PATH
-from leadflow.settings import Settings
-from leadflow.tracking import create_app
 from models.rules import Rules, load_rules
-from models.tables import Company, Contact, EmailSuppression, Event, NurtureEnrollment
-from tasks.nurture import run_nurture_hour
+from models.tables import EmailSuppression, Event, NurtureEnrollment
+from tasks.clock import Clock
+from tasks.nurture.hour import nurture_hour
+from tests.support.hours import HOUR, hours_from, run_hours
+from tests.support.seeding import Seeder
+from tests.support.settings import settings_for
+from tests.support.smtp import LoopbackSmtpServer
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 SECRET = "time-travel-secret"
 
@@ -36,57 +41,57 @@ def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> date
 class Simulation:
     """A clock, a database, an SMTP server and the tracking app, driven hour by hour."""
 
-    def __init__(self, engine: Engine, smtp: Any, tmp_path: Path, start: datetime) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        engine: Engine,
+        smtp: LoopbackSmtpServer,
+        tmp_path: Path,
+        start: datetime,
+    ) -> None:
         self.engine = engine
+        self.seed = Seeder(engine, created_at=start)
         self.smtp = smtp
         self.now = start
         self.rules: Rules = load_rules(DEFAULT_RULES_PATH)
-        self.settings = Settings(
+        self.settings = settings_for(
+            database_url,
             public_base_url="https://track.example.test",
             signing_secret=SECRET,
             email_from="マーケティング部 <marketing@example.co.jp>",
             business_timezone="Asia/Tokyo",
             outbox_dir=tmp_path / "outbox",
+            **smtp.smtp_settings(),
         )
-        self.transport = SmtpTransport(host=smtp.host, port=smtp.port, security="none")
         self.client = TestClient(create_app(engine, settings=self.settings, clock=lambda: self.now))
 
-    def add_contact(self, email: str, *, created_at: datetime, **values: Any) -> int:
-        with self.engine.begin() as conn:
-            return int(
-                conn.execute(
-                    insert(Contact)
-                    .values(
-                        **{
-                            "email": email,
-                            "consent": True,
-                            "lifecycle_stage": "lead",
-                            "created_at": created_at,
-                            "updated_at": created_at,
-                            **values,
-                        }
-                    )
-                    .returning(Contact.id)
-                ).scalar_one()
-            )
+    def add_contact(self, email: str, *, created_at: datetime, **columns: Any) -> int:
+        values: dict[str, Any] = {"consent": True, "lifecycle_stage": "lead", **columns}
+        return self.seed.contact(email=email, created_at=created_at, **values)
 
-    def run_hour(self, as_of: datetime | None = None) -> None:
-        run_nurture_hour(
-            self.engine,
-            rules=self.rules,
-            settings=self.settings,
-            transport=self.transport,
-            as_of=as_of or self.now,
+    def run_hour(self, as_of: datetime) -> None:
+        """One nurture hour with the hour as the present: sends are stamped at `as_of`."""
+        nurture_hour(
+            settings=self.settings, rules=self.rules, as_of=as_of, clock=Clock.SIMULATED
         )
+
+    def run_hours(self, hours: Iterable[datetime]) -> None:
+        """Run these hours (e.g. reruns) inside one flow run."""
+        run_hours(self.run_hour, hours)
 
     def travel_until(
         self, end: datetime, on_hour: Callable[[datetime], None] | None = None
     ) -> None:
-        while self.now <= end:
+        """From now, every hour up to `end`: first what happens in it, then the nurture run."""
+
+        def step(hour: datetime) -> None:
+            self.now = hour
             if on_hour is not None:
-                on_hour(self.now)
-            self.run_hour()
-            self.now += timedelta(hours=1)
+                on_hour(hour)
+            self.run_hour(hour)
+
+        run_hours(step, hours_from(self.now, end))
+        self.now = end + HOUR
 
     def sends(self) -> dict[str, list[tuple[str, datetime]]]:
         """Per recipient: (step, Date header) of every email the SMTP server received."""
@@ -120,21 +125,11 @@ def enrollment_of(engine: Engine, contact_id: int) -> Any:
         ).one()
 
 
-def test_new_lead_program_hour_by_hour_sends_on_exact_dates_branches_and_exits(
-    engine: Engine, smtp_server: Any, tmp_path: Path
+def test_the_new_lead_program_hour_by_hour_sends_on_exact_dates_branches_and_exits(
+    database_url: str, engine: Engine, smtp_server: LoopbackSmtpServer, tmp_path: Path
 ) -> None:
-    sim = Simulation(engine, smtp_server, tmp_path, start=utc(2026, 12, 1, 1))
-    with engine.begin() as conn:
-        company_id = conn.execute(
-            insert(Company)
-            .values(
-                domain="opener.example.co.jp",
-                name="株式会社オープナー",
-                created_at=sim.now,
-                updated_at=sim.now,
-            )
-            .returning(Company.id)
-        ).scalar_one()
+    sim = Simulation(database_url, engine, smtp_server, tmp_path, start=utc(2026, 12, 1, 1))
+    company_id = sim.seed.company(domain="opener.example.co.jp", name="株式会社オープナー")
     created = utc(2026, 12, 1, 1, 20)  # Tuesday 10:20 in Tokyo
     opener = sim.add_contact(
         "opener@example.co.jp",
@@ -151,10 +146,7 @@ def test_new_lead_program_hour_by_hour_sends_on_exact_dates_branches_and_exits(
     def events(hour: datetime) -> None:
         if hour == utc(2026, 12, 3, 5):
             # The promoted lead becomes an MQL: it leaves marketing nurture.
-            with engine.begin() as conn:
-                conn.execute(
-                    update(Contact).where(Contact.id == promoted).values(lifecycle_stage="mql")
-                )
+            sim.seed.update_contact(promoted, lifecycle_stage="mql")
         if hour == utc(2026, 12, 3, 6):
             # The late lead clicks one-click unsubscribe in its first email (RFC 8058 POST).
             header = str(sim.last_message_to("late@example.co.jp")["List-Unsubscribe"])
@@ -219,22 +211,28 @@ def test_new_lead_program_hour_by_hour_sends_on_exact_dates_branches_and_exits(
 
     # Rerunning hours that sent something changes nothing and sends nothing twice.
     received = len(smtp_server.received)
-    for hour in (
-        utc(2026, 12, 1, 2),
-        utc(2026, 12, 2, 0),
-        utc(2026, 12, 7, 0),
-        utc(2026, 12, 14, 0),
-    ):
-        sim.run_hour(hour)
-    sim.run_hour(utc(2026, 12, 14, 2))
+    sim.run_hours(
+        [
+            utc(2026, 12, 1, 2),
+            utc(2026, 12, 2, 0),
+            utc(2026, 12, 7, 0),
+            utc(2026, 12, 14, 0),
+            utc(2026, 12, 14, 2),
+        ]
+    )
     assert len(smtp_server.received) == received
 
 
 def test_an_email_due_on_a_public_holiday_waits_for_the_next_business_morning(
-    sqlite_engine: Engine, smtp_server: Any, tmp_path: Path
+    sqlite_database_url: str,
+    sqlite_engine: Engine,
+    smtp_server: LoopbackSmtpServer,
+    tmp_path: Path,
 ) -> None:
     # Monday 2026-11-23 is Labour Thanksgiving Day in Japan.
-    sim = Simulation(sqlite_engine, smtp_server, tmp_path, start=utc(2026, 11, 23, 1))
+    sim = Simulation(
+        sqlite_database_url, sqlite_engine, smtp_server, tmp_path, start=utc(2026, 11, 23, 1)
+    )
     sim.add_contact("holiday@example.co.jp", created_at=utc(2026, 11, 23, 0, 30))  # 09:30 JST
     sim.travel_until(utc(2026, 11, 24, 3))
     assert sim.sends()["holiday@example.co.jp"] == [("email_1", utc(2026, 11, 24, 0))]
@@ -248,9 +246,16 @@ def test_an_email_due_on_a_public_holiday_waits_for_the_next_business_morning(
     ],
 )
 def test_the_send_window_is_the_contacts_own_time_zone(
-    sqlite_engine: Engine, smtp_server: Any, tmp_path: Path, zone: str, first_send: datetime
+    sqlite_database_url: str,
+    sqlite_engine: Engine,
+    smtp_server: LoopbackSmtpServer,
+    tmp_path: Path,
+    zone: str,
+    first_send: datetime,
 ) -> None:
-    sim = Simulation(sqlite_engine, smtp_server, tmp_path, start=utc(2026, 12, 1, 23))
+    sim = Simulation(
+        sqlite_database_url, sqlite_engine, smtp_server, tmp_path, start=utc(2026, 12, 1, 23)
+    )
     sim.add_contact(
         "abroad@example.com",
         created_at=utc(2026, 12, 1, 22, 30),

@@ -1,20 +1,25 @@
 """The outbox on real SQLite and PostgreSQL: unique keys, claims, retries, failures."""
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import pytest
 from sqlalchemy import Engine, select
+from typer.testing import CliRunner
 
+import app.cli
+from leadflow.adapters.email import SmtpTransport
+from leadflow.paths import DEFAULT_RULES_PATH
+from leadflow.settings import get_settings
+from models.messages import OutboxMessage, OutboxRow, PermanentSendError, TransientSendError
+from models.rules import load_rules
 from models.tables import Outbox
-from tasks.outbox import (
-    OutboxMessage,
-    OutboxRow,
-    PermanentSendError,
-    TransientSendError,
-    claim_due,
-    count_by_status,
-    dispatch,
-    enqueue,
-)
+from tasks.nurture.decide import PlannedEmail
+from tasks.nurture.send import dispatch_emails
+from tasks.outbox import DEFAULT_MAX_ATTEMPTS, claim_due, count_by_status, dispatch, enqueue
+from tests.support.seeding import Seeder
+from tests.support.settings import settings_for
 
 NOW = datetime(2026, 11, 1, 3, 0, tzinfo=UTC)
 
@@ -118,3 +123,105 @@ def test_dispatch_only_drains_its_own_channel(engine: Engine) -> None:
     assert seen == ["slack"]
     with engine.connect() as conn:
         assert count_by_status(conn, channel="email") == {"pending": 1}
+
+
+def test_a_sender_error_of_no_known_kind_fails_the_row_after_max_attempts(engine: Engine) -> None:
+    with engine.begin() as conn:
+        enqueue(conn, [_message("broken"), _message("fine")], run_id="r1", now=NOW)
+    tries: list[str] = []
+
+    def sender(row: OutboxRow) -> None:
+        tries.append(row.idempotency_key)
+        if row.idempotency_key == "broken":
+            raise KeyError("blocks")
+
+    reports = [
+        dispatch(engine, channel="slack", sender=sender, now=NOW + hour * timedelta(hours=1),
+                 max_attempts=3)
+        for hour in range(5)
+    ]
+    assert tries == ["broken", "fine", "broken", "broken"]
+    assert [(r.retried, r.failed) for r in reports] == [(1, 0), (1, 0), (0, 1), (0, 0), (0, 0)]
+    assert reports[2].failures[0].reason == "KeyError: 'blocks' (gave up after 3 attempts)"
+    with engine.connect() as conn:
+        assert count_by_status(conn) == {"sent": 1, "failed": 1}
+
+
+TUESDAY_11_JST = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
+INJECTED = "victim@example.com\r\nBcc: everyone@example.com"
+
+
+@pytest.fixture
+def cli(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
+    """The `leadflow` CLI on the test database."""
+    monkeypatch.setenv("LEADFLOW_DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    app.cli._register_commands()
+    yield CliRunner()
+    get_settings.cache_clear()
+
+
+def test_an_email_to_an_address_with_cr_lf_fails_after_max_attempts_and_is_listed(
+    engine: Engine, database_url: str, smtp_server: Any, cli: CliRunner
+) -> None:
+    contact_id = Seeder(engine).contact(email="taro@customer.example.jp", consent=True)
+    email = PlannedEmail(
+        email_id=f"nurture:new_lead:{contact_id}:20261201T020000Z:email_1",
+        enrollment_key=f"new_lead:{contact_id}:20261201T020000Z",
+        contact_id=contact_id,
+        program="new_lead",
+        step="email_1",
+        template="new_lead/email_1",
+        locale="ja",
+        to=INJECTED,
+        first_name="太郎",
+        last_name="山田",
+        company="株式会社サンプル",
+        timezone="Asia/Tokyo",
+    )
+    message = OutboxMessage(email.email_id, "email", "nurture_email", contact_id, email.payload())
+    with engine.begin() as conn:
+        enqueue(conn, [message], run_id="r1", now=TUESDAY_11_JST)
+    settings = settings_for(
+        database_url,
+        public_base_url="https://track.example.test",
+        signing_secret="outbox-test-secret",
+        email_from="marketing@leadflow.example.jp",
+        business_timezone="Asia/Tokyo",
+    )
+    transport = SmtpTransport(host=smtp_server.host, port=smtp_server.port, security="none")
+    rules = load_rules(DEFAULT_RULES_PATH)
+    reports = [
+        dispatch_emails(
+            engine,
+            rules=rules,
+            settings=settings,
+            transport=transport,
+            # 16 minutes apart: past the longest backoff, inside the send window
+            now=TUESDAY_11_JST + attempt * timedelta(minutes=16),
+        )
+        for attempt in range(DEFAULT_MAX_ATTEMPTS + 1)
+    ]
+    assert [r.retried for r in reports] == [1] * (DEFAULT_MAX_ATTEMPTS - 1) + [0, 0]
+    assert [r.failed for r in reports] == [0] * (DEFAULT_MAX_ATTEMPTS - 1) + [1, 0]
+    assert reports[-2].failures[0].idempotency_key == email.email_id
+    assert smtp_server.received == []
+    with engine.connect() as conn:
+        row = conn.execute(select(Outbox)).one()
+    assert (row.status, row.attempts) == ("failed", DEFAULT_MAX_ATTEMPTS)
+    assert "CR or LF" in str(row.last_error)
+
+    result = cli.invoke(app.cli.app, ["outbox", "list", "--status", "failed"])
+    assert result.exit_code == 0, result.output
+    [line] = result.output.strip().splitlines()
+    assert line.startswith(f"{email.email_id}  email  failed  attempts=8  contact={contact_id}")
+    assert "ValueError: invalid arguments; address parts cannot contain CR or LF" in line
+    assert "victim@example.com" not in line  # the reason names no address
+    pending = cli.invoke(app.cli.app, ["outbox", "list", "--status", "pending"])
+    assert pending.output.strip() == "no outbox messages in status pending"
+
+    retried = cli.invoke(app.cli.app, ["outbox", "retry", email.email_id])
+    assert retried.exit_code == 0, retried.output
+    listed = cli.invoke(app.cli.app, ["outbox", "list", "--channel", "email"]).output
+    assert "  email  pending  attempts=0  " in listed
+    assert cli.invoke(app.cli.app, ["outbox", "retry", "nope"]).exit_code == 1

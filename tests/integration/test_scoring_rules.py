@@ -7,8 +7,9 @@ import pytest
 from sqlalchemy import Engine, select
 
 from models.rules import Rules, load_rules
-from tasks.scoring_decide import score_contacts
-from tasks.scoring_read import read_contacts, read_facts
+from tasks.scoring.decide import score_contacts
+from tasks.scoring.read import read_contacts, read_facts
+from tests.support.seeding import Seeder
 
 AS_OF = datetime(2026, 11, 20, 3, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,11 +71,11 @@ BEHAVIOUR_CASES = [
     [pytest.param(e, x, id=name) for name, e, x in BEHAVIOUR_CASES],
 )
 def test_default_behaviour_rule(
-    engine: Engine, seed: object, events: list[tuple[str, str, datetime]], expected: int
+    engine: Engine, seed: Seeder, events: list[tuple[str, str, datetime]], expected: int
 ) -> None:
-    contact = seed.contact("lead@example.com")  # type: ignore[attr-defined]
+    contact = seed.contact(email="lead@example.com")
     for type_, detail, when in events:
-        seed.event(contact, type_, detail, when)  # type: ignore[attr-defined]
+        seed.event(contact_id=contact, type=type_, detail=detail, occurred_at=when)
     assert score_one(engine, contact, DEFAULT)["engagement_score"] == expected
 
 
@@ -96,9 +97,9 @@ FIT_CASES = [
     ("attributes", "expected"), [pytest.param(a, x, id=name) for name, a, x in FIT_CASES]
 )
 def test_default_fit_rule(
-    engine: Engine, seed: object, attributes: dict[str, object], expected: int
+    engine: Engine, seed: Seeder, attributes: dict[str, object], expected: int
 ) -> None:
-    contact = seed.contact("fit@example.com", **attributes)  # type: ignore[attr-defined]
+    contact = seed.contact(email="fit@example.com", **attributes)
     assert score_one(engine, contact, DEFAULT)["fit_score"] == expected
 
 
@@ -125,29 +126,29 @@ PRESET_CASES = [
     ("events", "expected"), [pytest.param(e, x, id=name) for name, e, x in PRESET_CASES]
 )
 def test_fit40_behaviour60_preset_rule(
-    engine: Engine, seed: object, events: list[tuple[str, str, datetime]], expected: int
+    engine: Engine, seed: Seeder, events: list[tuple[str, str, datetime]], expected: int
 ) -> None:
-    contact = seed.contact("preset@example.com")  # type: ignore[attr-defined]
+    contact = seed.contact(email="preset@example.com")
     for type_, detail, when in events:
-        seed.event(contact, type_, detail, when)  # type: ignore[attr-defined]
+        seed.event(contact_id=contact, type=type_, detail=detail, occurred_at=when)
     assert score_one(engine, contact, PRESET)["engagement_score"] == expected
 
 
-def test_preset_fit_is_capped_at_40_and_counts_region(engine: Engine, seed: object) -> None:
-    contact = seed.contact(  # type: ignore[attr-defined]
-        "boss@example.com", job_title="取締役", industry="製造業", employee_count=300,
+def test_preset_fit_is_capped_at_40_and_counts_region(engine: Engine, seed: Seeder) -> None:
+    contact = seed.contact(
+        email="boss@example.com", job_title="取締役", industry="製造業", employee_count=300,
         region="東京都",
     )
     assert score_one(engine, contact, PRESET)["fit_score"] == 40
 
 
 def test_breakdown_names_each_signal_with_points_units_and_date(
-    engine: Engine, seed: object
+    engine: Engine, seed: Seeder
 ) -> None:
-    contact = seed.contact("why@example.com", job_title="Director")  # type: ignore[attr-defined]
-    seed.event(contact, "page_view", "pricing", days_ago(2))  # type: ignore[attr-defined]
-    seed.event(contact, "email_open", "nl-1", days_ago(5))  # type: ignore[attr-defined]
-    seed.event(contact, "email_open", "nl-2", days_ago(4))  # type: ignore[attr-defined]
+    contact = seed.contact(email="why@example.com", job_title="Director")
+    seed.event(contact_id=contact, type="page_view", detail="pricing", occurred_at=days_ago(2))
+    seed.event(contact_id=contact, type="email_open", detail="nl-1", occurred_at=days_ago(5))
+    seed.event(contact_id=contact, type="email_open", detail="nl-2", occurred_at=days_ago(4))
     breakdown = score_one(engine, contact, DEFAULT)["breakdown"]
     assert isinstance(breakdown, dict)
     signals = {s["signal"]: s for s in breakdown["signals"]}

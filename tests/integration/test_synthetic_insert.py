@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine, func, inspect, select
 from sqlalchemy.orm import Session
 
-from leadflow.synthetic import (
+from app.synthetic import (
     SyntheticDataset,
     add_hourly_activity,
     generate_dataset,
@@ -136,7 +136,7 @@ def test_repeating_the_same_hour_adds_nothing(engine: Engine, small: SyntheticDa
 def test_the_csv_files_import_through_the_importer_without_quarantine(
     sqlite_engine: Engine, tmp_path: Path
 ) -> None:
-    from tasks.load import import_csv
+    from tasks.imports import import_file as import_csv
 
     dataset = generate_dataset(contacts=400, events=5000, days=30, end=END, seed=3)
     files = write_csv(tmp_path, dataset)

@@ -5,13 +5,14 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, select
 
+from app.tracking import create_app
 from leadflow.email_render import TrackingLinks
-from leadflow.settings import Settings
 from leadflow.tokens import sign_token
-from leadflow.tracking import create_app
-from models.tables import Contact, EmailSuppression, Event
+from models.tables import EmailSuppression, Event
+from tests.support.seeding import Seeder
+from tests.support.settings import settings_for
 
 SECRET = "endpoint-secret"
 NOW = datetime(2026, 12, 2, 3, 0, tzinfo=UTC)
@@ -19,26 +20,17 @@ EMAIL_ID = "nurture:new_lead:1:20261201T020000Z:email_1"
 
 
 @pytest.fixture
-def contact_id(engine: Engine) -> int:
-    with engine.begin() as conn:
-        return int(
-            conn.execute(
-                insert(Contact)
-                .values(
-                    email="reader@example.co.jp",
-                    consent=True,
-                    lifecycle_stage="lead",
-                    created_at=NOW,
-                    updated_at=NOW,
-                )
-                .returning(Contact.id)
-            ).scalar_one()
-        )
+def contact_id(seed: Seeder) -> int:
+    return seed.contact(
+        email="reader@example.co.jp", consent=True, lifecycle_stage="lead", created_at=NOW
+    )
 
 
 @pytest.fixture
-def client(engine: Engine) -> TestClient:
-    settings = Settings(signing_secret=SECRET, public_base_url="https://t.example.test")
+def client(database_url: str, engine: Engine) -> TestClient:
+    settings = settings_for(
+        database_url, signing_secret=SECRET, public_base_url="https://t.example.test"
+    )
     return TestClient(create_app(engine, settings=settings, clock=lambda: NOW))
 
 
@@ -161,7 +153,7 @@ def test_an_open_token_cannot_unsubscribe_anyone(
 
 
 def test_the_app_served_on_loopback_takes_a_one_click_post_like_a_mail_provider(
-    sqlite_engine: Engine,
+    sqlite_database_url: str, sqlite_engine: Engine, sqlite_seed: Seeder
 ) -> None:
     import socket
     import threading
@@ -170,22 +162,15 @@ def test_the_app_served_on_loopback_takes_a_one_click_post_like_a_mail_provider(
     import httpx
     import uvicorn
 
-    with sqlite_engine.begin() as conn:
-        contact = conn.execute(
-            insert(Contact)
-            .values(
-                email="served@example.co.jp",
-                consent=True,
-                lifecycle_stage="lead",
-                created_at=NOW,
-                updated_at=NOW,
-            )
-            .returning(Contact.id)
-        ).scalar_one()
+    contact = sqlite_seed.contact(
+        email="served@example.co.jp", consent=True, lifecycle_stage="lead", created_at=NOW
+    )
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = int(probe.getsockname()[1])
-    settings = Settings(signing_secret=SECRET, public_base_url=f"http://127.0.0.1:{port}")
+    settings = settings_for(
+        sqlite_database_url, signing_secret=SECRET, public_base_url=f"http://127.0.0.1:{port}"
+    )
     server = uvicorn.Server(
         uvicorn.Config(
             create_app(sqlite_engine, settings=settings),

@@ -6,7 +6,7 @@ import pytest
 
 from models.enums import Stage, Team
 from models.promotion_rules import Routing
-from tasks.assignment import route_team, weighted_round_robin
+from tasks.promotion.assignment import route_team, weighted_round_robin
 
 
 @pytest.mark.parametrize(

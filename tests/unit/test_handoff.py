@@ -10,11 +10,11 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from leadflow.adapters.slack import ConsoleSlackSender
+from models.messages import OutboxRow
 from models.rules import load_rules, parse_rules
-from tasks.handoff import SlackTemplates, compose_handoff_messages, top_reasons
-from tasks.outbox import OutboxRow
-from tasks.promotion_decide import decide_promotions
-from tasks.promotion_read import (
+from tasks.promotion.decide import decide_promotions
+from tasks.promotion.handoff import SlackTemplates, compose_handoff_messages, top_reasons
+from tasks.promotion.read import (
     ASSIGNMENT_COLUMNS,
     CONTACT_COLUMNS,
     EVENT_COLUMNS,

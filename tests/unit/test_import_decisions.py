@@ -4,14 +4,14 @@ from datetime import UTC, datetime
 
 import pandas as pd
 
-from tasks.importing import (
+from tasks.imports.decide import (
     CONTACT_COLUMNS,
     decide_companies,
     decide_contacts,
-    decide_events,
     decide_missing_companies,
     resolve_owners,
 )
+from tasks.imports.decide_ledgers import decide_events
 
 NOW = datetime(2026, 5, 1, 3, 0, tzinfo=UTC)
 EARLIER = datetime(2026, 4, 1, 0, 0, tzinfo=UTC)

@@ -8,20 +8,12 @@ import pandas as pd
 import pytest
 
 from models.enums import Stage
-from tasks.importing import (
-    ImportFileError,
-    ImportKind,
-    Prepared,
-    is_hubspot_export,
-    iter_csv_chunks,
-    layout_for,
-    map_stage_names,
-    parse_stage_map,
-    parse_timestamps,
-    prepare_rows,
-    read_header,
-    unknown_stages,
-)
+from tasks.imports import ImportFileError, ImportKind, parse_stage_map
+from tasks.imports.columns import is_hubspot_export, layout_for
+from tasks.imports.convert import parse_timestamps
+from tasks.imports.normalise import map_stage_names
+from tasks.imports.prepare import Prepared, prepare_rows, unknown_stages
+from tasks.imports.read import iter_csv_chunks, read_header
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "import"
 TOKYO = ZoneInfo("Asia/Tokyo")

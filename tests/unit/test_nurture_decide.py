@@ -8,7 +8,7 @@ import pytest
 
 from leadflow.paths import DEFAULT_RULES_PATH
 from models.rules import load_rules
-from tasks.nurture_decide import (
+from tasks.nurture.decide import (
     ACTIVITY_COLUMNS,
     CONTACT_COLUMNS,
     ENROLLMENT_COLUMNS,
@@ -19,11 +19,11 @@ from tasks.nurture_decide import (
     SUPPRESSION_COLUMNS,
     NurtureDecisions,
     NurtureFrames,
-    TooManyBadEmails,
     decide_nurture,
     email_id,
     validate_planned_emails,
 )
+from tasks.validation import TooManyBadRows
 
 RULES = load_rules(DEFAULT_RULES_PATH)
 AS_OF = datetime(2026, 12, 8, 2, tzinfo=UTC)  # Tuesday 11:00 in Tokyo
@@ -299,5 +299,5 @@ def test_an_email_to_a_malformed_address_is_quarantined_and_the_others_go_out() 
 
 def test_too_many_malformed_addresses_fail_the_run() -> None:
     data = frames(contacts=[contact(1, created_at=AS_OF, email="broken")])
-    with pytest.raises(TooManyBadEmails):
+    with pytest.raises(TooManyBadRows):
         validate_planned_emails(decide(data), locales=["ja"], max_bad_row_share=0.5)

@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from leadflow.cli import _register_commands, app
+from app.cli import _register_commands, app
 from leadflow.email_render import check_nurture_templates
 from leadflow.paths import DEFAULT_RULES_PATH, RULES_DIR
 from models.nurture_rules import NurtureRules, required_templates, template_problems

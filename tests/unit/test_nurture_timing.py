@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from models.nurture_rules import FrequencyCap, SendWindow
-from tasks.nurture_timing import cap_frees_at, next_allowed_send, next_send_slot
+from tasks.nurture.timing import cap_frees_at, next_allowed_send, next_send_slot
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 WINDOW = SendWindow()

@@ -8,16 +8,17 @@ import pandas as pd
 import pytest
 
 from models.enums import Stage
-from models.promotion_rules import PromotionRules, SequenceRule
+from models.promotion_rules import SequenceRule
 from models.rules import RulesError, load_rules, parse_rules
-from tasks.promotion_decide import TooManyBadCandidates, decide_promotions
-from tasks.promotion_read import (
+from tasks.promotion.decide import decide_promotions
+from tasks.promotion.read import (
     ASSIGNMENT_COLUMNS,
     CONTACT_COLUMNS,
     EVENT_COLUMNS,
     OWNER_COLUMNS,
     PromotionInputs,
 )
+from tasks.validation import TooManyBadRows
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = load_rules(ROOT / "rules" / "default.yaml")
@@ -64,12 +65,18 @@ def with_promotion(**section: Any) -> Any:
     return parse_rules(data, source=Path("test.yaml"))
 
 
+def test_a_rules_file_without_transitions_is_refused_naming_the_key() -> None:
+    data = RULES.model_dump(mode="json")
+    del data["promotion"]["transitions"]
+    with pytest.raises(RulesError, match=r"promotion\.transitions"):
+        parse_rules(data, source=Path("test.yaml"))
+
+
 def moves(decisions: Any) -> dict[int, tuple[str, str]]:
     return {t.contact_id: (t.to_stage.value, t.rule) for t in decisions.transitions}
 
 
 def test_the_default_rules_file_carries_the_domain_defaults() -> None:
-    assert RULES.promotion == PromotionRules()
     assert [r.name for r in RULES.promotion.transitions] == [
         "competitor_form",
         "demo_request",
@@ -203,5 +210,5 @@ def test_a_candidate_with_an_impossible_score_is_set_aside_and_the_rest_proceed(
 
 def test_too_many_invalid_candidates_fail_the_run() -> None:
     frame = inputs([contact(1, score=60), contact(2, score=250, lifecycle_stage="bogus")])
-    with pytest.raises(TooManyBadCandidates, match="1 of 2"):
+    with pytest.raises(TooManyBadRows, match="1 of 2"):
         decide_promotions(frame, RULES, as_of=AS_OF, max_bad_row_share=0.2)

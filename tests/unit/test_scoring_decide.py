@@ -7,9 +7,15 @@ import pandas as pd
 import pytest
 
 from models.rules import load_rules
-from tasks.scoring import decide_scoring, score_distribution
-from tasks.scoring_decide import changed_scores, classify_job_levels, score_contacts
-from tasks.scoring_read import ScoringInputs
+from tasks.scoring.decide import (
+    ScoringInputs,
+    changed_scores,
+    classify_job_levels,
+    decide_scoring,
+    score_contacts,
+)
+from tasks.scoring.report import score_distribution
+from tasks.validation import TooManyBadRows
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = load_rules(ROOT / "rules" / "default.yaml")
@@ -117,7 +123,9 @@ def test_too_many_bad_rows_fail_the_run_with_a_clear_message() -> None:
         previous=pd.DataFrame(columns=["contact_id", "previous_as_of", "previous_engagement",
                                        "previous_fit", "previous_score"]),
     )
-    with pytest.raises(RuntimeError, match=r"2 of 2 contacts failed validation.*employee_count"):
+    with pytest.raises(
+        TooManyBadRows, match=r"2 of 2 candidate contacts failed validation.*employee_count"
+    ):
         decide_scoring(inputs, rules=RULES, max_bad_row_share=0.2)
 
 

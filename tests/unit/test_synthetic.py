@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from leadflow.synthetic import SyntheticDataset, generate_dataset, write_csv
+from app.synthetic import SyntheticDataset, generate_dataset, write_csv
 from models.enums import FORM_KINDS, PAGE_CATEGORIES, EventType, Team
 
 END = datetime(2026, 11, 22, 22, 0, tzinfo=UTC)

@@ -1,0 +1,1 @@
+"""Entry points: the CLI, the demo, the tracking web app and synthetic data."""

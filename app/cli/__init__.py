@@ -1,0 +1,115 @@
+"""The `leadflow` command: database, rules, import, runs, export, explain and the demo."""
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+
+import typer
+
+from leadflow.settings import get_settings
+
+if TYPE_CHECKING:
+    from prefect.client.schemas.objects import State
+
+app = typer.Typer(help="leadflow: lead-lifecycle automation as code.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+rules_app = typer.Typer(help="Rules files.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+run_app = typer.Typer(help="Run one flow for one hour (as_of).", no_args_is_help=True)
+app.add_typer(rules_app, name="rules")
+app.add_typer(run_app, name="run")
+
+RulesOption = Annotated[
+    Path | None, typer.Option("--rules", help="Rules YAML (default: LEADFLOW_RULES_PATH).")
+]
+
+
+def fail(message: str) -> NoReturn:
+    """Print an error to stderr and exit with status 1."""
+    typer.secho(message, fg=typer.colors.RED, err=True)
+    raise typer.Exit(code=1)
+
+
+def check_rules(rules: Path | None) -> str | None:
+    """Load and validate the rules file before a flow starts; exit with one clear line if bad.
+
+    Returns the path to hand to the flow (None: the configured default). A bad file then
+    fails here, without a flow run and its traceback.
+    """
+    from flows.common import resolve_rules
+    from models.rules import RulesError
+
+    path = str(rules) if rules else None
+    try:
+        resolve_rules(path)
+    except RulesError as error:
+        fail(str(error))
+    return path
+
+
+def finish_flow_run(state: "State[Any]") -> dict[str, Any]:
+    """Print a flow run's summary; exit 1 with its state message when the run failed.
+
+    A run that did its work but could not dispatch (e.g. no Slack token) ends Failed with
+    its summary attached: print both. Any other failure is re-raised as it happened.
+    """
+    from flows.common import DispatchStopped
+
+    result = state.result(raise_on_failure=False)
+    summary: dict[str, Any] | None = None
+    if isinstance(result, DispatchStopped):
+        summary = result.summary
+    elif isinstance(result, BaseException):
+        raise result
+    elif isinstance(result, dict):
+        summary = result
+    for key, value in (summary or {}).items():
+        typer.echo(f"{key}: {value}")
+    if not state.is_completed():
+        fail(f"{state.name}: {state.message or 'the run did not complete'}")
+    return summary or {}
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply all migrations to LEADFLOW_DATABASE_URL."""
+    from leadflow.db import upgrade
+
+    url = get_settings().database_url
+    upgrade(url)
+    typer.echo(f"database at {url} is up to date")
+
+
+@rules_app.command("check")
+def rules_check(path: Path) -> None:
+    """Validate a rules file; errors name the bad key."""
+    from models.rules import RulesError, load_rules
+
+    try:
+        rules = load_rules(path)
+    except RulesError as error:
+        fail(str(error))
+    from leadflow.email_render import check_nurture_templates
+
+    problems = check_nurture_templates(rules.nurture)
+    if problems:
+        fail(f"{path}: nurture programs cannot send\n  " + "\n  ".join(problems))
+    typer.echo(
+        f"{path}: ok — '{rules.name}', {len(rules.scoring.behaviour.signals)} behaviour and "
+        f"{len(rules.scoring.fit.signals)} fit signals, max score {rules.max_score}, "
+        f"{len(rules.nurture.programs)} nurture programs"
+    )
+
+
+def main() -> None:
+    """Console entry point."""
+    _register_commands()
+    app()
+
+
+def _register_commands() -> None:
+    # Each command family lives in its own module and registers itself on import.
+    import app.cli.nurture_commands
+    import app.cli.outbox_commands
+    import app.cli.promotion_commands
+    import app.cli.scoring_commands  # noqa: F401
+    from app.cli import import_commands  # noqa: F401

@@ -1,0 +1,135 @@
+"""`leadflow import <kind> FILE.csv` and `leadflow quarantine list`."""
+
+from typing import Annotated
+
+import typer
+from sqlalchemy import select
+
+from app.cli import app, fail
+from leadflow.db import ensure_database
+from leadflow.settings import get_settings
+from leadflow.timeutil import utc_now
+from models.enums import Stage
+from models.tables import Quarantine
+from tasks.imports import ImportFileError, ImportKind, import_file, parse_stage_map
+from tasks.validation import TooManyBadRows
+
+import_app = typer.Typer(
+    help="Import CSV files; bad rows go to quarantine, good rows land. See README 'CSV formats'.",
+    no_args_is_help=True,
+)
+quarantine_app = typer.Typer(help="Rows rejected by imports.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+app.add_typer(quarantine_app, name="quarantine")
+
+FileArgument = Annotated[str, typer.Argument(help="CSV file (UTF-8, UTF-8 with BOM or Shift_JIS).")]
+DryRunOption = Annotated[bool, typer.Option("--dry-run", help="Validate and count, write nothing.")]
+StageMapOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--stage-map",
+        help="Map a custom lifecycle stage: CUSTOM=stage (repeatable), e.g. 'Trial=mql'. "
+        f"Stages: {', '.join(Stage)}.",
+    ),
+]
+
+
+def run_import(
+    kind: ImportKind, path: str, *, stage_map: list[str] | None = None, dry_run: bool = False
+) -> None:
+    """Import one file into LEADFLOW_DATABASE_URL and print the summary.
+
+    Exits 1 when the share of bad rows passes LEADFLOW_MAX_BAD_ROW_SHARE.
+    """
+    settings = get_settings()
+    try:
+        mapping = parse_stage_map(stage_map or [])
+    except ValueError as error:
+        fail(str(error))
+        return
+    engine = ensure_database(settings.database_url)
+    try:
+        summary = import_file(
+            engine,
+            kind=kind,
+            path=path,
+            naive_tz=settings.tz,
+            now=utc_now(),
+            stage_map=mapping,
+            max_bad_row_share=settings.max_bad_row_share,
+            dry_run=dry_run,
+        )
+    except ImportFileError as error:
+        fail(str(error))
+        return
+    for line in summary.lines():
+        typer.echo(line)
+    try:
+        summary.check_bad_rows()
+    except TooManyBadRows as error:
+        typer.echo(f"  {error}")
+        raise typer.Exit(code=1) from error
+
+
+@import_app.command("owners")
+def import_owners(path: FileArgument, dry_run: DryRunOption = False) -> None:
+    """Owners by email: email*, name, team, manager_email, slack_user_id, active, weight."""
+    run_import("owners", path, dry_run=dry_run)
+
+
+@import_app.command("companies")
+def import_companies(path: FileArgument, dry_run: DryRunOption = False) -> None:
+    """Companies by domain: domain*, name, industry, employee_count, region."""
+    run_import("companies", path, dry_run=dry_run)
+
+
+@import_app.command("contacts")
+def import_contacts(
+    path: FileArgument, stage_map: StageMapOption = None, dry_run: DryRunOption = False
+) -> None:
+    """Contacts by email, from leadflow's CSV format or a HubSpot "all contacts" export."""
+    run_import("contacts", path, stage_map=stage_map, dry_run=dry_run)
+
+
+@import_app.command("events")
+def import_events(path: FileArgument, dry_run: DryRunOption = False) -> None:
+    """Behaviour events by event_id: event_id*, email*, type*, detail*, occurred_at*."""
+    run_import("events", path, dry_run=dry_run)
+
+
+@import_app.command("activities")
+def import_activities(path: FileArgument, dry_run: DryRunOption = False) -> None:
+    """Sales touches by activity_id: activity_id*, email*, owner_email, type*, outcome, …"""
+    run_import("activities", path, dry_run=dry_run)
+
+
+@import_app.command("deals")
+def import_deals(path: FileArgument, dry_run: DryRunOption = False) -> None:
+    """Deals by deal_id: deal_id*, company_domain, contact_email, name*, stage*, amount, …"""
+    run_import("deals", path, dry_run=dry_run)
+
+
+@quarantine_app.command("list")
+def quarantine_list(
+    source: Annotated[
+        str | None, typer.Option("--source", help="Only rows from this file (as imported).")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", help="Show at most this many rows.")] = 50,
+) -> None:
+    """Show quarantined rows as FILE:ROW field=… value=… reason, oldest file line first."""
+    engine = ensure_database(get_settings().database_url)
+    statement = select(Quarantine).order_by(
+        Quarantine.source, Quarantine.row_number, Quarantine.field
+    )
+    if source is not None:
+        statement = statement.where(Quarantine.source == source)
+    with engine.connect() as conn:
+        rows = conn.execute(statement.limit(limit)).all()
+    if not rows:
+        typer.echo(
+            "quarantine is empty" if source is None else f"nothing quarantined from {source}"
+        )
+        return
+    for row in rows:
+        value = "" if row.value is None else f" value={row.value!r}"
+        typer.echo(f"{row.source}:{row.row_number} field={row.field}{value} {row.reason}")

@@ -1,0 +1,93 @@
+"""`leadflow run nurture` and `leadflow serve` (the tracking endpoint)."""
+
+from typing import Annotated
+
+import typer
+
+from app.cli import RulesOption, app, check_rules, fail, finish_flow_run, run_app
+from app.cli.scoring_commands import AsOfOption, parse_as_of
+from leadflow.settings import get_settings
+
+
+@run_app.command("nurture")
+def run_nurture_command(
+    as_of: AsOfOption = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Decide only; write nothing.")] = False,
+    rules: RulesOption = None,
+) -> None:
+    """Run the nurture-scheduler flow for one hour: enrol, advance, branch, send.
+
+    Exits 1 when due emails could not be sent at all (e.g. the SMTP server is
+    unreachable); they stay pending in the outbox for the next run.
+    """
+    hour = parse_as_of(as_of)
+    rules_path = check_rules(rules)
+    from flows.nurture_scheduler import nurture_scheduler
+
+    settings = get_settings()
+    finish_flow_run(
+        nurture_scheduler(as_of=hour, dry_run=dry_run, rules_path=rules_path, return_state=True)
+    )
+    if not dry_run and not settings.smtp_host:
+        typer.echo(
+            f"no LEADFLOW_SMTP_HOST: emails were written as .eml files to "
+            f"{settings.outbox_dir.resolve()}"
+        )
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve the tracking endpoint: one-click unsubscribe, open pixel, click redirect."""
+    import uvicorn
+
+    from app.tracking import create_app
+
+    settings = get_settings()
+    if settings.signing_secret == "change-me-in-production":
+        typer.secho(
+            "warning: LEADFLOW_SIGNING_SECRET is the default; set a secret in production",
+            fg=typer.colors.YELLOW,
+            err=True,
+        )
+    typer.echo(f"tracking endpoint on http://{host}:{port} (public: {settings.public_base_url})")
+    uvicorn.run(create_app(settings=settings), host=host, port=port, log_level="info")
+
+
+@app.command("suppress")
+def suppress(
+    email: str,
+    reason: Annotated[
+        str, typer.Option(help="unsubscribed (e.g. by the mailto link) or bounced (a DSN).")
+    ] = "unsubscribed",
+    detail: Annotated[str | None, typer.Option(help="Where it came from, for the record.")] = None,
+) -> None:
+    """Stop all marketing email to a contact; running enrollments exit on the next run."""
+    from sqlalchemy import func, select
+
+    from leadflow.db import ensure_database
+    from leadflow.timeutil import utc_now
+    from models.tables import Contact
+    from tasks.nurture.apply import record_suppression
+
+    if reason not in ("unsubscribed", "bounced"):
+        fail(f"--reason must be unsubscribed or bounced, not {reason!r}")
+    engine = ensure_database(get_settings().database_url)
+    with engine.begin() as conn:
+        contact_id = conn.execute(
+            select(Contact.id).where(func.lower(Contact.email) == email.strip().lower())
+        ).scalar_one_or_none()
+        if contact_id is None:
+            fail(f"no contact with email {email}")
+        new = record_suppression(
+            conn,
+            contact_id=contact_id,
+            email=email.strip().lower(),
+            reason=reason,
+            source="cli",
+            detail=detail,
+            at=utc_now(),
+        )
+    typer.echo(f"{email}: {reason}" + ("" if new else " (already recorded)"))

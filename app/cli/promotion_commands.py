@@ -1,0 +1,30 @@
+"""`leadflow run promotion`: the mql-promotion flow for one hour."""
+
+from typing import Annotated
+
+import typer
+
+from app.cli import RulesOption, check_rules, finish_flow_run, run_app
+from app.cli.scoring_commands import AsOfOption, parse_as_of
+
+
+@run_app.command("promotion")
+def run_promotion_command(
+    as_of: AsOfOption = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Decide only; write and send nothing.")
+    ] = False,
+    rules: RulesOption = None,
+) -> None:
+    """Promote leads, assign owners and hand them to sales on Slack for one hour.
+
+    Exits 1 when the Slack hand-off could not be dispatched (e.g. no token); the
+    messages stay pending in the outbox for the next run.
+    """
+    hour = parse_as_of(as_of)
+    rules_path = check_rules(rules)
+    from flows.mql_promotion import mql_promotion
+
+    finish_flow_run(
+        mql_promotion(as_of=hour, dry_run=dry_run, rules_path=rules_path, return_state=True)
+    )

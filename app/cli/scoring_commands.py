@@ -1,0 +1,145 @@
+"""`leadflow run scoring`, `leadflow export contacts` and `leadflow explain`."""
+
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from app.cli import RulesOption, app, check_rules, fail, finish_flow_run, run_app
+from leadflow.settings import get_settings
+from leadflow.timeutil import floor_to_hour, parse_instant, utc_now
+
+AsOfOption = Annotated[
+    str | None,
+    typer.Option("--as-of", help="ISO 8601 instant (naive = business time zone); default now."),
+]
+
+AS_OF_YEARS = range(2000, 2101)
+
+
+def parse_as_of(text: str | None) -> datetime:
+    """The CLI's --as-of: ISO 8601, naive read in the business time zone, floored to the hour.
+
+    Years outside 2000–2100 are refused with a clear message (they are typos, and the
+    extremes cannot even be converted to UTC).
+    """
+    if text is None:
+        return floor_to_hour(utc_now())
+    example = "e.g. 2026-11-22T09:00+09:00"
+    try:
+        instant = floor_to_hour(parse_instant(text, naive_tz=get_settings().tz))
+    except ValueError:
+        fail(f"--as-of {text!r} is not an ISO 8601 timestamp ({example})")
+    except OverflowError:
+        instant = None
+    if instant is None or instant.year not in AS_OF_YEARS:
+        fail(
+            f"--as-of {text!r} is out of range: give a time between "
+            f"{AS_OF_YEARS[0]} and {AS_OF_YEARS[-1]} ({example})"
+        )
+    return instant
+
+
+@run_app.command("scoring")
+def run_scoring_command(
+    as_of: AsOfOption = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Decide only; write nothing.")] = False,
+    full: Annotated[bool, typer.Option("--full", help="Rescore every contact.")] = False,
+    rules: RulesOption = None,
+) -> None:
+    """Run the hourly-scoring flow for one hour."""
+    hour = parse_as_of(as_of)
+    rules_path = check_rules(rules)
+    from flows.hourly_scoring import hourly_scoring
+
+    finish_flow_run(
+        hourly_scoring(
+            as_of=hour, dry_run=dry_run, full=full, rules_path=rules_path, return_state=True
+        )
+    )
+
+
+export_app = typer.Typer(help="Export data as CSV.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
+
+
+@export_app.command("contacts")
+def export_contacts(
+    output: Annotated[Path, typer.Option("-o", "--output", help="CSV file to write.")],
+    hubspot: Annotated[
+        bool, typer.Option("--hubspot", help="Write HubSpot internal stage names.")
+    ] = False,
+) -> None:
+    """Write every contact's stage, status, scores, owner and stage dates to a CSV file."""
+    from leadflow.db import ensure_database
+    from tasks.export import read_contacts_export, to_hubspot_stages, write_csv
+
+    engine = ensure_database(get_settings().database_url)
+    with engine.connect() as conn:
+        frame = read_contacts_export(conn)
+    if hubspot:
+        frame = to_hubspot_stages(frame)
+    write_csv(frame, str(output))
+    typer.echo(f"wrote {len(frame)} contacts to {output}")
+
+
+@app.command("explain")
+def explain(
+    email: Annotated[str | None, typer.Argument(help="The contact's email address.")] = None,
+    contact_id: Annotated[
+        int | None,
+        typer.Option("--id", help="The contact's id instead (as run artifacts list contacts)."),
+    ] = None,
+    as_of: AsOfOption = None,
+    rules: RulesOption = None,
+) -> None:
+    """Explain a contact's score: each signal, its points, dates, windows and caps."""
+    from sqlalchemy import select
+
+    from flows.common import resolve_rules
+    from leadflow.db import ensure_database
+    from models.tables import Contact
+    from tasks.scoring.explain import UnknownContact, format_explanation, read_explanation
+
+    if (email is None) == (contact_id is None):
+        fail("give a contact's EMAIL or --id N (one of them)")
+    hour = parse_as_of(as_of)
+    loaded = resolve_rules(check_rules(rules))
+    engine = ensure_database(get_settings().database_url)
+    with engine.connect() as conn:
+        if contact_id is not None:
+            email = conn.execute(
+                select(Contact.email).where(Contact.id == contact_id)
+            ).scalar_one_or_none()
+        if email is None:
+            fail(f"no contact with id {contact_id}")
+        try:
+            explanation = read_explanation(conn, email=email, rules=loaded, as_of=hour)
+        except UnknownContact as error:
+            fail(str(error))
+    typer.echo(format_explanation(explanation, loaded))
+
+
+@app.command("demo")
+def demo(
+    contacts: Annotated[int, typer.Option(help="How many contacts to generate.")] = 2000,
+    events: Annotated[int, typer.Option(help="How many events over the period.")] = 60000,
+    days: Annotated[int, typer.Option(help="Length of the simulated period.")] = 30,
+    hourly_days: Annotated[int, typer.Option(help="Last days replayed hour by hour.")] = 2,
+    folder: Annotated[Path, typer.Option(help="Where the demo writes CSVs and its database.")]
+    = Path(".leadflow/demo"),
+) -> None:
+    """Generate a realistic month of leads into a fresh SQLite file and score it hour by hour."""
+    # Hundreds of task runs: show the demo's own progress, not every task's INFO line.
+    # Set before Prefect is imported, which configures its logging once.
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    from app.demo import DemoOptions, format_summary, run_demo
+
+    options = DemoOptions(
+        folder=folder, contacts=contacts, events=events, days=days, hourly_days=hourly_days
+    )
+    headline = run_demo(options, say=typer.echo, show_progress=True)
+    typer.echo(format_summary(headline))

@@ -1,0 +1,306 @@
+"""`leadflow demo`: a realistic month of leads, imported and scored hour by hour.
+
+Generates owners, companies, contacts (Japanese and English names and titles) and 30
+days of events, writes them as CSV files, imports them with the real importer into a
+fresh SQLite file, then replays the period through the pipeline inside one process:
+daily for the early weeks, hour by hour for the last days.
+"""
+
+import os
+import re
+import shutil
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import Engine, func, select
+
+from flows.common import resolve_rules
+from leadflow.settings import get_settings
+from leadflow.timeutil import floor_to_hour, utc_now
+from models.tables import (
+    Contact,
+    Event,
+    NurtureEnrollment,
+    Outbox,
+    Quarantine,
+    ScoreSnapshot,
+)
+from tasks.scoring.report import score_distribution
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    """How big and how long the demo is, and where it writes."""
+
+    folder: Path = Path(".leadflow/demo")
+    contacts: int = 2000
+    events: int = 60000
+    days: int = 30
+    hourly_days: int = 2
+    seed: int = 7
+    end: datetime | None = None
+
+    @property
+    def database_path(self) -> Path:
+        """The demo's own SQLite file (recreated on every demo run)."""
+        return self.folder / "demo.db"
+
+
+def _fresh_database(options: DemoOptions) -> str:
+    options.folder.mkdir(parents=True, exist_ok=True)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{options.database_path}{suffix}").unlink(missing_ok=True)
+    url = f"sqlite:///{options.database_path}"
+    # Flows read their settings from the environment: point this process at the demo's
+    # database and outbox folder; Slack hand-offs are rendered to the console sender
+    # unless a real token is configured.
+    os.environ["LEADFLOW_DATABASE_URL"] = url
+    os.environ["LEADFLOW_OUTBOX_DIR"] = str(options.folder / "emails")
+    if not os.environ.get("LEADFLOW_SLACK_TOKEN"):
+        os.environ["LEADFLOW_SLACK_CONSOLE"] = "true"
+    get_settings.cache_clear()
+    return url
+
+
+def run_demo(
+    options: DemoOptions, *, say: Callable[[str], None] = print, show_progress: bool = False
+) -> dict[str, object]:
+    """Generate, import and replay the demo period; returns the headline numbers.
+
+    `show_progress` draws a progress bar (on stderr) over the replayed hours.
+    """
+    from app.synthetic import generate_dataset, write_csv
+    from flows.backfill import backfill, backfill_hours
+    from leadflow.db import ensure_database
+    from tasks.imports import import_file as import_csv
+
+    started = time.perf_counter()
+
+    def elapsed() -> str:
+        return f"[{time.perf_counter() - started:5.1f} s]"
+
+    end = floor_to_hour(options.end or utc_now())
+    url = _fresh_database(options)
+    engine = ensure_database(url)
+    say(f"{elapsed()} 1/3 generating {options.contacts} contacts and {options.events} events over "
+        f"{options.days} days up to {end.isoformat()} …")
+    dataset = generate_dataset(
+        contacts=options.contacts, events=options.events, days=options.days, end=end,
+        seed=options.seed,
+    )
+    files = write_csv(options.folder / "csv", dataset)
+    say(f"{elapsed()} 2/3 importing {', '.join(str(p) for p in files.values())} …")
+    settings = get_settings()
+    for kind in ("owners", "companies", "contacts", "events"):
+        summary = import_csv(
+            engine, kind=kind, path=files[kind], naive_tz=settings.tz, now=utc_now(),
+            max_bad_row_share=settings.max_bad_row_share,
+        )
+        say(f"    {kind}: {summary.inserted} inserted, {summary.quarantined_rows} quarantined")
+
+    hourly_from = end - timedelta(days=options.hourly_days)
+    start = end - timedelta(days=options.days)
+    # (first hour, last hour, every N hours): daily, then hour by hour.
+    replays = [
+        (start + timedelta(days=1), hourly_from - timedelta(hours=1), 24),
+        (hourly_from, end, 1),
+    ]
+    hours = sum(len(backfill_hours(first, last, every)) for first, last, every in replays)
+    say(f"{elapsed()} 3/3 replaying the pipeline for {hours} hours: daily from {start:%Y-%m-%d}, "
+        f"hourly for the last {options.hourly_days} days …")
+    with replay_progress(hours, enabled=show_progress):
+        for first, last, every in replays:
+            backfill(start=first, end=last, every_hours=every, simulate_clock=True)
+    say(f"{elapsed()} done")
+    headline = summarise(engine, end=end)
+    headline["hours_replayed"] = hours
+    headline["seconds"] = round(time.perf_counter() - started, 1)
+    headline["database"] = str(options.database_path)
+    return headline
+
+
+@contextmanager
+def replay_progress(total: int, *, enabled: bool) -> Iterator[None]:
+    """A progress bar over the replayed hours (on stderr), fed by the backfill flow."""
+    if not enabled:
+        yield
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from flows.backfill import reporting_progress
+
+    columns = (
+        TextColumn("    replaying {task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("hours"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=Console(stderr=True)) as progress:
+        task = progress.add_task("", total=total)
+
+        def advance(_done: int, _total: int, hour: datetime) -> None:
+            progress.update(task, advance=1, description=f"{hour:%Y-%m-%d %H:%M}Z")
+
+        with reporting_progress(advance):
+            yield
+
+
+def summarise(engine: Engine, *, end: datetime) -> dict[str, object]:
+    """Counts, the score distribution and the top leads at the end of the demo."""
+    with engine.connect() as conn:
+        contacts = conn.execute(select(func.count()).select_from(Contact)).scalar_one()
+        events = conn.execute(select(func.count()).select_from(Event)).scalar_one()
+        snapshots = conn.execute(select(func.count()).select_from(ScoreSnapshot)).scalar_one()
+        quarantined = conn.execute(select(func.count()).select_from(Quarantine)).scalar_one()
+        scores = pd.Series(
+            conn.execute(select(Contact.score).where(Contact.score.is_not(None))).scalars().all(),
+            dtype="int64",
+        )
+        stages: dict[str, int] = {
+            str(stage): int(count)
+            for stage, count in conn.execute(
+                select(Contact.lifecycle_stage, func.count()).group_by(Contact.lifecycle_stage)
+            ).all()
+        }
+        messages: dict[str, int] = {
+            str(key): int(count)
+            for key, count in conn.execute(
+                select(Outbox.channel + ":" + Outbox.status, func.count())
+                .group_by(Outbox.channel, Outbox.status)
+            ).all()
+        }
+        enrollments = conn.execute(
+            select(func.count()).select_from(NurtureEnrollment)
+        ).scalar_one()
+        slack_kinds: dict[str, int] = {
+            str(kind): int(count)
+            for kind, count in conn.execute(
+                select(Outbox.kind, func.count())
+                .where(Outbox.channel == "slack", Outbox.status == "sent")
+                .group_by(Outbox.kind)
+            ).all()
+        }
+        latest_handoff = conn.execute(
+            select(Outbox.payload)
+            .where(Outbox.channel == "slack", Outbox.kind == "handoff", Outbox.status == "sent")
+            .order_by(Outbox.id.desc())
+            .limit(1)
+        ).scalar_one_or_none()
+        top = conn.execute(
+            select(Contact.email, Contact.last_name, Contact.first_name, Contact.job_title,
+                   Contact.score, Contact.engagement_score, Contact.fit_score)
+            .where(Contact.score.is_not(None))
+            .order_by(Contact.score.desc(), Contact.email)
+            .limit(5)
+        ).all()
+    return {
+        "as_of": end.isoformat(),
+        "contacts": contacts,
+        "events": events,
+        "snapshots": snapshots,
+        "quarantined": quarantined,
+        "at_or_above_50": int((scores >= 50).sum()),
+        "at_or_above_70": int((scores >= 70).sum()),
+        "median_score": float(scores.median()) if len(scores) else 0.0,
+        "distribution": score_distribution(scores, max_score=resolve_rules(None).max_score),
+        "slack_kinds": slack_kinds,
+        "latest_handoff": handoff_preview(latest_handoff),
+        "top": [tuple(row) for row in top],
+        "stages": stages,
+        "messages": messages,
+        "enrollments": enrollments,
+    }
+
+
+REASON_LINE = re.compile(r"• .+ \+\d+")
+
+
+def handoff_preview(payload: object) -> list[str]:
+    """A Slack hand-off as a few plain lines: its title, channel and top reasons."""
+    if not isinstance(payload, dict):
+        return []
+    lines = [f"{payload.get('text', '')} → {payload.get('channel', '?')}"]
+    for block in payload.get("blocks", []):
+        text = block.get("text", {}).get("text", "") if isinstance(block, dict) else ""
+        # Reason lines read `• <signal> +<points>` in every template language.
+        lines += [line for line in str(text).splitlines() if REASON_LINE.fullmatch(line)]
+    return lines
+
+
+def distribution_lines(distribution: dict[str, int], *, width: int = 30) -> list[str]:
+    """The score distribution as a compact text bar chart, one band per line."""
+    most = max(distribution.values(), default=0) or 1
+    return [
+        f"    {band:>6} {count:>5}  {'█' * round(width * count / most)}"
+        for band, count in distribution.items()
+    ]
+
+
+def _command_prefix() -> str:
+    # scripts/demo.sh runs .venv/bin/leadflow without activating the venv: say so in hints.
+    if shutil.which("leadflow"):
+        return ""
+    folder = Path(sys.argv[0]).parent
+    return f"{folder}/" if str(folder) not in ("", ".") else ""
+
+
+def format_summary(headline: dict[str, object]) -> str:
+    """What the demo prints at the end, with where to look next."""
+    top = headline["top"]
+    assert isinstance(top, list)
+    lines = [
+        "",
+        f"leadflow demo — scored up to {headline['as_of']} in {headline['seconds']} s",
+        f"  {headline['contacts']} contacts, {headline['events']} events, "
+        f"{headline['snapshots']} score snapshots, {headline['quarantined']} quarantined rows",
+        f"  {headline['at_or_above_50']} contacts at or above the MQL line (50), "
+        f"{headline['at_or_above_70']} hot (70+); median score {headline['median_score']}",
+        f"  {headline['hours_replayed']} hours replayed (daily, then hour by hour)",
+        "",
+        "  score distribution (every scored contact):",
+        *distribution_lines(headline["distribution"]),  # type: ignore[arg-type]
+        "",
+        "  lifecycle stages: "
+        + ", ".join(f"{stage} {count}" for stage, count in sorted(headline["stages"].items())),  # type: ignore[attr-defined]
+        "  nurture: "
+        f"{headline['enrollments']} enrollments; outbox "
+        + ", ".join(f"{key} {count}" for key, count in sorted(headline["messages"].items())),  # type: ignore[attr-defined]
+    ]
+    slack_kinds: dict[str, int] = headline["slack_kinds"]  # type: ignore[assignment]
+    if slack_kinds:
+        lines.append(
+            f"  Slack: {sum(slack_kinds.values())} messages rendered by the console sender "
+            "(no LEADFLOW_SLACK_TOKEN; not posted) — "
+            + ", ".join(f"{kind} {count}" for kind, count in sorted(slack_kinds.items()))
+        )
+    preview: list[str] = headline["latest_handoff"]  # type: ignore[assignment]
+    if preview:
+        lines.append("  the latest hand-off: " + preview[0])
+        lines += [f"      {line}" for line in preview[1:]]
+    lines += ["", "  top leads:"]
+    for email, last, first, title, score, engagement, fit in top:
+        parts = (first, last) if (last or "").isascii() else (last, first)
+        name = " ".join(p for p in parts if p)
+        lines.append(f"    {score:>3} = {engagement:>2} + {fit:>2}  {email}  {name}, {title}")
+    first_email = top[0][0] if top else "someone@example.com"
+    database = headline["database"]
+    bin_dir = _command_prefix()
+    lines += [
+        "",
+        "where to look next:",
+        f"  export LEADFLOW_DATABASE_URL=sqlite:///{database}",
+        f"  {bin_dir}leadflow explain {first_email}   # why this lead has its score",
+        f"  ls {Path(str(database)).parent / 'emails'}   # nurture emails as .eml files",
+        f"  {bin_dir}leadflow export contacts -o contacts.csv   # stages, scores, owners, dates",
+        f"  {bin_dir}leadflow run scoring --dry-run   # what the next hour would change",
+        f"  {bin_dir}prefect server start   # then open the UI to see the runs",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,163 @@
+"""Prepare one chunk: normalise, validate, convert; every failing row becomes quarantine.
+
+Pure: no database, no clock. The order matters: text the database cannot store is
+caught first, then the schema's checks, then the database's limits, then conversion.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import tzinfo
+
+import pandas as pd
+
+from models.enums import Stage
+from models.schemas import IMPORT_SCHEMAS
+from tasks.imports.columns import ImportKind, Layout, quarantine_frame
+from tasks.imports.convert import (
+    convert_types,
+    failing_cells,
+    out_of_range_cells,
+    unconverted_cells,
+    unstorable_cells,
+)
+from tasks.imports.normalise import map_lead_statuses, map_stage_names, normalise_text
+from tasks.imports.read import CsvChunk
+
+# Natural keys of the kinds that are upserted; a key twice in one file is ambiguous.
+UPSERT_KEYS: dict[ImportKind, str] = {
+    "owners": "email",
+    "companies": "domain",
+    "contacts": "email",
+    "deals": "deal_id",
+}
+# Ledger rows are insert-only: the same id twice is fine only with the same content.
+LEDGER_KEYS: dict[ImportKind, str] = {"events": "event_id", "activities": "activity_id"}
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """One chunk after validation: typed good rows (with `line`), and what was rejected."""
+
+    rows: pd.DataFrame
+    quarantine: pd.DataFrame
+    total: int
+    notes: dict[str, int] = field(default_factory=dict)
+
+
+def _quarantine(cells: pd.DataFrame, lines: pd.Series, layout: Layout) -> pd.DataFrame:
+    if cells.empty:
+        return quarantine_frame()
+    return pd.DataFrame(
+        {
+            "row_number": lines.loc[cells["index"]].to_numpy(),
+            "field": cells["column"].map(layout.label).to_numpy(),
+            "value": cells["value"].to_numpy(),
+            "reason": cells["reason"].to_numpy(),
+        }
+    )
+
+
+def prepare_rows(
+    chunk: CsvChunk, *, layout: Layout, naive_tz: tzinfo, stage_map: Mapping[str, Stage]
+) -> Prepared:
+    """Normalise, validate (lazily) and convert one chunk; failures become quarantine rows."""
+    kind = layout.kind
+    rejected: list[pd.DataFrame] = [chunk.malformed]
+    frame = chunk.frame
+    if chunk.text.nul or chunk.text.undecodable:
+        cells = unstorable_cells(frame, chunk.text)
+        rejected.append(_quarantine(cells, chunk.lines, layout))
+        frame = frame.drop(index=pd.Index(cells["index"].unique()))
+    text = normalise_text(frame, kind=kind)
+    notes: dict[str, int] = {}
+    if kind == "contacts":
+        text["lifecycle_stage"] = map_stage_names(text["lifecycle_stage"], stage_map)
+        text["lead_status"], notes = map_lead_statuses(text["lead_status"])
+    for check in (
+        lambda t: failing_cells(t, IMPORT_SCHEMAS[kind]),
+        lambda t: out_of_range_cells(t, kind=kind),
+    ):
+        cells = check(text)
+        rejected.append(_quarantine(cells, chunk.lines, layout))
+        text = text.drop(index=pd.Index(cells["index"].unique()))
+    rows = convert_types(text, kind=kind, naive_tz=naive_tz)
+    cells = unconverted_cells(text, rows)
+    rejected.append(_quarantine(cells, chunk.lines, layout))
+    rows = rows.drop(index=pd.Index(cells["index"].unique()))
+    rows["line"] = chunk.lines.loc[rows.index].to_numpy()
+    if kind in UPSERT_KEYS:
+        key = UPSERT_KEYS[kind]
+        rows, duplicates = split_duplicates(rows, key=key, label=layout.label(key))
+        rejected.append(duplicates)
+    elif kind in LEDGER_KEYS:
+        key = LEDGER_KEYS[kind]
+        rows, duplicates = split_conflicting_duplicates(rows, key=key, label=layout.label(key))
+        rejected.append(duplicates)
+    parts = [q for q in rejected if not q.empty]
+    quarantine = pd.concat(parts, ignore_index=True) if parts else quarantine_frame()
+    return Prepared(
+        rows=rows.reset_index(drop=True),
+        quarantine=quarantine.reset_index(drop=True),
+        total=chunk.rows,
+        notes=notes,
+    )
+
+
+def _duplicate_records(later: pd.DataFrame, first_line: pd.Series, key: str, label: str,
+                       what: str) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "row_number": later["line"].to_numpy(),
+            "field": label,
+            "value": later[key].to_numpy(),
+            "reason": [
+                f"duplicate {label} in this file{what} (first on line {first_line[k]})"
+                for k in later[key]
+            ],
+        },
+        columns=["row_number", "field", "value", "reason"],
+    )
+
+
+def split_duplicates(
+    rows: pd.DataFrame, *, key: str, label: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Keep the first row of each key; later rows with the same key are quarantined."""
+    repeated = rows.duplicated(key, keep="first")
+    if not repeated.any():
+        return rows, quarantine_frame()
+    first_line = rows.drop_duplicates(key).set_index(key)["line"]
+    return rows[~repeated], _duplicate_records(rows[repeated], first_line, key, label, "")
+
+
+def split_conflicting_duplicates(
+    rows: pd.DataFrame, *, key: str, label: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """For insert-only ledgers: a later row with the key of an earlier one is quarantined
+    when its content differs; an exact repeat stays (the insert ignores it: unchanged)."""
+    repeated = rows.duplicated(key, keep="first")
+    if not repeated.any():
+        return rows, quarantine_frame()
+    content = [c for c in rows.columns if c != "line"]
+    first = rows.drop_duplicates(key).set_index(key)
+    later = rows[repeated]
+    same = pd.Series(True, index=later.index)
+    for column in content:
+        if column == key:
+            continue
+        theirs = later[key].map(first[column])
+        mine = later[column]
+        equal = (mine.astype(object) == theirs.astype(object)).fillna(False).astype(bool)
+        same &= equal | (mine.isna().to_numpy() & theirs.isna().to_numpy())
+    conflicting = later[~same]
+    records = _duplicate_records(
+        conflicting, first["line"], key, label, " with different content"
+    )
+    return rows.drop(index=conflicting.index), records
+
+
+def unknown_stages(quarantine: pd.DataFrame) -> dict[str, int]:
+    """Custom lifecycle stages that were quarantined, with how many rows each."""
+    mask = quarantine["reason"].str.startswith("unknown lifecycle stage", na=False)
+    counts = quarantine.loc[mask, "value"].value_counts()
+    return {str(stage): int(count) for stage, count in counts.items()}

@@ -1,0 +1,143 @@
+"""What one import read, landed and quarantined, and the report a person reads."""
+
+import shlex
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from tasks.imports.columns import ImportKind, printable
+from tasks.validation import QuarantineRecord, TooManyBadRows, check_bad_row_share
+
+
+@dataclass
+class ImportSummary:
+    """What one import read, landed and quarantined.
+
+    Every row read either landed or was quarantined: `rows == landed + quarantined_rows`.
+    """
+
+    kind: ImportKind
+    source: str
+    rows: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    quarantined_rows: int = 0
+    quarantine_records: int = 0
+    companies_created: int = 0
+    stage_moves: int = 0
+    rescored_contacts: int = 0
+    max_bad_row_share: float = 1.0
+    dry_run: bool = False
+    hubspot: bool = False
+    notes: Counter[str] = field(default_factory=Counter)
+    unknown_stages: Counter[str] = field(default_factory=Counter)
+    reasons: list[str] = field(default_factory=list)
+    first_problem: QuarantineRecord | None = None
+
+    @property
+    def landed(self) -> int:
+        """Rows that are in the database after the import: inserted, updated or unchanged."""
+        return self.inserted + self.updated + self.unchanged
+
+    @property
+    def bad_row_share(self) -> float:
+        """Quarantined rows ÷ rows read (0 for an empty file)."""
+        return self.quarantined_rows / self.rows if self.rows else 0.0
+
+    def check_bad_rows(self) -> None:
+        """Raise `TooManyBadRows` when the bad-row share passes the configured limit."""
+        check_bad_row_share(
+            what=f"rows of {self.source}",
+            bad=self.quarantined_rows,
+            total=self.rows,
+            limit=self.max_bad_row_share,
+            first=self.first_problem,
+        )
+
+    @property
+    def too_many_bad_rows(self) -> bool:
+        """True when the bad-row share passes the configured limit."""
+        try:
+            self.check_bad_rows()
+        except TooManyBadRows:
+            return True
+        return False
+
+    def as_dict(self) -> dict[str, Any]:
+        """Counts for a run summary or an artifact (JSON-ready)."""
+        return {
+            "kind": self.kind,
+            "source": self.source,
+            "hubspot": self.hubspot,
+            "dry_run": self.dry_run,
+            "rows": self.rows,
+            "inserted": self.inserted,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "landed": self.landed,
+            "quarantined_rows": self.quarantined_rows,
+            "bad_row_share": round(self.bad_row_share, 4),
+            "too_many_bad_rows": self.too_many_bad_rows,
+            "companies_created": self.companies_created,
+            "stage_moves": self.stage_moves,
+            "rescored_contacts": self.rescored_contacts,
+            "unknown_stages": dict(self.unknown_stages),
+            "notes": dict(self.notes),
+        }
+
+    def lines(self) -> list[str]:
+        """The report a person reads after an import."""
+        label = f"{self.kind} (HubSpot export)" if self.hubspot else self.kind
+        head = "dry run, nothing written — " if self.dry_run else ""
+        out = [
+            f"{head}{self.source}: {_rows(self.rows)} of {label}",
+            f"  landed: {self.inserted} inserted, {self.updated} updated, "
+            f"{self.unchanged} unchanged",
+        ]
+        if self.companies_created:
+            out.append(f"  companies created: {self.companies_created}")
+        if self.stage_moves:
+            out.append(f"  lifecycle stages moved forward: {self.stage_moves}")
+        if self.rescored_contacts:
+            out.append(f"  contacts marked for rescoring: {self.rescored_contacts}")
+        out.append(
+            f"  quarantined: {_rows(self.quarantined_rows)} ({self.bad_row_share:.1%}, "
+            f"limit {self.max_bad_row_share:.0%})"
+        )
+        for stage, count in sorted(self.unknown_stages.items()):
+            out.append(
+                f"  unknown lifecycle stage '{stage}': {_rows(count)} quarantined — "
+                f"rerun with --stage-map '{stage}=<stage>'"
+            )
+        for note, count in sorted(self.notes.items()):
+            out.append(f"  note: {note} ({_rows(count)})")
+        out.extend(f"  {reason}" for reason in self.reasons)
+        if self.quarantine_records > len(self.reasons):
+            out.append(
+                f"  … {self.quarantine_records - len(self.reasons)} more: "
+                f"leadflow quarantine list --source {shlex.quote(self.source)}"
+            )
+        if self.too_many_bad_rows:
+            out.append(
+                f"  FAILED: {self.bad_row_share:.1%} of rows are bad, more than the "
+                f"{self.max_bad_row_share:.0%} allowed (good rows were still imported)"
+            )
+        return out
+
+
+def _rows(count: int) -> str:
+    return f"{count} row" if count == 1 else f"{count} rows"
+
+
+def reason_lines(quarantine: pd.DataFrame, *, source: str, limit: int) -> list[str]:
+    """`FILE:ROW field=… reason` lines for the first `limit` quarantine records."""
+    first = quarantine.sort_values(["row_number", "field"]).head(limit)
+    return [
+        printable(f"{source}:{row} field={fld} {reason}")
+        for row, fld, reason in zip(
+            first["row_number"], first["field"], first["reason"], strict=True
+        )
+    ]

@@ -1,0 +1,1 @@
+"""Nurture: enrolment, waits, branches and marketing email through the outbox."""

@@ -1,0 +1,115 @@
+"""The outbox sender for marketing email: last checks, render, deliver.
+
+The scheduler already checked consent, suppression, window and cap when it decided the
+send; this sender checks again right before delivery, because a retried email can go
+out hours later and an unsubscribe that arrived in between must win.
+"""
+
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import Engine, select
+
+from leadflow.adapters.email import EmailTransport
+from leadflow.email_render import EmailRenderer, TrackingLinks, build_message
+from leadflow.settings import Settings
+from models.messages import OutboxRow, PermanentSendError, TransientSendError
+from models.nurture_rules import NurtureRules
+from models.rules import Rules
+from models.tables import Contact, EmailSuppression
+from tasks.nurture.apply import EMAIL_CHANNEL, NURTURE_KIND
+from tasks.nurture.timing import contact_zone, next_send_slot
+from tasks.outbox import DispatchReport, dispatch
+
+
+def make_nurture_sender(
+    engine: Engine,
+    *,
+    transport: EmailTransport,
+    renderer: EmailRenderer,
+    rules: NurtureRules,
+    email_from: str,
+    business_timezone: str,
+    now: datetime,
+    delivered: Callable[[str, str], None] | None = None,
+) -> Callable[[OutboxRow], None]:
+    """A `tasks.outbox` sender for channel "email" that sends nurture emails at `now`.
+
+    `delivered(email_id, where)` is told where each message went (SMTP or a file).
+    """
+
+    def send(row: OutboxRow) -> None:
+        if row.kind != NURTURE_KIND or row.contact_id is None:
+            raise PermanentSendError(f"the email sender cannot send kind {row.kind!r}")
+        with engine.connect() as conn:
+            consent = conn.execute(
+                select(Contact.consent).where(Contact.id == row.contact_id)
+            ).scalar_one_or_none()
+            suppressed = conn.execute(
+                select(EmailSuppression.reason).where(EmailSuppression.contact_id == row.contact_id)
+            ).first()
+        if suppressed is not None:
+            raise PermanentSendError(f"suppressed: {suppressed.reason}")
+        if not consent:
+            raise PermanentSendError("suppressed: no opt-in consent")
+        zone = contact_zone(row.payload.get("timezone"), business_timezone)
+        if next_send_slot(now, zone=zone, window=rules.send_window) > now:
+            # No retry_after: that would hold back the rest of the batch too.
+            raise TransientSendError("outside the send window; retried by a later run")
+        rendered = renderer.render(row.payload, contact_id=row.contact_id)
+        unsubscribe_url = renderer.tracking.unsubscribe(
+            email_id=str(row.payload["email_id"]),
+            contact_id=row.contact_id,
+            locale=str(row.payload["locale"]),
+        )
+        message = build_message(
+            rendered=rendered,
+            payload=row.payload,
+            email_from=email_from,
+            unsubscribe_url=unsubscribe_url,
+            sent_at=now,
+        )
+        where = transport.deliver(message)
+        if delivered is not None:
+            delivered(str(row.payload["email_id"]), where)
+
+    return send
+
+
+def dispatch_emails(
+    engine: Engine,
+    *,
+    rules: Rules,
+    settings: Settings,
+    transport: EmailTransport,
+    now: datetime,
+    deliveries: dict[str, str] | None = None,
+    batch: int = 200,
+) -> DispatchReport:
+    """Drain every due marketing email from the outbox through `transport` at `now`."""
+    renderer = EmailRenderer(
+        links=rules.nurture.links,
+        tracking=TrackingLinks(base_url=settings.public_base_url, secret=settings.signing_secret),
+    )
+    sink = deliveries if deliveries is not None else {}
+    sender = make_nurture_sender(
+        engine,
+        transport=transport,
+        renderer=renderer,
+        rules=rules.nurture,
+        email_from=settings.email_from,
+        business_timezone=settings.business_timezone,
+        now=now,
+        delivered=sink.__setitem__,
+    )
+    total = DispatchReport(channel=EMAIL_CHANNEL)
+    # Drain in batches until nothing due is left: a big enrollment wave must not trickle
+    # out 200 emails per hour. Failed and retried rows are not due again at `now`.
+    while True:
+        report = dispatch(engine, channel=EMAIL_CHANNEL, sender=sender, now=now, limit=batch)
+        for name in ("claimed", "sent", "retried", "failed", "deferred", "in_doubt", "lost"):
+            setattr(total, name, getattr(total, name) + getattr(report, name))
+        total.errors.extend(report.errors)
+        total.failures.extend(report.failures)
+        if report.claimed < batch or report.deferred:
+            return total

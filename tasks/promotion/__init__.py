@@ -1,0 +1,1 @@
+"""Promotion: lifecycle moves, hot leads, owner assignment and the Slack hand-off."""

@@ -1,0 +1,335 @@
+"""Decide beat of promotion: transitions, hot leads and owner assignments as data.
+
+Pure: frames + rules + as_of in, `PromotionDecisions` out; no I/O, no clock, no Prefect.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import pandas as pd
+
+from models.enums import Stage
+from models.promotion_rules import (
+    EmailDomainRule,
+    EventMatch,
+    EventRule,
+    ScoreRule,
+    SequenceRule,
+    TransitionRule,
+)
+from models.promotion_schemas import promotion_contacts_schema, transitions_schema
+from models.rules import Rules
+from tasks.promotion.assignment import route_team, weighted_round_robin
+from tasks.transitions import Proposal, Transition, decide_transitions, kind_for
+from tasks.validation import QuarantineRecord, check_bad_row_share, split_valid_rows
+
+
+@dataclass(frozen=True)
+class PromotionInputs:
+    """Everything the decide beat needs for one as_of."""
+
+    as_of: datetime
+    contacts: pd.DataFrame
+    events: pd.DataFrame
+    owners: pd.DataFrame
+    assignments: pd.DataFrame
+
+
+
+@dataclass(frozen=True)
+class HotMark:
+    """A contact marked hot for field sales at `at`."""
+
+    contact_id: int
+    at: datetime
+    score: int
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """An owner for a promoted contact; `owner_id` None when the team has no active owner."""
+
+    contact_id: int
+    owner_id: int | None
+    team: str
+    at: datetime
+    reason: str
+
+
+@dataclass(frozen=True)
+class PromotionDecisions:
+    """Everything one promotion run would write."""
+
+    as_of: datetime
+    transitions: list[Transition] = field(default_factory=list)
+    hot: list[HotMark] = field(default_factory=list)
+    assignments: list[Assignment] = field(default_factory=list)
+    candidates: int = 0
+    quarantined: list[QuarantineRecord] = field(default_factory=list)
+
+    @property
+    def bad_rows(self) -> int:
+        """How many candidate contacts were set aside as invalid."""
+        return len({r.row_number for r in self.quarantined})
+
+    def counts(self) -> dict[str, int]:
+        """Transitions per target stage, plus hot marks and assignments."""
+        by_stage: dict[str, int] = {}
+        for transition in self.transitions:
+            by_stage[transition.to_stage.value] = by_stage.get(transition.to_stage.value, 0) + 1
+        return {
+            **dict(sorted(by_stage.items())),
+            "hot": len(self.hot),
+            "assigned": sum(1 for a in self.assignments if a.owner_id is not None),
+            "unassigned": sum(1 for a in self.assignments if a.owner_id is None),
+        }
+
+
+def _matching(events: pd.DataFrame, match: EventMatch) -> pd.DataFrame:
+    mask = events["type"].isin([e.value for e in match.events])
+    if match.details is not None:
+        mask &= events["detail"].isin(match.details)
+    return events[mask]
+
+
+def _contacts_with(events: pd.DataFrame, match: EventMatch) -> set[int]:
+    counts = _matching(events, match).groupby("contact_id").size()
+    return {int(cid) for cid in counts[counts >= match.min].index}
+
+
+def _email_domain(email: str) -> str:
+    return email.rsplit("@", 1)[-1].strip().lower()
+
+
+def _in_domains(email: object, domains: Iterable[str]) -> bool:
+    if not isinstance(email, str) or "@" not in email:
+        return False
+    domain = _email_domain(email)
+    return any(domain == d.lower() or domain.endswith("." + d.lower()) for d in domains)
+
+
+def _sequence_contacts(events: pd.DataFrame, rule: SequenceRule) -> set[int]:
+    within = timedelta(days=rule.within_days) if rule.within_days is not None else None
+    per_step = [_matching(events, step) for step in rule.steps]
+    candidates = set(per_step[0]["contact_id"].astype(int))
+    for frame in per_step[1:]:
+        candidates &= set(frame["contact_id"].astype(int))
+    matched: set[int] = set()
+    for contact_id in sorted(candidates):
+        times = [
+            sorted(frame.loc[frame["contact_id"] == contact_id, "occurred_at"])
+            for frame in per_step
+        ]
+        if _sequence_done(times, [step.min for step in rule.steps], within=within):
+            matched.add(contact_id)
+    return matched
+
+
+def _sequence_done(
+    times: list[list[datetime]], minimums: list[int], *, within: timedelta | None
+) -> bool:
+    """Whether each step's `min` events happened after the previous step completed.
+
+    The earliest start that completes (inside `within` of its first event) wins.
+    """
+    first_step = times[0]
+    for start_index in range(len(first_step) - minimums[0] + 1):
+        started = first_step[start_index]
+        done = first_step[start_index + minimums[0] - 1]
+        for step_times, minimum in zip(times[1:], minimums[1:], strict=True):
+            later = [t for t in step_times if t > done]
+            if len(later) < minimum:
+                break
+            done = later[minimum - 1]
+        else:
+            if within is None or done - started <= within:
+                return True
+    return False
+
+
+def rule_matches(
+    rule: TransitionRule, inputs: PromotionInputs, *, thresholds: dict[str, int]
+) -> set[int]:
+    """The contacts a transition rule matches, whatever their current stage."""
+    contacts, events = inputs.contacts, inputs.events
+    if isinstance(rule, ScoreRule):
+        line = thresholds[rule.threshold] if isinstance(rule.threshold, str) else rule.threshold
+        scores = pd.to_numeric(contacts["score"], errors="coerce")
+        return {int(cid) for cid in contacts.loc[scores >= line, "contact_id"]}
+    if isinstance(rule, EmailDomainRule):
+        listed = contacts["email"].map(lambda email: _in_domains(email, rule.domains))
+        return {int(cid) for cid in contacts.loc[listed.astype(bool), "contact_id"]} & (
+            _contacts_with(events, rule)
+        )
+    if isinstance(rule, EventRule):
+        return _contacts_with(events, rule)
+    return _sequence_contacts(events, rule)
+
+
+def _describe(rule: TransitionRule) -> str:
+    return rule.description or rule.name
+
+
+def transitions_frame(transitions: list[Transition]) -> pd.DataFrame:
+    """Transitions as a frame, for validation and reports."""
+    return pd.DataFrame(
+        [
+            {
+                "contact_id": t.contact_id,
+                "from_stage": t.from_stage,
+                "to_stage": t.to_stage.value,
+                "kind": t.kind.value,
+                "rule": t.rule,
+            }
+            for t in transitions
+        ],
+        columns=["contact_id", "from_stage", "to_stage", "kind", "rule"],
+    )
+
+
+def decide_promotions(
+    inputs: PromotionInputs,
+    rules: Rules,
+    *,
+    as_of: datetime,
+    max_bad_row_share: float = 1.0,
+) -> PromotionDecisions:
+    """Decide transitions (first matching allowed rule wins), hot marks and owners.
+
+    Candidates that fail validation (unknown stage, score outside the rules' range) are
+    set aside as quarantine records; more than `max_bad_row_share` of them fails the run.
+    """
+    thresholds = {"mql": rules.scoring.thresholds.mql, "hot": rules.scoring.thresholds.hot}
+    validated = split_valid_rows(
+        inputs.contacts,
+        promotion_contacts_schema(rules),
+        source="promotion:contacts",
+        row_numbers=inputs.contacts["contact_id"],
+    )
+    total = len(inputs.contacts)
+    check_bad_row_share(
+        what="candidate contacts", bad=validated.bad_rows, total=total, limit=max_bad_row_share,
+        first=validated.rejected[0] if validated.rejected else None,
+    )
+    contacts = validated.good
+    if len(contacts) != total:
+        inputs = PromotionInputs(
+            as_of=inputs.as_of,
+            contacts=contacts,
+            events=inputs.events[inputs.events["contact_id"].isin(contacts["contact_id"])],
+            owners=inputs.owners,
+            assignments=inputs.assignments,
+        )
+    stages: dict[int, str | None] = {
+        int(cid): (stage if isinstance(stage, str) else None)
+        for cid, stage in zip(contacts["contact_id"], contacts["lifecycle_stage"], strict=True)
+    }
+    proposals: list[Proposal] = []
+    for rule in rules.promotion.transitions:
+        for contact_id in sorted(rule_matches(rule, inputs, thresholds=thresholds)):
+            proposals.append(
+                Proposal(
+                    contact_id=contact_id,
+                    to_stage=rule.to,
+                    rule=rule.name,
+                    kind=kind_for(rule.to),
+                    reason=_describe(rule),
+                )
+            )
+    # Rule order is priority: stable-sort proposals by it, contacts in id order within.
+    order = {rule.name: index for index, rule in enumerate(rules.promotion.transitions)}
+    proposals.sort(key=lambda p: (order[p.rule], p.contact_id))
+    transitions = decide_transitions(stages, proposals, as_of=as_of)
+    if transitions:
+        transitions_schema().validate(transitions_frame(transitions))
+
+    after = dict(stages)
+    after.update({t.contact_id: t.to_stage.value for t in transitions})
+    hot = _decide_hot(contacts, after, rules, as_of=as_of)
+    assignments = _decide_assignments(inputs, transitions, rules, as_of=as_of)
+    return PromotionDecisions(
+        as_of=as_of,
+        transitions=transitions,
+        hot=hot,
+        assignments=assignments,
+        candidates=total,
+        quarantined=validated.rejected,
+    )
+
+
+def _decide_hot(
+    contacts: pd.DataFrame, stages: dict[int, str | None], rules: Rules, *, as_of: datetime
+) -> list[HotMark]:
+    hot_stages = {stage.value for stage in rules.promotion.hot_stages}
+    line = rules.scoring.thresholds.hot
+    marks: list[HotMark] = []
+    for contact_id, score, hot_at in zip(
+        contacts["contact_id"], contacts["score"], contacts["hot_at"], strict=True
+    ):
+        if pd.isna(score) or score < line or not pd.isna(hot_at):
+            continue
+        if stages.get(int(contact_id)) in hot_stages:
+            marks.append(HotMark(contact_id=int(contact_id), at=as_of, score=int(score)))
+    return marks
+
+
+def _decide_assignments(
+    inputs: PromotionInputs,
+    transitions: list[Transition],
+    rules: Rules,
+    *,
+    as_of: datetime,
+) -> list[Assignment]:
+    assign_stages = set(rules.promotion.assign_stages)
+    owners = inputs.owners
+    active = owners[owners["active"].astype(bool)]
+    owner_team = {int(o): str(t) for o, t in zip(owners["owner_id"], owners["team"], strict=True)}
+    active_ids = {int(o) for o in active["owner_id"]}
+    contacts = inputs.contacts.set_index("contact_id")
+
+    wanted: dict[str, list[Transition]] = {}
+    for transition in transitions:
+        if transition.to_stage not in assign_stages:
+            continue
+        row = contacts.loc[transition.contact_id]
+        source = row["lead_source"] if isinstance(row["lead_source"], str) else None
+        team = route_team(rules.promotion.routing, to_stage=transition.to_stage, lead_source=source)
+        current = row["owner_id"]
+        if (
+            not pd.isna(current)
+            and int(current) in active_ids
+            and owner_team.get(int(current)) == team.value
+        ):
+            continue
+        wanted.setdefault(team.value, []).append(transition)
+
+    assignments: list[Assignment] = []
+    for team_name, team_transitions in sorted(wanted.items()):
+        members = active[active["team"] == team_name]
+        weights = {
+            int(o): float(w) for o, w in zip(members["owner_id"], members["weight"], strict=True)
+        }
+        history = inputs.assignments
+        past = [int(o) for o in history.loc[history["team"] == team_name, "owner_id"]]
+        picks = weighted_round_robin(weights, history=past, count=len(team_transitions))
+        for index, transition in enumerate(team_transitions):
+            owner = picks[index] if index < len(picks) else None
+            assignments.append(
+                Assignment(
+                    contact_id=transition.contact_id,
+                    owner_id=owner,
+                    team=team_name,
+                    at=as_of,
+                    reason=f"{transition.to_stage.value} via {transition.rule}",
+                )
+            )
+    return assignments
+
+
+def promoted_stage(decisions: PromotionDecisions, contact_id: int) -> Stage | None:
+    """The stage a contact moves to in these decisions, if any."""
+    for transition in decisions.transitions:
+        if transition.contact_id == contact_id:
+            return transition.to_stage
+    return None

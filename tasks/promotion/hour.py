@@ -1,0 +1,171 @@
+"""One promotion hour — read → decide → compose → apply → dispatch — the only way it runs.
+
+The `mql-promotion` flow, backfills, the CLI, the demo and the tests all call
+`promote_hour`, so the tests exercise what production runs.
+"""
+
+from datetime import datetime
+
+from prefect import get_run_logger
+
+from leadflow.adapters.slack import SlackNotConfigured, slack_sender
+from leadflow.db import ensure_database
+from leadflow.runs import recorded_run, superseded_by
+from leadflow.settings import Settings
+from leadflow.timeutil import utc_now
+from models.messages import OutboxMessage
+from models.rules import Rules
+from tasks.beats import BeatTimer, database_beat, opaque, plain_beat
+from tasks.outbox import count_by_status, dispatch
+from tasks.promotion.apply import AppliedPromotions, apply_promotions
+from tasks.promotion.decide import PromotionDecisions, PromotionInputs, decide_promotions
+from tasks.promotion.handoff import SLACK_CHANNEL, SlackTemplates, compose_handoff_messages
+from tasks.promotion.read import read_handoff_context, read_promotion_inputs
+from tasks.promotion.report import DispatchSummary, PromotionOutcome
+
+FLOW_NAME = "mql-promotion"
+
+
+@database_beat("read-promotion-inputs")
+def read_promotion(database_url: str, rules: Rules, as_of: datetime) -> PromotionInputs:
+    """Read candidates with their score as of the hour, their recent events, owners, history."""
+    with ensure_database(database_url).connect() as conn:
+        return read_promotion_inputs(conn, rules=rules, as_of=as_of)
+
+
+@plain_beat("decide-promotions")
+def decide_promotion(
+    inputs: PromotionInputs, rules: Rules, as_of: datetime, max_bad_row_share: float
+) -> PromotionDecisions:
+    """Validate candidates, then decide stage transitions, hot leads and owners (pure)."""
+    return decide_promotions(inputs, rules, as_of=as_of, max_bad_row_share=max_bad_row_share)
+
+
+@database_beat("compose-handoff-messages")
+def compose_handoffs(
+    database_url: str,
+    decisions: PromotionDecisions,
+    inputs: PromotionInputs,
+    rules: Rules,
+    settings: Settings,
+) -> list[OutboxMessage]:
+    """Read the moved contacts' context and render their Slack hand-off messages."""
+    contact_ids = [t.contact_id for t in decisions.transitions] + [
+        h.contact_id for h in decisions.hot
+    ]
+    with ensure_database(database_url).connect() as conn:
+        context = read_handoff_context(
+            conn,
+            contact_ids=contact_ids,
+            as_of=decisions.as_of,
+            latest=rules.promotion.slack.latest_activities,
+        )
+    return compose_handoff_messages(
+        decisions,
+        inputs=inputs,
+        context=context,
+        rules=rules,
+        templates=SlackTemplates.load(),
+        tz=settings.tz,
+    )
+
+
+@database_beat("apply-promotions")
+def apply_promotion(
+    database_url: str,
+    decisions: PromotionDecisions,
+    messages: list[OutboxMessage],
+    rules: Rules,
+    run_id: str,
+) -> AppliedPromotions:
+    """Write transitions, hot marks, owners and outbox messages in one transaction."""
+    return apply_promotions(
+        ensure_database(database_url), decisions, messages, rules=rules, run_id=run_id,
+        now=utc_now(),
+    )
+
+
+@plain_beat("dispatch-slack")
+def dispatch_slack(settings: Settings, limit: int) -> DispatchSummary:
+    """Drain due Slack messages from the outbox; what fails stays pending for the next run."""
+    engine = ensure_database(settings.database_url)
+    logger = get_run_logger()
+    try:
+        sender = slack_sender(settings)
+    except SlackNotConfigured as missing:
+        logger.error(str(missing))
+        with engine.connect() as conn:
+            pending = count_by_status(conn, channel=SLACK_CHANNEL).get("pending", 0)
+        return DispatchSummary(pending=pending, error=str(missing))
+    report = dispatch(engine, channel=SLACK_CHANNEL, sender=sender, now=utc_now(), limit=limit)
+    for line in report.errors:
+        logger.warning("slack: %s", line)
+    with engine.connect() as conn:
+        pending = count_by_status(conn, channel=SLACK_CHANNEL).get("pending", 0)
+    return DispatchSummary(
+        sent=report.sent,
+        retried=report.retried,
+        failed=report.failed,
+        deferred=report.deferred,
+        pending=pending,
+        errors=report.errors,
+        failures=report.failures,
+    )
+
+
+def promote_hour(
+    *, settings: Settings, rules: Rules, as_of: datetime, dry_run: bool = False
+) -> PromotionOutcome:
+    """Promote, assign and hand off for one hour, then drain the Slack outbox.
+
+    An hour at or before the latest applied hour does nothing at all: it was decided
+    already, and what it owes goes out with the next new hour. Records the run in the
+    run ledger; `dry_run` stops after decide and sends nothing.
+    """
+    url = settings.database_url
+    engine = ensure_database(url)
+    timer = BeatTimer()
+    earlier = superseded_by(engine, flow=FLOW_NAME, as_of=as_of, dry_run=dry_run)
+    with recorded_run(
+        engine, flow=FLOW_NAME, as_of=as_of, dry_run=dry_run,
+        rules_hash=rules.fingerprint("promotion"),
+    ) as run:
+        candidates = 0
+        decisions = PromotionDecisions(as_of=as_of)
+        messages: list[OutboxMessage] = []
+        if earlier is None:
+            with timer.beat("read"):
+                inputs = read_promotion(url, opaque(rules), as_of)
+            with timer.beat("decide"):
+                candidates = len(inputs.contacts)
+                decisions = decide_promotion(
+                    opaque(inputs), opaque(rules), as_of, settings.max_bad_row_share
+                )
+                messages = compose_handoffs(
+                    url, opaque(decisions), opaque(inputs), opaque(rules), opaque(settings)
+                )
+        applied = None
+        dispatched = None
+        if not dry_run and earlier is None:
+            with timer.beat("apply"):
+                applied = apply_promotion(
+                    url, opaque(decisions), opaque(messages), opaque(rules), run.run_id
+                )
+            with timer.beat("dispatch"):
+                dispatched = dispatch_slack(
+                    opaque(settings), rules.promotion.slack.max_messages_per_run
+                )
+        outcome = PromotionOutcome(
+            run_id=run.run_id,
+            as_of=as_of,
+            dry_run=dry_run,
+            candidates=candidates,
+            decisions=decisions,
+            messages=len(messages),
+            applied=applied,
+            dispatch=dispatched,
+            beat_seconds=timer.seconds,
+            superseded_by=earlier.as_of.isoformat() if earlier else None,
+        )
+        run.summary = outcome.summary()
+    return outcome

@@ -1,0 +1,146 @@
+"""The promotion run's summary: counts for the run ledger and the markdown artifact."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from tasks.artifacts import superseded_note
+from tasks.outbox import FailedMessage
+from tasks.outbox_admin import failed_markdown
+from tasks.promotion.apply import AppliedPromotions
+from tasks.promotion.decide import PromotionDecisions
+
+MAX_LISTED = 50
+
+
+@dataclass(frozen=True)
+class DispatchSummary:
+    """What the Slack dispatcher did, and what is still waiting in the outbox."""
+
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    deferred: int = 0
+    pending: int = 0
+    error: str | None = None
+    errors: list[str] = field(default_factory=list)
+    failures: list[FailedMessage] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PromotionOutcome:
+    """One promotion run, decided and (unless dry) applied and dispatched."""
+
+    run_id: str
+    as_of: datetime
+    dry_run: bool
+    candidates: int
+    decisions: PromotionDecisions
+    messages: int
+    applied: AppliedPromotions | None
+    dispatch: DispatchSummary | None
+    beat_seconds: dict[str, float] = field(default_factory=dict)
+    superseded_by: str | None = None
+
+    def dispatch_problem(self) -> str | None:
+        """Why this run's Slack dispatch could not work, or None when it could.
+
+        It could not when Slack is not configured (no token), or when messages were due
+        and every attempt failed for a reason that may pass (network, 5xx, revoked token).
+        The messages stay pending in the outbox either way.
+        """
+        dispatch = self.dispatch
+        if dispatch is None:
+            return None
+        if dispatch.error:
+            return f"Slack dispatch could not run: {dispatch.error}"
+        if dispatch.sent == 0 and dispatch.retried > 0:
+            first = f"; first error: {dispatch.errors[0]}" if dispatch.errors else ""
+            return (
+                f"Slack dispatch sent nothing: {dispatch.retried} messages failed and stay "
+                f"pending ({dispatch.pending} in the outbox){first}"
+            )
+        return None
+
+    def summary(self) -> dict[str, Any]:
+        """Flat counts for the run ledger, the CLI and the flow's return value."""
+        decided = self.decisions.counts()
+        by_stage = self.applied.by_stage() if self.applied else {}
+        result: dict[str, Any] = {
+            "as_of": self.as_of.isoformat(),
+            "dry_run": self.dry_run,
+            "candidates": self.candidates,
+            "decided": decided,
+            "promoted": by_stage,
+            "hot": self.applied.hot if self.applied else 0,
+            "assigned": self.applied.assigned if self.applied else 0,
+            "messages_decided": self.messages,
+            "messages_enqueued": self.applied.enqueued if self.applied else 0,
+            "quarantined": self.decisions.bad_rows,
+            "beat_seconds": self.beat_seconds,
+            "superseded_by": self.superseded_by,
+        }
+        if self.dispatch is not None:
+            result.update(
+                {
+                    "messages_sent": self.dispatch.sent,
+                    "messages_pending": self.dispatch.pending,
+                    "messages_failed": self.dispatch.failed,
+                    "dispatch_error": self.dispatch.error,
+                }
+            )
+        return result
+
+
+def promotion_markdown(outcome: PromotionOutcome) -> str:
+    """The run artifact: promotions by stage, hot leads, owners and Slack messages."""
+    as_of = outcome.as_of.strftime("%Y-%m-%d %H:%M UTC")
+    title = f"# mql-promotion {as_of}" + (" (dry run: nothing written)" if outcome.dry_run else "")
+    lines = [
+        title,
+        "",
+        *superseded_note(outcome.superseded_by),
+        f"Run `{outcome.run_id}` read {outcome.candidates} candidate contacts; "
+        f"{outcome.decisions.bad_rows} quarantined.",
+        "",
+    ]
+    problem = outcome.dispatch_problem()
+    if problem:
+        lines[1:1] = ["", f"**Dispatch stopped:** {problem}"]
+    decided = outcome.decisions.counts()
+    applied = outcome.applied.by_stage() if outcome.applied else {}
+    stages = [k for k in decided if k not in ("hot", "assigned", "unassigned")]
+    lines += ["## Promotions by stage", "", "| stage | decided | applied |", "|---|---:|---:|"]
+    if not stages:
+        lines.append("| (none) | 0 | 0 |")
+    for stage in stages:
+        lines.append(f"| {stage} | {decided[stage]} | {applied.get(stage, 0)} |")
+    lines += [
+        "",
+        "| hot leads | owners assigned | no active owner |",
+        "|---:|---:|---:|",
+        f"| {decided['hot']} | {decided['assigned']} | {decided['unassigned']} |",
+        "",
+        "## Slack messages",
+        "",
+        "| decided | new in outbox | sent | pending | failed |",
+        "|---:|---:|---:|---:|---:|",
+    ]
+    dispatch = outcome.dispatch or DispatchSummary()
+    enqueued = outcome.applied.enqueued if outcome.applied else 0
+    lines.append(
+        f"| {outcome.messages} | {enqueued} | {dispatch.sent} | {dispatch.pending} | "
+        f"{dispatch.failed} |"
+    )
+    if dispatch.errors:
+        lines += ["", "Unsent this run:", ""]
+        lines += [f"- {error}" for error in dispatch.errors[:MAX_LISTED]]
+    lines += failed_markdown(dispatch.failures, limit=MAX_LISTED)
+    transitions = outcome.applied.transitions if outcome.applied else outcome.decisions.transitions
+    if transitions:
+        lines += ["", "## Transitions", "", "| contact | from | to | rule |", "|---:|---|---|---|"]
+        for t in transitions[:MAX_LISTED]:
+            lines.append(f"| {t.contact_id} | {t.from_stage or '-'} | {t.to_stage} | {t.rule} |")
+        if len(transitions) > MAX_LISTED:
+            lines.append(f"| … | | | {len(transitions) - MAX_LISTED} more |")
+    return "\n".join(lines) + "\n"

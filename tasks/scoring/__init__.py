@@ -1,0 +1,1 @@
+"""Scoring: read → decide → apply of behaviour + fit scores, and `explain`."""

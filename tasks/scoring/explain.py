@@ -1,0 +1,156 @@
+"""`leadflow explain`: why a contact has the score it has, signal by signal."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import pandas as pd
+from sqlalchemy import Connection, select
+
+from models.rules import Rules
+from models.tables import Contact, Event, Owner, ScoreSnapshot
+from tasks.scoring.decide import classify_job_levels, score_contacts
+from tasks.scoring.read import read_contacts, read_facts
+
+
+class UnknownContact(LookupError):
+    """No contact has the given email."""
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """A contact's live score at as_of with its breakdown, its events and its stored score."""
+
+    email: str
+    as_of: datetime
+    contact: dict[str, object]
+    score: dict[str, object]
+    events: pd.DataFrame
+    stored: dict[str, object] | None
+
+
+def read_explanation(conn: Connection, *, email: str, rules: Rules, as_of: datetime) -> Explanation:
+    """Recompute one contact's score at `as_of` with the same code as the flow."""
+    row = conn.execute(
+        select(
+            Contact.id, Contact.email, Contact.first_name, Contact.last_name, Contact.job_title,
+            Contact.lifecycle_stage, Contact.lead_status, Owner.email.label("owner_email"),
+        )
+        .outerjoin(Owner, Owner.id == Contact.owner_id)
+        .where(Contact.email == email.strip().lower())
+    ).first()
+    if row is None:
+        raise UnknownContact(f"no contact with email {email!r}")
+    contact = row
+    ids = select(Contact.id).where(Contact.id == contact.id)
+    attributes = read_contacts(conn, ids)
+    facts = read_facts(conn, rules, as_of, ids)
+    scores = score_contacts(contacts=attributes, facts=facts, rules=rules, as_of=as_of)
+    events = pd.DataFrame.from_records(
+        conn.execute(
+            select(Event.occurred_at, Event.type, Event.detail)
+            .where(Event.contact_id == contact.id, Event.occurred_at <= as_of)
+            .order_by(Event.occurred_at.desc())
+        ).all(),
+        columns=["occurred_at", "type", "detail"],
+    )
+    snapshot = conn.execute(
+        select(ScoreSnapshot.as_of, ScoreSnapshot.score, ScoreSnapshot.run_id)
+        .where(ScoreSnapshot.contact_id == contact.id, ScoreSnapshot.as_of <= as_of)
+        .order_by(ScoreSnapshot.as_of.desc())
+        .limit(1)
+    ).first()
+    level = classify_job_levels(attributes["job_title"], rules.scoring.job_levels).iat[0]
+    return Explanation(
+        email=contact.email,
+        as_of=as_of,
+        contact={
+            "name": " ".join(p for p in (contact.last_name, contact.first_name) if p),
+            "job_title": contact.job_title,
+            "job_level": level,
+            "industry": attributes["industry"].iat[0],
+            "employee_count": attributes["employee_count"].iat[0],
+            "region": attributes["region"].iat[0],
+            "lifecycle_stage": contact.lifecycle_stage,
+            "lead_status": contact.lead_status,
+            "owner_email": contact.owner_email,
+        },
+        score=scores.iloc[0].to_dict(),
+        events=events,
+        stored=None
+        if snapshot is None
+        else {"as_of": snapshot.as_of, "score": snapshot.score, "run_id": snapshot.run_id},
+    )
+
+
+def format_explanation(explanation: Explanation, rules: Rules) -> str:
+    """Human-readable text: each signal, its points, dates, windows and the caps applied."""
+    e = explanation
+    score = e.score
+    breakdown = score["breakdown"]
+    assert isinstance(breakdown, dict)
+    paid = {item["signal"]: item for item in breakdown["signals"]}
+    c = e.contact
+    lines = [
+        f"{e.email} — {c['name'] or '(no name)'}, {c['job_title'] or '(no title)'} "
+        f"[{c['job_level']}]",
+        f"stage {c['lifecycle_stage']}, status {c['lead_status'] or '-'}, "
+        f"owner {c['owner_email'] or '-'}",
+        f"score at {e.as_of.isoformat()}: {score['score']} = engagement "
+        f"{score['engagement_score']} + fit {score['fit_score']}",
+        "",
+        f"behaviour (cap {rules.scoring.behaviour.cap}; raw {breakdown['behaviour_raw']}"
+        + (", capped" if breakdown["behaviour_raw"] > rules.scoring.behaviour.cap else "")
+        + ")",
+    ]
+    for signal in rules.scoring.behaviour.signals:
+        item = paid.get(signal.name)
+        window = f"last {signal.window_days} days" if signal.window_days else "any time"
+        rule = (
+            f"{signal.points} pts {'once' if signal.count == 'once' else 'per ' + signal.per}"
+            + (f", needs ≥{signal.min} {signal.per}s" if signal.min > 1 else "")
+            + (f", cap {signal.cap}" if signal.cap is not None else "")
+            + f", {window}"
+        )
+        matching = e.events[e.events["type"].isin([t.value for t in signal.events])]
+        if signal.details is not None:
+            matching = matching[matching["detail"].isin(signal.details)]
+        if item:
+            lines.append(
+                f"  + {item['points']:>3}  {signal.name}: {item['units']} {signal.per}(s), "
+                f"latest {item['last_at']} ({rule})"
+            )
+        elif not matching.empty and signal.window_days:
+            since = e.as_of - timedelta(days=signal.window_days)
+            latest = matching["occurred_at"].max()
+            lines.append(
+                f"  +   0  {signal.name}: latest {latest.isoformat()} is before the window "
+                f"start {since.isoformat()} ({rule})"
+            )
+        elif not matching.empty:
+            lines.append(f"  +   0  {signal.name}: {len(matching)} event(s), below the minimum "
+                         f"({rule})")
+        else:
+            lines.append(f"  +   0  {signal.name}: no events ({rule})")
+    lines += [
+        "",
+        f"fit (cap {rules.scoring.fit.cap}; raw {breakdown['fit_raw']}"
+        + (", capped" if breakdown["fit_raw"] > rules.scoring.fit.cap else "")
+        + ")",
+    ]
+    for fit_signal in rules.scoring.fit.signals:
+        points = paid.get(fit_signal.name, {}).get("points", 0)
+        condition = (
+            f"≥ {fit_signal.at_least}" if fit_signal.at_least is not None
+            else "in " + ", ".join(fit_signal.any_of or [])
+        )
+        value = c["job_level"] if fit_signal.attribute == "job_level" else c[fit_signal.attribute]
+        lines.append(
+            f"  + {points:>3}  {fit_signal.name}: {fit_signal.attribute} = {value} "
+            f"(rule: {condition}, {fit_signal.points} pts)"
+        )
+    if e.stored:
+        lines += ["", f"stored snapshot: {e.stored['score']} at {e.stored['as_of']} "
+                      f"(run {e.stored['run_id']})"]
+    else:
+        lines += ["", "no stored snapshot yet (run `leadflow run scoring`)"]
+    return "\n".join(lines)

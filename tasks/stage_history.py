@@ -1,0 +1,119 @@
+"""Recording stage moves: the contact's stage, a stage-history row each, company roll-ups.
+
+Every flow that moves a stage applies its decided `Transition`s here, inside its own
+apply transaction, so a rerun or a concurrent run changes nothing twice.
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, select, update
+
+from leadflow.db import insert_ignoring_conflicts
+from models.enums import LeadStatus, Stage
+from models.lifecycle import InvalidTransition, TransitionKind, is_allowed
+from models.tables import Company, Contact, StageHistory
+from tasks.transitions import Transition, company_stage
+
+
+@dataclass(frozen=True)
+class AppliedTransitions:
+    """What `apply_transitions` wrote: the moves that took effect and the companies rolled up."""
+
+    transitions: list[Transition]
+    companies: dict[int, Stage | None]
+
+
+def apply_transitions(
+    conn: Connection,
+    transitions: Sequence[Transition],
+    *,
+    run_id: str | None,
+    lead_status_on: Mapping[Stage, LeadStatus] | None = None,
+) -> AppliedTransitions:
+    """Write transitions in the caller's transaction, keyed by (contact, to, at).
+
+    A move takes effect only if the contact is still in its `from_stage` (so a rerun or
+    a concurrent run changes nothing twice); each effective move gets a stage-history
+    row, the lead status `lead_status_on` names for its target, and recycle/re-nurture
+    clear the hot-lead mark. Touched companies are rolled up afterwards.
+    """
+    for transition in transitions:
+        if not is_allowed(transition.from_stage, transition.to_stage, transition.kind):
+            raise InvalidTransition(
+                f"contact {transition.contact_id}: {transition.from_stage} → "
+                f"{transition.to_stage} is not allowed as {transition.kind}"
+            )
+    statuses = lead_status_on or {}
+    applied: list[Transition] = []
+    for transition in transitions:
+        values: dict[str, object] = {"lifecycle_stage": transition.to_stage.value}
+        if transition.to_stage in statuses:
+            values["lead_status"] = statuses[transition.to_stage].value
+        if transition.kind in (TransitionKind.RECYCLE, TransitionKind.RENURTURE):
+            values["hot_at"] = None
+        current = (
+            Contact.lifecycle_stage.is_(None)
+            if transition.from_stage is None
+            else Contact.lifecycle_stage == transition.from_stage
+        )
+        result = conn.execute(
+            update(Contact).where(Contact.id == transition.contact_id, current).values(**values)
+        )
+        if result.rowcount == 1:
+            applied.append(transition)
+    insert_ignoring_conflicts(
+        conn,
+        StageHistory.__table__,  # type: ignore[arg-type]
+        [
+            {
+                "contact_id": t.contact_id,
+                "from_stage": t.from_stage,
+                "to_stage": t.to_stage.value,
+                "at": t.at,
+                "rule": t.rule,
+                "kind": t.kind.value,
+                "reason": t.reason,
+                "run_id": run_id,
+            }
+            for t in applied
+        ],
+        keys=["contact_id", "to_stage", "at"],
+    )
+    companies = refresh_company_stages(conn, contact_ids=[t.contact_id for t in applied])
+    return AppliedTransitions(transitions=applied, companies=companies)
+
+
+def refresh_company_stages(
+    conn: Connection, *, contact_ids: Sequence[int]
+) -> dict[int, Stage | None]:
+    """Recompute the stage of the companies of these contacts; returns company → stage."""
+    if not contact_ids:
+        return {}
+    company_ids = sorted(
+        {
+            cid
+            for cid in conn.execute(
+                select(Contact.company_id).where(Contact.id.in_(list(contact_ids)))
+            ).scalars()
+            if cid is not None
+        }
+    )
+    if not company_ids:
+        return {}
+    stages: dict[int, list[str | None]] = {cid: [] for cid in company_ids}
+    for company_id, contact_stage in conn.execute(
+        select(Contact.company_id, Contact.lifecycle_stage).where(
+            Contact.company_id.in_(company_ids)
+        )
+    ):
+        if company_id is not None:
+            stages[company_id].append(contact_stage)
+    rolled = {cid: company_stage(values) for cid, values in stages.items()}
+    for company_id, rolled_stage in rolled.items():
+        conn.execute(
+            update(Company)
+            .where(Company.id == company_id)
+            .values(lifecycle_stage=None if rolled_stage is None else rolled_stage.value)
+        )
+    return rolled

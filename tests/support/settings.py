@@ -1,0 +1,39 @@
+"""Settings built for a test, untouched by the developer's LEADFLOW_* environment or .env."""
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from leadflow.settings import Settings
+
+
+def settings_for(database_url: str, **overrides: Any) -> Settings:
+    """Settings on `database_url`: every other field at its default unless overridden.
+
+    Every field is passed explicitly, so `LEADFLOW_*` variables and a `.env` file cannot
+    leak into a test. Email goes to `.eml` files in a fresh temporary folder unless the
+    test gives `outbox_dir` or `smtp_host`; Slack is not configured unless the test gives
+    `slack_token` + `slack_api_url` (see `tests.support.slack_api`) or `slack_console`.
+    """
+    values: dict[str, Any] = {
+        name: field.get_default(call_default_factory=True)
+        for name, field in Settings.model_fields.items()
+    }
+    values["outbox_dir"] = Path(tempfile.mkdtemp(prefix="leadflow-test-outbox-"))
+    values.update(overrides, database_url=database_url)
+    unknown = set(values) - set(Settings.model_fields)
+    if unknown:
+        raise TypeError(f"Settings has no field(s) {sorted(unknown)}")
+    return Settings(**values, _env_file=None)  # type: ignore[call-arg]
+
+
+def environment_for(settings: Settings) -> dict[str, str | None]:
+    """The `LEADFLOW_*` variables that make `Settings()` read back `settings` (None: unset).
+
+    Flows read `get_settings()`; a test points them at its database with these variables.
+    """
+    environment: dict[str, str | None] = {}
+    for name in Settings.model_fields:
+        value = getattr(settings, name)
+        environment[f"LEADFLOW_{name.upper()}"] = None if value is None else str(value)
+    return environment
