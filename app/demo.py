@@ -59,8 +59,10 @@ def _fresh_database(options: DemoOptions) -> str:
     url = f"sqlite:///{options.database_path}"
     # Flows read their settings from the environment: point this process at the demo's
     # database and outbox folder; Slack hand-offs are rendered to the console sender
-    # unless a real token is configured.
+    # unless a real token is configured. The demo is development mode: links are signed
+    # with the built-in development secret unless one is configured.
     os.environ["LEADFLOW_DATABASE_URL"] = url
+    os.environ["LEADFLOW_DEVELOPMENT"] = "true"
     os.environ["LEADFLOW_OUTBOX_DIR"] = str(options.folder / "emails")
     if not os.environ.get("LEADFLOW_SLACK_TOKEN"):
         os.environ["LEADFLOW_SLACK_CONSOLE"] = "true"
@@ -297,6 +299,7 @@ def format_summary(headline: dict[str, object]) -> str:
         "",
         "where to look next:",
         f"  export LEADFLOW_DATABASE_URL=sqlite:///{database}",
+        "  export LEADFLOW_DEVELOPMENT=true   # the demo's signing secret, for serve / run nurture",
         f"  {bin_dir}leadflow explain {first_email}   # why this lead has its score",
         f"  ls {Path(str(database)).parent / 'emails'}   # nurture emails as .eml files",
         f"  {bin_dir}leadflow export contacts -o contacts.csv   # stages, scores, owners, dates",

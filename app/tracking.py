@@ -7,17 +7,26 @@
 - `GET /c/{token}` records an `email_click` event and redirects to the URL signed into
   the token, never to one taken from the request: there is no open redirect.
 
-Tokens are HMAC-signed (leadflow.tokens); a forged or altered one gets 403. Opens and
-clicks land in the events ledger with the email id as `detail`, so nurture branches
-and scoring both see them; each email's first open and each link's first click count.
+Tokens are HMAC-signed (leadflow.tokens); a forged, altered or expired one gets 403.
+Every configured signing secret is accepted (key rotation). Opens and clicks land in the
+events ledger with the email id as `detail`, so nurture branches and scoring both see
+them; each email's first open and each link's first click count.
+
+Pages cannot be framed (X-Frame-Options, CSP frame-ancestors), and the app keeps its own
+access log (`leadflow.tracking.access`) with tokens cut short: a full token in a log file
+is as good as the link itself. Run uvicorn with `access_log=False` (as `leadflow serve`
+does).
 """
 
 import base64
 import hashlib
 import html
-from collections.abc import Callable
-from datetime import datetime
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -33,6 +42,25 @@ from tasks.nurture.apply import record_suppression
 
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 NO_STORE = {"Cache-Control": "no-store, max-age=0"}
+SECURITY_HEADERS = {
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+SHOWN_TOKEN_CHARS = 8
+TOKEN_IN_PATH = re.compile(rf"/([uoc])/([^/?#]{{{SHOWN_TOKEN_CHARS}}})[^/?#]*")
+
+access_log = logging.getLogger("leadflow.tracking.access")
+
+
+def redact_tokens(path: str) -> str:
+    """`path` with every tracking token cut to its first SHOWN_TOKEN_CHARS characters + `…`."""
+    return TOKEN_IN_PATH.sub(r"/\1/\2…", path)
+
 
 PAGES = {
     "ja": {
@@ -68,7 +96,7 @@ def _page(title: str, body: str, *, lang: str, status: int = 200) -> HTMLRespons
         f'<body style="font-family:sans-serif;max-width:560px;margin:40px auto;padding:0 16px">'
         f"<h1>{html.escape(title)}</h1>{body}</body></html>"
     )
-    return HTMLResponse(document, status_code=status, headers=NO_STORE)
+    return HTMLResponse(document, status_code=status, headers={**NO_STORE, **SECURITY_HEADERS})
 
 
 def _texts(payload: dict[str, Any]) -> tuple[str, dict[str, str]]:
@@ -84,19 +112,40 @@ def create_app(
 ) -> FastAPI:
     """The tracking ASGI app over `engine` (default: the configured database).
 
-    `clock` stamps recorded events; simulations pass their own time.
+    `clock` stamps recorded events and decides whether a token has expired; simulations
+    pass their own time. Raises SigningSecretError when no usable secret is configured.
     """
     settings = settings or get_settings()
+    secrets = settings.signing_keys()
+    max_age = timedelta(days=settings.token_max_age_days)
+    # The form posts back through the same proxy path as the page it is on.
+    base_path = urlsplit(settings.public_base_url).path.rstrip("/")
     if engine is None:
         from leadflow.db import ensure_database
 
         engine = ensure_database(settings.database_url)
-    secret = settings.signing_secret
     app = FastAPI(title="leadflow tracking", docs_url=None, redoc_url=None, openapi_url=None)
+
+    @app.middleware("http")
+    async def log_access(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        client = request.client.host if request.client else "-"
+        access_log.info(
+            '%s "%s %s" %d',
+            client,
+            request.method,
+            redact_tokens(request.url.path),
+            response.status_code,
+        )
+        return response
 
     def verified(token: str, action: Action) -> dict[str, Any] | None:
         try:
-            payload = verify_token(token, action=action, secret=secret)
+            payload = verify_token(
+                token, action=action, secret=secrets, max_age=max_age, now=clock()
+            )
         except InvalidToken:
             return None
         if not isinstance(payload.get("c"), int) or not isinstance(payload.get("e"), str):
@@ -145,7 +194,7 @@ def create_app(
         lang, texts = _texts(payload)
         form = (
             f"<p>{texts['confirm_text']}</p>"
-            f'<form method="post" action="/u/{html.escape(token)}">'
+            f'<form method="post" action="{html.escape(base_path)}/u/{html.escape(token)}">'
             f'<input type="hidden" name="List-Unsubscribe" value="One-Click">'
             f'<button type="submit">{texts["button"]}</button></form>'
         )

@@ -7,13 +7,19 @@ multipart/alternative (text + HTML), has a Message-ID derived from its idempoten
 and carries one-click unsubscribe headers (RFC 2369 + RFC 8058).
 """
 
+import base64
 import hashlib
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from email import policy as email_policy
+from email.errors import HeaderParseError
 from email.headerregistry import Address
 from email.message import EmailMessage
+from email.parser import BytesParser
 from email.utils import format_datetime, parseaddr
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -21,7 +27,8 @@ from urllib.parse import quote
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from leadflow.paths import TEMPLATES_DIR
-from leadflow.tokens import sign_token
+from leadflow.tokens import Action, sign_token
+from models.messages import PermanentSendError
 from models.nurture_rules import NurtureRules, template_problems
 
 SAMPLE_PAYLOAD: dict[str, Any] = {
@@ -43,35 +50,42 @@ class RenderedEmail:
     html: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class TrackingLinks:
-    """Builds signed tracking URLs under the public base URL of `leadflow serve`."""
+    """Builds signed tracking URLs under the public base URL of `leadflow serve`.
+
+    `secret` is the current signing secret (`Settings.signing_keys()[0]`); tokens are
+    stamped `issued_at` (default: when each is signed), which starts their max age.
+    """
 
     base_url: str
     secret: str
+    issued_at: datetime | None = None
+
+    def __repr__(self) -> str:
+        return f"TrackingLinks(base_url={self.base_url!r}, secret='**********')"
 
     def _url(self, path: str, token: str) -> str:
         return f"{self.base_url.rstrip('/')}/{path}/{token}"
 
+    def _sign(self, payload: dict[str, Any], action: Action) -> str:
+        return sign_token(payload, action=action, secret=self.secret, issued_at=self.issued_at)
+
     def unsubscribe(self, *, email_id: str, contact_id: int, locale: str) -> str:
         """The one-click unsubscribe URL (GET shows a confirmation page, POST unsubscribes)."""
-        token = sign_token(
-            {"e": email_id, "c": contact_id, "l": locale}, action="unsubscribe", secret=self.secret
-        )
+        token = self._sign({"e": email_id, "c": contact_id, "l": locale}, "unsubscribe")
         return self._url("u", token)
 
     def open_pixel(self, *, email_id: str, contact_id: int) -> str:
         """The 1×1 image URL that records an open."""
-        token = sign_token({"e": email_id, "c": contact_id}, action="open", secret=self.secret)
+        token = self._sign({"e": email_id, "c": contact_id}, "open")
         return self._url("o", token)
 
     def click(self, url: str, *, email_id: str, contact_id: int) -> str:
         """A redirect URL that records a click and then goes to `url` (and only there)."""
         if not url.startswith(("https://", "http://")):
             raise ValueError(f"only http(s) links can be tracked, got {url!r}")
-        token = sign_token(
-            {"e": email_id, "c": contact_id, "u": url}, action="click", secret=self.secret
-        )
+        token = self._sign({"e": email_id, "c": contact_id, "u": url}, "click")
         return self._url("c", token)
 
 
@@ -171,8 +185,123 @@ class _VerbatimHeader(str):
         return f"{self.name}: {joined}{policy.linesep}"
 
 
-def _address(display_name: str, address: str) -> Address:
-    return Address(display_name=display_name, addr_spec=address)
+# Names may be 100 + 100 characters long; a display name longer than this is cut.
+DISPLAY_NAME_MAX = 64
+ELLIPSIS = "…"
+# Never in a header: control characters (CR, LF, NUL, …), lone surrogates, and the
+# Unicode line and paragraph separators.
+_UNSAFE_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
+
+
+def clean_header_text(value: str) -> str:
+    """`value` as one header-safe line: control characters become spaces, runs of
+    whitespace collapse to one space, and the ends are trimmed."""
+    spaced = "".join(
+        " " if unicodedata.category(character) in _UNSAFE_CATEGORIES else character
+        for character in value
+    )
+    return " ".join(spaced.split())
+
+
+def display_name_for(name: str, addr_spec: str, *, limit: int = DISPLAY_NAME_MAX) -> str:
+    """A display name for `addr_spec` that survives header folding.
+
+    The name is cleaned (`clean_header_text`), capped at `limit` characters and, while
+    the folded header would not parse back to exactly that name, shortened further
+    (ending in "…"). The email package folds long words and long encoded names badly: a
+    blank line inside `To:` that turns the later headers into body text, or encoded
+    words read back with spaces between them.
+    """
+    cleaned = clean_header_text(name)
+    if len(cleaned) > limit:
+        cleaned = cleaned[: limit - 1].rstrip() + ELLIPSIS
+    while cleaned and not _round_trips(cleaned, addr_spec):
+        stem = cleaned.removesuffix(ELLIPSIS)[:-1].rstrip()
+        cleaned = stem + ELLIPSIS if stem else ""
+    return cleaned
+
+
+@lru_cache(maxsize=256)  # the From header is the same for every email
+def _round_trips(display_name: str, addr_spec: str) -> bool:
+    probe = EmailMessage()
+    probe["To"] = Address(display_name=display_name, addr_spec=addr_spec)
+    probe["X-End"] = "end"
+    parsed = BytesParser(policy=email_policy.default).parsebytes(
+        probe.as_bytes(policy=email_policy.SMTP), headersonly=True
+    )
+    to = parsed["To"]
+    return (
+        parsed["X-End"] == "end"
+        and to is not None
+        and [(a.display_name, a.addr_spec) for a in to.addresses] == [(display_name, addr_spec)]
+    )
+
+
+# Bytes of UTF-8 per encoded word: "Subject: =?utf-8?b?…?=" stays within 78 characters.
+_ENCODED_WORD_BYTES = 39
+
+
+class _EncodedWordsHeader(str):
+    """An unstructured header written as RFC 2047 encoded words, one per line.
+
+    Used when the email package's own folding would not read back the same (a long word
+    moved to the next line gains a leading space); parsers join adjacent encoded words.
+    """
+
+    def __new__(cls, name: str, value: str) -> "_EncodedWordsHeader":
+        header = super().__new__(cls, value)
+        header.name = name
+        return header
+
+    name: str
+
+    def fold(self, *, policy: Any) -> str:
+        """The header as encoded words on folded lines with the policy's line separator."""
+        words: list[str] = []
+        chunk = b""
+        for character in str(self):
+            encoded = character.encode("utf-8")
+            if chunk and len(chunk) + len(encoded) > _ENCODED_WORD_BYTES:
+                words.append(chunk.decode("utf-8"))
+                chunk = b""
+            chunk += encoded
+        if chunk:
+            words.append(chunk.decode("utf-8"))
+        encoded_words = [
+            f"=?utf-8?b?{base64.b64encode(word.encode()).decode('ascii')}?=" for word in words
+        ]
+        return f"{self.name}: {f'{policy.linesep} '.join(encoded_words)}{policy.linesep}"
+
+
+@lru_cache(maxsize=256)
+def _subject_round_trips(subject: str) -> bool:
+    probe = EmailMessage()
+    probe["Subject"] = subject
+    parsed = BytesParser(policy=email_policy.default).parsebytes(
+        probe.as_bytes(policy=email_policy.SMTP), headersonly=True
+    )
+    return parsed["Subject"] == subject
+
+
+def subject_header(subject: str) -> str:
+    """The Subject as one clean line, folded so that it parses back unchanged."""
+    cleaned = clean_header_text(subject)
+    if _subject_round_trips(cleaned):
+        return cleaned
+    return _EncodedWordsHeader("Subject", cleaned)
+
+
+def recipient_address(addr_spec: str) -> Address:
+    """The recipient as an Address; `PermanentSendError` when it can never be one
+    (CR/LF, several addresses, no domain): retrying would not make it valid."""
+    try:
+        address = Address(addr_spec=addr_spec)
+    except (ValueError, HeaderParseError) as error:
+        # The reason is stored and listed: it must not carry the address itself.
+        raise PermanentSendError(f"invalid recipient address: {error}") from error
+    if not address.username or not address.domain or address.addr_spec != addr_spec:
+        raise PermanentSendError("invalid recipient address: not one plain user@domain")
+    return address
 
 
 def build_message(
@@ -183,18 +312,26 @@ def build_message(
     unsubscribe_url: str,
     sent_at: datetime,
 ) -> EmailMessage:
-    """A multipart/alternative message with encoded headers and one-click unsubscribe."""
+    """A multipart/alternative message with encoded headers and one-click unsubscribe.
+
+    Display names are cleaned and capped (`display_name_for`); a recipient address that
+    can never be valid raises `PermanentSendError`.
+    """
     from_name, from_address = parseaddr(email_from)
     domain = from_address.rpartition("@")[2] or "localhost"
     email_id = str(payload["email_id"])
     locale = str(payload.get("locale") or "ja")
     first, last = str(payload.get("first_name") or ""), str(payload.get("last_name") or "")
-    to_name = f"{last} {first}".strip() if locale == "ja" else f"{first} {last}".strip()
+    to_name = f"{last} {first}" if locale == "ja" else f"{first} {last}"
+    recipient = recipient_address(str(payload["to"]))
 
     message = EmailMessage()
-    message["From"] = _address(from_name, from_address)
-    message["To"] = _address(to_name, str(payload["to"]))
-    message["Subject"] = rendered.subject
+    # The sender's name is configuration, not contact data: cleaned, never shortened.
+    message["From"] = Address(display_name=clean_header_text(from_name), addr_spec=from_address)
+    message["To"] = Address(
+        display_name=display_name_for(to_name, recipient.addr_spec), addr_spec=recipient.addr_spec
+    )
+    message["Subject"] = subject_header(rendered.subject)
     message["Date"] = format_datetime(sent_at)
     message["Message-ID"] = message_id_for(email_id, domain=domain)
     mailto = f"mailto:{from_address}?subject={quote('unsubscribe ' + email_id)}"

@@ -57,21 +57,7 @@ def finish_run(
 
 def previous_run(conn: Connection, *, flow: str, before: datetime) -> PreviousRun | None:
     """The latest completed, applied (not dry) run of `flow` with as_of strictly before `before`."""
-    row = conn.execute(
-        select(Run.id, Run.as_of, Run.started_at, Run.rules_hash)
-        .where(
-            Run.flow == flow,
-            Run.status == "completed",
-            Run.dry_run.is_(False),
-            Run.as_of < before,
-        )
-        .order_by(Run.as_of.desc(), Run.started_at.desc())
-        .limit(1)
-    ).first()
-    if row is None:
-        return None
-    return PreviousRun(run_id=row.id, as_of=row.as_of, started_at=row.started_at,
-                       rules_hash=row.rules_hash)
+    return _latest_applied(conn, flow=flow, before=before)
 
 
 @dataclass
@@ -100,11 +86,19 @@ def recorded_run(
 
 def latest_applied_run(conn: Connection, *, flow: str) -> PreviousRun | None:
     """The completed, applied (not dry) run of `flow` with the latest as_of, if any."""
+    return _latest_applied(conn, flow=flow, before=None)
+
+
+def _latest_applied(
+    conn: Connection, *, flow: str, before: datetime | None
+) -> PreviousRun | None:
+    query = select(Run.id, Run.as_of, Run.started_at, Run.rules_hash).where(
+        Run.flow == flow, Run.status == "completed", Run.dry_run.is_(False)
+    )
+    if before is not None:
+        query = query.where(Run.as_of < before)
     row = conn.execute(
-        select(Run.id, Run.as_of, Run.started_at, Run.rules_hash)
-        .where(Run.flow == flow, Run.status == "completed", Run.dry_run.is_(False))
-        .order_by(Run.as_of.desc(), Run.started_at.desc())
-        .limit(1)
+        query.order_by(Run.as_of.desc(), Run.started_at.desc()).limit(1)
     ).first()
     if row is None:
         return None

@@ -2,12 +2,21 @@
 
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from leadflow.paths import DEFAULT_RULES_PATH
+
+MIN_SECRET_LENGTH = 32
+# Public on purpose: it only works with LEADFLOW_DEVELOPMENT=true, never in production.
+DEVELOPMENT_SIGNING_SECRET = "leadflow-development-only-signing-secret-do-not-use"
+
+
+class SigningSecretError(RuntimeError):
+    """No usable signing secret: links cannot be signed and the tracking app cannot serve."""
 
 
 class Settings(BaseSettings):
@@ -28,7 +37,12 @@ class Settings(BaseSettings):
         description="A run fails when more than this share of input rows is quarantined.",
     )
 
-    slack_token: str | None = None
+    development: bool = Field(
+        default=False,
+        description="Development mode: allows the built-in signing secret (the demo sets it).",
+    )
+
+    slack_token: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
     slack_token_secret: str | None = Field(
         default=None, description="Prefect Secret block holding the Slack token (if no token)."
@@ -40,12 +54,27 @@ class Settings(BaseSettings):
     smtp_host: str | None = None
     smtp_port: int = 587
     smtp_user: str | None = None
-    smtp_password: str | None = None
+    smtp_password: SecretStr | None = None
     smtp_security: str = Field(default="starttls", description="starttls, tls or none")
+    smtp_allow_plain_auth: bool = Field(
+        default=False,
+        description="Allow SMTP AUTH without TLS (smtp_security=none), e.g. for a local relay.",
+    )
     email_from: str = "leadflow <marketing@example.com>"
     outbox_dir: Path = Path(".leadflow/outbox")
     public_base_url: str = "http://127.0.0.1:8000"
-    signing_secret: str = "change-me-in-production"
+    signing_secrets: SecretStr | None = Field(
+        default=None,
+        description="Comma-separated link-signing secrets: the first signs, all verify.",
+    )
+    signing_secret: SecretStr | None = Field(
+        default=None, description="One signing secret (older setting; verified after the list)."
+    )
+    token_max_age_days: int = Field(
+        default=90,
+        ge=60,
+        description="Days a signed link stays valid; unsubscribe law needs at least 60.",
+    )
 
     @field_validator("business_timezone")
     @classmethod
@@ -58,8 +87,64 @@ class Settings(BaseSettings):
         """The business time zone as a tzinfo."""
         return ZoneInfo(self.business_timezone)
 
+    def signing_keys(self) -> tuple[str, ...]:
+        """The link-signing secrets, newest (the one that signs) first.
+
+        Raises SigningSecretError, with one message saying what to set, when none is
+        configured or one is shorter than MIN_SECRET_LENGTH. Development mode falls back to
+        DEVELOPMENT_SIGNING_SECRET and accepts short secrets.
+        """
+        configured = [
+            part.strip()
+            for part in (self.signing_secrets.get_secret_value() if self.signing_secrets else "")
+            .split(",")
+            if part.strip()
+        ]
+        single = self.signing_secret.get_secret_value().strip() if self.signing_secret else ""
+        if single and single not in configured:
+            configured.append(single)
+        if self.development:
+            return tuple(configured) or (DEVELOPMENT_SIGNING_SECRET,)
+        if not configured:
+            raise SigningSecretError(
+                "no signing secret: set LEADFLOW_SIGNING_SECRETS to a random secret of at least "
+                f"{MIN_SECRET_LENGTH} characters (e.g. python -c 'import secrets; "
+                "print(secrets.token_urlsafe(32))'), or LEADFLOW_DEVELOPMENT=true on a "
+                "development machine"
+            )
+        if any(len(key) < MIN_SECRET_LENGTH for key in configured):
+            raise SigningSecretError(
+                f"a signing secret in LEADFLOW_SIGNING_SECRETS / LEADFLOW_SIGNING_SECRET is "
+                f"shorter than {MIN_SECRET_LENGTH} characters; use a long random secret"
+            )
+        return tuple(configured)
+
+    def transport_warnings(self) -> list[str]:
+        """Plain-HTTP URLs that carry tokens or credentials (none in development mode)."""
+        if self.development:
+            return []
+        return [
+            f"warning: {name} is plain http ({url}); use https outside development"
+            for name, url in (
+                ("LEADFLOW_PUBLIC_BASE_URL", self.public_base_url),
+                ("LEADFLOW_SLACK_API_URL", self.slack_api_url),
+            )
+            if urlsplit(url).scheme.lower() == "http"
+        ]
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The process-wide settings (cached; call `get_settings.cache_clear()` after env changes)."""
     return Settings()
+
+
+def masked_url(url: str) -> str:
+    """A database URL fit to print: the password replaced by `***`."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<database URL that could not be parsed>"

@@ -52,6 +52,9 @@ ISO_AWARE = rf"{ISO_DATE}[T ]{ISO_TIME}{ISO_OFFSET}"
 
 EMAIL_PATTERN = r"[^@\s]+@[^@\s]+\.[^@\s]+"
 DOMAIN_PATTERN = r"[^\s@/:]+\.[^\s@/:]+"
+# A Slack user id (U…, or W… on Enterprise Grid): it is interpolated into `<@…>` mentions,
+# so anything else (`U1> <!channel`) must never get that far.
+SLACK_USER_ID_PATTERN = r"[UW][A-Z0-9]+"
 
 REQUIRED = "is required"
 
@@ -151,7 +154,16 @@ OWNERS_IMPORT = pa.DataFrameSchema(
         "name": _text(Owner.__table__.c.name),
         "team": pa.Column(str, nullable=True, checks=[_one_of(Team)]),
         "manager_email": _text(Owner.__table__.c.manager_email, checks=[_email()]),
-        "slack_user_id": _text(Owner.__table__.c.slack_user_id),
+        "slack_user_id": _text(
+            Owner.__table__.c.slack_user_id,
+            checks=[
+                pa.Check.str_matches(
+                    rf"^{SLACK_USER_ID_PATTERN}\Z",
+                    error="not a Slack user id (U or W followed by capital letters and digits, "
+                    "e.g. U01ABCDEF)",
+                )
+            ],
+        ),
         "active": _boolean(),
         "weight": pa.Column(
             str, nullable=True, checks=[pa.Check(_positive_number, error="must be a number > 0")]

@@ -372,3 +372,30 @@ class EmailSuppression(Base):
     __table_args__ = (
         UniqueConstraint("contact_id", "reason", name="uq_email_suppressions_contact_reason"),
     )
+
+
+class ErasureSalt(Base):
+    """The one salt of erasure hashes, created at the first erasure and never changed.
+
+    It lives in the database, not in settings: a changed setting would silently stop
+    every earlier suppression from matching.
+    """
+
+    __tablename__ = "erasure_salt"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    salt: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+
+
+class Erasure(Base):
+    """One erased person: a salted hash of the address and what was removed, no personal data.
+
+    The hash is also the suppression: an import of the same address takes no consent.
+    """
+
+    __tablename__ = "erasures"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime]
+    email_hash: Mapped[str] = mapped_column(String(64), index=True)
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON)
+    run_id: Mapped[str | None] = mapped_column(String(36))

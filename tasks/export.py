@@ -6,6 +6,9 @@ from sqlalchemy import Connection, func, select
 from models.enums import STAGE_TO_HUBSPOT, Stage
 from models.tables import Contact, Owner, StageHistory
 
+# A spreadsheet runs a cell starting with one of these as a formula (OWASP, CSV injection).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
 EXPORT_STAGES = [Stage.LEAD, Stage.MQL, Stage.SQL, Stage.OPPORTUNITY, Stage.CUSTOMER, Stage.OTHER]
 EXPORT_COLUMNS = [
     "email",
@@ -76,8 +79,32 @@ def to_hubspot_stages(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def neutralise_formula(value: object) -> object:
+    """A text cell that a spreadsheet would run as a formula, prefixed with a single quote
+    (OWASP's rule); anything else unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with every text cell passed through `neutralise_formula`.
+
+    Numbers stay numbers: a negative score is not a formula and keeps its minus sign.
+    """
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+            out[column] = out[column].map(neutralise_formula)
+    return out
+
+
 def write_csv(frame: pd.DataFrame, path: str) -> None:
-    """Write the export with ISO 8601 UTC timestamps and empty cells for missing values."""
+    """Write the export with ISO 8601 UTC timestamps and empty cells for missing values.
+
+    Text cells starting with = + - @, a tab or CR get a leading single quote, so a
+    spreadsheet shows them instead of running them as formulas; lines end in CRLF.
+    """
     out = frame.copy()
     for column in out.columns:
         if column.endswith("_at"):
@@ -86,4 +113,6 @@ def write_csv(frame: pd.DataFrame, path: str) -> None:
             )
     for column in ("engagement_score", "fit_score", "score"):
         out[column] = out[column].astype("Int64")
-    out.to_csv(path, index=False)
+    # CRLF (RFC 4180) also makes the writer quote a cell holding a bare CR; with "\n" it
+    # would not, and the CR would end the row in a spreadsheet.
+    neutralise_formulas(out).to_csv(path, index=False, lineterminator="\r\n")

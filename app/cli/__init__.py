@@ -73,10 +73,11 @@ def finish_flow_run(state: "State[Any]") -> dict[str, Any]:
 def db_upgrade() -> None:
     """Apply all migrations to LEADFLOW_DATABASE_URL."""
     from leadflow.db import upgrade
+    from leadflow.settings import masked_url
 
     url = get_settings().database_url
     upgrade(url)
-    typer.echo(f"database at {url} is up to date")
+    typer.echo(f"database at {masked_url(url)} is up to date")
 
 
 @rules_app.command("check")
@@ -108,6 +109,7 @@ def main() -> None:
 
 def _register_commands() -> None:
     # Each command family lives in its own module and registers itself on import.
+    import app.cli.erase_commands
     import app.cli.nurture_commands
     import app.cli.outbox_commands
     import app.cli.promotion_commands

@@ -6,7 +6,25 @@ import typer
 
 from app.cli import RulesOption, app, check_rules, fail, finish_flow_run, run_app
 from app.cli.scoring_commands import AsOfOption, parse_as_of
-from leadflow.settings import get_settings
+from leadflow.settings import Settings, SigningSecretError, get_settings
+
+
+def warn_about_transport(settings: Settings) -> None:
+    """Print a warning for each plain-http URL that would carry tokens or credentials."""
+    for warning in settings.transport_warnings():
+        typer.secho(warning, fg=typer.colors.YELLOW, err=True)
+
+
+def check_sending(settings: Settings) -> None:
+    """Exit with one clear line when emails could not be sent safely; warn about http URLs."""
+    from leadflow.adapters.email import PlainAuthRefused, transport_from_settings
+
+    try:
+        settings.signing_keys()
+        transport_from_settings(settings)
+    except (SigningSecretError, PlainAuthRefused) as error:
+        fail(str(error))
+    warn_about_transport(settings)
 
 
 @run_app.command("nurture")
@@ -25,6 +43,8 @@ def run_nurture_command(
     from flows.nurture_scheduler import nurture_scheduler
 
     settings = get_settings()
+    if not dry_run:
+        check_sending(settings)
     finish_flow_run(
         nurture_scheduler(as_of=hour, dry_run=dry_run, rules_path=rules_path, return_state=True)
     )
@@ -46,14 +66,17 @@ def serve(
     from app.tracking import create_app
 
     settings = get_settings()
-    if settings.signing_secret == "change-me-in-production":
-        typer.secho(
-            "warning: LEADFLOW_SIGNING_SECRET is the default; set a secret in production",
-            fg=typer.colors.YELLOW,
-            err=True,
-        )
+    try:
+        settings.signing_keys()
+    except SigningSecretError as error:
+        fail(str(error))
+    warn_about_transport(settings)
     typer.echo(f"tracking endpoint on http://{host}:{port} (public: {settings.public_base_url})")
-    uvicorn.run(create_app(settings=settings), host=host, port=port, log_level="info")
+    # The app writes its own access log with shortened tokens (app.tracking): uvicorn's
+    # would record every full token, enough to unsubscribe or fake clicks.
+    uvicorn.run(
+        create_app(settings=settings), host=host, port=port, log_level="info", access_log=False
+    )
 
 
 @app.command("suppress")

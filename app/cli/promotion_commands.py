@@ -23,8 +23,12 @@ def run_promotion_command(
     """
     hour = parse_as_of(as_of)
     rules_path = check_rules(rules)
+    from app.cli.nurture_commands import warn_about_transport
     from flows.mql_promotion import mql_promotion
+    from leadflow.settings import get_settings
 
+    if not dry_run:
+        warn_about_transport(get_settings())
     finish_flow_run(
         mql_promotion(as_of=hour, dry_run=dry_run, rules_path=rules_path, return_state=True)
     )

@@ -8,6 +8,7 @@ enrollment and suppress the address.
 
 import hashlib
 import logging
+import os
 import smtplib
 import ssl
 from email.message import EmailMessage
@@ -43,8 +44,15 @@ def _reply_text(raw: bytes | str) -> str:
     return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
 
 
+class PlainAuthRefused(ValueError):
+    """SMTP AUTH was configured without TLS and plain-text login was not explicitly allowed."""
+
+
 class SmtpTransport:
-    """Sends over SMTP with STARTTLS, implicit TLS or (local relays only) no encryption."""
+    """Sends over SMTP with STARTTLS, implicit TLS or (local relays only) no encryption.
+
+    Logging in needs TLS unless `allow_plain_auth` says the relay is trusted.
+    """
 
     def __init__(
         self,
@@ -56,9 +64,16 @@ class SmtpTransport:
         password: str | None = None,
         timeout: float = 30.0,
         ssl_context: ssl.SSLContext | None = None,
+        allow_plain_auth: bool = False,
     ) -> None:
         if security not in ("starttls", "tls", "none"):
             raise ValueError(f"smtp_security must be starttls, tls or none, not {security!r}")
+        if user and security == "none" and not allow_plain_auth:
+            raise PlainAuthRefused(
+                "refusing SMTP login without TLS: LEADFLOW_SMTP_SECURITY=none would send "
+                "LEADFLOW_SMTP_PASSWORD in plain text; use starttls or tls, or set "
+                "LEADFLOW_SMTP_ALLOW_PLAIN_AUTH=true for a trusted local relay"
+            )
         self.host, self.port, self.security = host, port, security
         self.user, self.password, self.timeout = user, password, timeout
         self.ssl_context = ssl_context or ssl.create_default_context()
@@ -108,7 +123,11 @@ class EmlDirectoryTransport:
         self.directory.mkdir(parents=True, exist_ok=True)
         name = hashlib.sha256(str(message["Message-ID"]).encode()).hexdigest()[:24]
         path = self.directory / f"{name}.eml"
-        path.write_bytes(message.as_bytes())
+        # A message holds a person's address and name: readable by the owner only.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(message.as_bytes())
         log.info("wrote email to %s", path.resolve())
         return str(path.resolve())
 
@@ -121,6 +140,9 @@ def transport_from_settings(settings: Settings) -> EmailTransport:
             port=settings.smtp_port,
             security=settings.smtp_security,
             user=settings.smtp_user,
-            password=settings.smtp_password,
+            password=(
+                settings.smtp_password.get_secret_value() if settings.smtp_password else None
+            ),
+            allow_plain_auth=settings.smtp_allow_plain_auth,
         )
     return EmlDirectoryTransport(settings.outbox_dir)

@@ -265,7 +265,7 @@ class ConsoleSlackSender:
 def resolve_slack_token(settings: Settings) -> str | None:
     """The token from LEADFLOW_SLACK_TOKEN, else from the named Prefect Secret block."""
     if settings.slack_token:
-        return settings.slack_token
+        return settings.slack_token.get_secret_value()
     if settings.slack_token_secret:
         from prefect.blocks.system import Secret
 

@@ -12,6 +12,7 @@ import pandas as pd
 from sqlalchemy import Connection, Table, select, update
 
 from models.tables import Activity, Company, Contact, Deal, Event, Owner, StageHistory
+from tasks.erase.suppression import erased_emails
 from tasks.imports.columns import ImportKind
 from tasks.imports.decide import (
     COMPANY_COLUMNS,
@@ -50,6 +51,7 @@ def _table(model: type) -> Table:
 OWNERS, COMPANIES, CONTACTS = _table(Owner), _table(Company), _table(Contact)
 EVENTS, ACTIVITIES, DEALS = _table(Event), _table(Activity), _table(Deal)
 STAGE_HISTORY = _table(StageHistory)
+ERASED_NOTE = "address erased earlier: marketing consent not taken from the file"
 
 
 def read_owners(conn: Connection) -> pd.DataFrame:
@@ -151,6 +153,13 @@ def _apply_contacts(ctx: Context, prepared: Prepared) -> pd.DataFrame:
     plan = decide_contacts(
         rows, stored, companies=companies, owners=read_owners(ctx.conn), now=ctx.now
     )
+    erased = erased_emails(ctx.conn, rows["email"].dropna())
+    if erased:
+        # The erasure withdrew consent for good: a file cannot give it back.
+        for frame in (plan.inserts, plan.updates):
+            if "email" in frame:
+                frame.loc[frame["email"].isin(erased), "consent"] = False
+        ctx.summary.notes[ERASED_NOTE] += int(rows["email"].isin(erased).sum())
     ctx.count(
         inserted=insert_rows(ctx.conn, CONTACTS, plan.inserts),
         updated=update_rows(ctx.conn, CONTACTS, plan.updates.drop(columns=["email"])),

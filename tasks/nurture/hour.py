@@ -96,8 +96,13 @@ def nurture_hour(
     Sends are stamped by `clock` (see `tasks.clock`). An hour at or before the latest
     applied hour does nothing at all: it was decided already, and what it owes goes out
     with the next new hour.
-    Records the run in the run ledger; `dry_run` stops after decide.
+    Records the run in the run ledger; `dry_run` stops after decide. Without a usable
+    signing secret (or with SMTP login refused without TLS) a real run fails before it
+    decides anything: SigningSecretError / PlainAuthRefused.
     """
+    if not dry_run:
+        settings.signing_keys()
+        transport_from_settings(settings)
     url = settings.database_url
     engine = ensure_database(url)
     timer = BeatTimer()

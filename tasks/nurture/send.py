@@ -89,7 +89,9 @@ def dispatch_emails(
     """Drain every due marketing email from the outbox through `transport` at `now`."""
     renderer = EmailRenderer(
         links=rules.nurture.links,
-        tracking=TrackingLinks(base_url=settings.public_base_url, secret=settings.signing_secret),
+        tracking=TrackingLinks(
+            base_url=settings.public_base_url, secret=settings.signing_keys()[0], issued_at=now
+        ),
     )
     sink = deliveries if deliveries is not None else {}
     sender = make_nurture_sender(

@@ -6,6 +6,7 @@ idempotency keys built from the transition's natural key.
 """
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
@@ -19,17 +20,95 @@ from leadflow.paths import TEMPLATES_DIR
 from models.messages import OutboxMessage
 from models.promotion_schemas import outbox_messages_schema
 from models.rules import Rules
+from models.schemas import SLACK_USER_ID_PATTERN
 from tasks.promotion.decide import PromotionDecisions, PromotionInputs
 
 SLACK_CHANNEL = "slack"
 SLACK_TEMPLATES_DIR = TEMPLATES_DIR / "slack"
+SLACK_USER_ID = re.compile(SLACK_USER_ID_PATTERN)
+
+# Slack's Block Kit limits: a message over any of them is refused with `invalid_blocks`,
+# and the hand-off would be lost, so text is cut to fit (with an ellipsis) instead.
+MAX_BLOCKS = 50
+MAX_HEADER_TEXT = 150
+MAX_SECTION_TEXT = 3000
+MAX_FIELD_TEXT = 2000
+MAX_FIELDS = 10
+MAX_CONTEXT_ELEMENTS = 10
+# Slack truncates the top-level text itself only past 40,000; notifications show far less.
+MAX_MESSAGE_TEXT = 4000
+ELLIPSIS = "…"
+# An entity or a <…> token cut in half would show as garbage or break the mention.
+_OPEN_TOKEN = re.compile(r"(?:&[a-z]*|<[^>]*)\Z")
 
 
 def _mrkdwn(value: object) -> str:
-    # Slack treats &, < and > as control characters in mrkdwn text.
+    # Slack treats &, < and > as control characters in every text it receives (mrkdwn,
+    # plain_text and the top-level text): <!channel> or <https://…|label> would be live.
     text = "" if value is None else str(value)
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
+
+def slack_length(text: str) -> int:
+    """The length of `text` as Slack may count it: UTF-16 code units (an emoji counts 2)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def truncate_slack_text(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` (UTF-16 units) with an ellipsis, never inside an
+    `&amp;`-style entity or a `<@U…>` mention."""
+    if slack_length(text) <= limit:
+        return text
+    budget = limit - slack_length(ELLIPSIS)
+    cut: list[str] = []
+    used = 0
+    for character in text:
+        size = slack_length(character)
+        if used + size > budget:
+            break
+        cut.append(character)
+        used += size
+    return _OPEN_TOKEN.sub("", "".join(cut)) + ELLIPSIS
+
+
+def fit_slack_limits(payload: dict[str, Any]) -> dict[str, Any]:
+    """`payload` with its text, blocks, fields and elements cut to Slack's limits."""
+    out = dict(payload)
+    if isinstance(out.get("text"), str):
+        out["text"] = truncate_slack_text(out["text"], MAX_MESSAGE_TEXT)
+    blocks = [_fit_block(block) for block in out.get("blocks") or []]
+    out["blocks"] = blocks[:MAX_BLOCKS]
+    return out
+
+
+def _fit_block(block: dict[str, Any]) -> dict[str, Any]:
+    out = dict(block)
+    kind = out.get("type")
+    if kind == "header":
+        out["text"] = _fit_text(out.get("text"), MAX_HEADER_TEXT)
+    elif kind == "section":
+        if "text" in out:
+            out["text"] = _fit_text(out["text"], MAX_SECTION_TEXT)
+        if "fields" in out:
+            out["fields"] = [_fit_text(f, MAX_FIELD_TEXT) for f in out["fields"][:MAX_FIELDS]]
+    elif kind == "context":
+        out["elements"] = [
+            _fit_text(element, MAX_SECTION_TEXT)
+            for element in out.get("elements", [])[:MAX_CONTEXT_ELEMENTS]
+        ]
+    return out
+
+
+def _fit_text(text_object: Any, limit: int) -> Any:
+    if not isinstance(text_object, dict) or not isinstance(text_object.get("text"), str):
+        return text_object
+    return {**text_object, "text": truncate_slack_text(text_object["text"], limit)}
+
+
+def valid_slack_user_id(value: object) -> str | None:
+    """`value` when it is a Slack user id (U… or W…), else None: never mention anything else."""
+    text = _text(value)
+    return text if text is not None and SLACK_USER_ID.fullmatch(text) else None
 
 
 @dataclass(frozen=True)
@@ -66,13 +145,13 @@ class SlackTemplates:
         payload = json.loads(rendered)
         if not isinstance(payload, dict) or "blocks" not in payload:
             raise ValueError(f"handoff.{language}.j2 must render an object with blocks")
-        return payload
+        return fit_slack_limits(payload)
 
 
 def _touch_line(touch: Mapping[str, Any], labels: Mapping[str, str]) -> str:
     label = labels.get(str(touch["type"]), str(touch["type"]))
     detail = f" — {_mrkdwn(touch['detail'])}" if touch.get("detail") else ""
-    return f"• {touch['at']} {label}{detail}"
+    return f"• {_mrkdwn(touch['at'])} {_mrkdwn(label)}{detail}"
 
 
 def _text(value: object) -> str | None:
@@ -160,7 +239,7 @@ def compose_handoff_messages(
         stage = transition.to_stage.value if transition else str(contact["lifecycle_stage"])
         score = contact["score"]
         touches = recent.get(contact_id, [])
-        slack_id = _text(owner.get("slack_user_id")) if owner else None
+        slack_id = valid_slack_user_id(owner.get("slack_user_id")) if owner else None
         return templates.render(
             slack.language,
             {
@@ -227,7 +306,7 @@ def compose_handoff_messages(
             )
         )
         owner = owner_of(mark.contact_id)
-        slack_id = _text(owner.get("slack_user_id")) if owner else None
+        slack_id = valid_slack_user_id(owner.get("slack_user_id")) if owner else None
         if slack.dm_owner_on_hot and slack_id:
             messages.append(
                 OutboxMessage(

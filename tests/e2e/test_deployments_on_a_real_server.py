@@ -55,6 +55,7 @@ def environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
         "LEADFLOW_DATABASE_URL": f"sqlite:///{home / 'leadflow.db'}",
         "LEADFLOW_PROJECT_DIR": str(ROOT),
         "LEADFLOW_OUTBOX_DIR": str(home / "outbox"),
+        "LEADFLOW_DEVELOPMENT": "true",
         **SCHEDULER_SETTINGS,
     }
     log = (home / "server.log").open("w")

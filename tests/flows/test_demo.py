@@ -14,7 +14,10 @@ pytestmark = pytest.mark.usefixtures("prefect_harness")
 def test_the_demo_imports_replays_and_points_at_what_to_try_next(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for name in ("LEADFLOW_DATABASE_URL", "LEADFLOW_OUTBOX_DIR", "LEADFLOW_SLACK_CONSOLE"):
+    for name in (
+        "LEADFLOW_DATABASE_URL", "LEADFLOW_OUTBOX_DIR", "LEADFLOW_SLACK_CONSOLE",
+        "LEADFLOW_DEVELOPMENT",
+    ):
         monkeypatch.setenv(name, "placeholder")  # restored after the test
     monkeypatch.delenv("LEADFLOW_SLACK_TOKEN", raising=False)
     options = DemoOptions(

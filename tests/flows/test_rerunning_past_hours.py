@@ -54,6 +54,7 @@ def replayed_week(
     patch.setenv("LEADFLOW_DATABASE_URL", url)
     patch.setenv("LEADFLOW_OUTBOX_DIR", str(emails))
     patch.setenv("LEADFLOW_SLACK_CONSOLE", "true")
+    patch.setenv("LEADFLOW_DEVELOPMENT", "true")
     get_settings.cache_clear()
     engine = ensure_database(url)
     dataset = generate_dataset(contacts=160, events=4000, days=8, end=END, seed=11)

@@ -1,4 +1,5 @@
-"""The SMTP transport over STARTTLS (with login) and implicit TLS, against real servers."""
+"""The SMTP transport over STARTTLS (with login) and implicit TLS, against real servers;
+login without TLS only when explicitly allowed."""
 
 import datetime as dt
 import ipaddress
@@ -17,7 +18,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from leadflow.adapters.email import SmtpTransport
+from leadflow.adapters.email import PlainAuthRefused, SmtpTransport, transport_from_settings
+from tests.support.settings import settings_for
 
 
 @pytest.fixture(scope="module")
@@ -142,4 +144,52 @@ def test_implicit_tls_delivers_the_message(
         transport.deliver(message())
     finally:
         controller.stop()
+    assert len(inbox.received) == 1
+
+
+def test_login_without_tls_is_refused_before_connecting() -> None:
+    with pytest.raises(PlainAuthRefused, match="LEADFLOW_SMTP_ALLOW_PLAIN_AUTH"):
+        SmtpTransport(host="127.0.0.1", port=free_port(), security="none", user="mailer")
+
+
+def test_settings_with_login_and_no_tls_are_refused() -> None:
+    settings = settings_for(
+        "sqlite://", smtp_host="127.0.0.1", smtp_security="none",
+        smtp_user="mailer", smtp_password="pw",
+    )
+    with pytest.raises(PlainAuthRefused):
+        transport_from_settings(settings)
+
+
+def test_login_without_tls_works_when_explicitly_allowed_for_a_local_relay() -> None:
+    inbox, port = Inbox(), free_port()
+    controller = Controller(
+        inbox, hostname="127.0.0.1", port=port, authenticator=authenticate,
+        auth_required=True, auth_require_tls=False,
+    )
+    controller.start()
+    try:
+        settings = settings_for(
+            "sqlite://", smtp_host="127.0.0.1", smtp_port=port, smtp_security="none",
+            smtp_user="mailer", smtp_password="pw", smtp_allow_plain_auth=True,
+        )
+        transport_from_settings(settings).deliver(message())
+    finally:
+        controller.stop()
+    assert len(inbox.received) == 1
+
+
+def test_the_smtp_password_setting_is_secret_but_reaches_the_server(
+    starttls_server: tuple[Inbox, int], client_context: ssl.SSLContext
+) -> None:
+    inbox, port = starttls_server
+    settings = settings_for(
+        "sqlite://", smtp_host="127.0.0.1", smtp_port=port, smtp_user="mailer",
+        smtp_password="pw",
+    )
+    assert "pw" not in repr(settings)
+    transport = transport_from_settings(settings)
+    assert isinstance(transport, SmtpTransport)
+    transport.ssl_context = client_context
+    transport.deliver(message())
     assert len(inbox.received) == 1

@@ -1,6 +1,7 @@
 """The real tracking app on real databases: unsubscribe, open pixel, click redirect."""
 
-from datetime import UTC, datetime
+import logging
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -9,12 +10,14 @@ from sqlalchemy import Engine, select
 
 from app.tracking import create_app
 from leadflow.email_render import TrackingLinks
+from leadflow.settings import SigningSecretError
 from leadflow.tokens import sign_token
 from models.tables import EmailSuppression, Event
 from tests.support.seeding import Seeder
 from tests.support.settings import settings_for
 
-SECRET = "endpoint-secret"
+SECRET = "endpoint-secret-long-enough-for-production"
+OLD_SECRET = "endpoint-secret-from-before-the-rotation"
 NOW = datetime(2026, 12, 2, 3, 0, tzinfo=UTC)
 EMAIL_ID = "nurture:new_lead:1:20261201T020000Z:email_1"
 
@@ -29,14 +32,17 @@ def contact_id(seed: Seeder) -> int:
 @pytest.fixture
 def client(database_url: str, engine: Engine) -> TestClient:
     settings = settings_for(
-        database_url, signing_secret=SECRET, public_base_url="https://t.example.test"
+        database_url,
+        development=False,
+        signing_secrets=f"{SECRET},{OLD_SECRET}",
+        public_base_url="https://t.example.test",
     )
     return TestClient(create_app(engine, settings=settings, clock=lambda: NOW))
 
 
 @pytest.fixture
 def links() -> TrackingLinks:
-    return TrackingLinks(base_url="https://t.example.test", secret=SECRET)
+    return TrackingLinks(base_url="https://t.example.test", secret=SECRET, issued_at=NOW)
 
 
 def path_of(url: str) -> str:
@@ -150,6 +156,87 @@ def test_an_open_token_cannot_unsubscribe_anyone(
     response = client.post(f"/u/{pixel_token}")
     assert response.status_code == 403
     assert rows(engine, select(EmailSuppression.id)) == []
+
+
+def test_a_non_ascii_signature_is_refused_with_403_not_a_server_error(
+    client: TestClient, links: TrackingLinks, contact_id: int
+) -> None:
+    for url in (
+        links.unsubscribe(email_id=EMAIL_ID, contact_id=contact_id, locale="ja"),
+        links.open_pixel(email_id=EMAIL_ID, contact_id=contact_id),
+        links.click("https://example.com/", email_id=EMAIL_ID, contact_id=contact_id),
+    ):
+        body = path_of(url).rsplit(".", 1)[0]
+        response = client.get(f"{body}.%C3%A4", follow_redirects=False)
+        assert response.status_code == 403
+
+
+def test_links_signed_with_a_rotated_out_secret_still_unsubscribe(
+    engine: Engine, client: TestClient, contact_id: int
+) -> None:
+    old_links = TrackingLinks(base_url="https://t.example.test", secret=OLD_SECRET, issued_at=NOW)
+    url = old_links.unsubscribe(email_id=EMAIL_ID, contact_id=contact_id, locale="en")
+    assert client.post(path_of(url)).status_code == 200
+    assert rows(engine, select(EmailSuppression.contact_id)) == [(contact_id,)]
+
+
+def test_links_older_than_the_max_age_are_refused(
+    engine: Engine, client: TestClient, contact_id: int
+) -> None:
+    issued = NOW - timedelta(days=91)
+    stale = TrackingLinks(base_url="https://t.example.test", secret=SECRET, issued_at=issued)
+    url = stale.open_pixel(email_id=EMAIL_ID, contact_id=contact_id)
+    assert client.get(path_of(url)).status_code == 403
+    fresh = TrackingLinks(
+        base_url="https://t.example.test", secret=SECRET, issued_at=NOW - timedelta(days=89)
+    )
+    unsubscribe = fresh.unsubscribe(email_id=EMAIL_ID, contact_id=contact_id, locale="en")
+    assert client.post(path_of(unsubscribe)).status_code == 200
+    assert rows(engine, select(Event.id)) == []
+
+
+def test_the_confirmation_form_posts_under_the_path_of_the_public_base_url(
+    database_url: str, engine: Engine, contact_id: int
+) -> None:
+    settings = settings_for(
+        database_url, signing_secrets=SECRET, public_base_url="https://example.com/track/"
+    )
+    app_client = TestClient(create_app(engine, settings=settings, clock=lambda: NOW))
+    links = TrackingLinks(base_url=settings.public_base_url, secret=SECRET, issued_at=NOW)
+    url = links.unsubscribe(email_id=EMAIL_ID, contact_id=contact_id, locale="ja")
+    token = url.rsplit("/", 1)[1]
+    # The proxy strips /track before the request reaches the app.
+    page = app_client.get(f"/u/{token}")
+    assert f'action="/track/u/{token}"' in page.text
+
+
+def test_the_pages_cannot_be_framed(
+    client: TestClient, links: TrackingLinks, contact_id: int
+) -> None:
+    url = links.unsubscribe(email_id=EMAIL_ID, contact_id=contact_id, locale="ja")
+    for response in (client.get(path_of(url)), client.get("/u/forged.token")):
+        assert response.headers["x-frame-options"] == "DENY"
+        assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+
+
+def test_the_access_log_shows_only_the_start_of_each_token(
+    client: TestClient, links: TrackingLinks, contact_id: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = links.open_pixel(email_id=EMAIL_ID, contact_id=contact_id)
+    token = url.rsplit("/", 1)[1]
+    with caplog.at_level(logging.INFO, logger="leadflow.tracking.access"):
+        client.get(path_of(url))
+    lines = [r.getMessage() for r in caplog.records if r.name == "leadflow.tracking.access"]
+    assert lines == [f'testclient "GET /o/{token[:8]}…" 200']
+    assert token not in caplog.text
+
+
+def test_the_app_refuses_to_start_without_a_signing_secret_outside_development(
+    database_url: str, engine: Engine
+) -> None:
+    settings = settings_for(database_url, development=False)
+    with pytest.raises(SigningSecretError, match="LEADFLOW_SIGNING_SECRETS"):
+        create_app(engine, settings=settings)
 
 
 def test_the_app_served_on_loopback_takes_a_one_click_post_like_a_mail_provider(

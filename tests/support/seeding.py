@@ -37,6 +37,13 @@ class Seeder:
         self.created_at = created_at
         self._seq = 0
 
+    def _insert(self, table: Any, **values: Any) -> int:
+        """Insert one row into `table` in its own transaction and return its id."""
+        with self.engine.begin() as conn:
+            return int(
+                conn.execute(insert(table).values(**values).returning(table.id)).scalar_one()
+            )
+
     def _next(self, prefix: str) -> str:
         self._seq += 1
         return f"{prefix}-{self._seq}"
@@ -51,14 +58,9 @@ class Seeder:
     ) -> int:
         """Insert a company and return its id."""
         when = created_at or self.created_at
-        with self.engine.begin() as conn:
-            return int(
-                conn.execute(
-                    insert(Company)
-                    .values(domain=domain, name=name, created_at=when, updated_at=when, **columns)
-                    .returning(Company.id)
-                ).scalar_one()
-            )
+        return self._insert(
+            Company, domain=domain, name=name, created_at=when, updated_at=when, **columns
+        )
 
     def owner(
         self,
@@ -73,23 +75,17 @@ class Seeder:
     ) -> int:
         """Insert a sales owner (named after the mailbox unless `name` is given); return its id."""
         when = created_at or self.created_at
-        with self.engine.begin() as conn:
-            return int(
-                conn.execute(
-                    insert(Owner)
-                    .values(
-                        email=email,
-                        name=name or email.split("@")[0],
-                        team=team,
-                        weight=weight,
-                        active=active,
-                        slack_user_id=slack_user_id,
-                        created_at=when,
-                        updated_at=when,
-                    )
-                    .returning(Owner.id)
-                ).scalar_one()
-            )
+        return self._insert(
+            Owner,
+            email=email,
+            name=name or email.split("@")[0],
+            team=team,
+            weight=weight,
+            active=active,
+            slack_user_id=slack_user_id,
+            created_at=when,
+            updated_at=when,
+        )
 
     def contact(
         self,
@@ -101,14 +97,9 @@ class Seeder:
     ) -> int:
         """Insert a contact with any `Contact` columns (consent, stage, ...); return its id."""
         when = created_at or self.created_at
-        with self.engine.begin() as conn:
-            return int(
-                conn.execute(
-                    insert(Contact)
-                    .values(email=email, created_at=when, updated_at=updated_at or when, **columns)
-                    .returning(Contact.id)
-                ).scalar_one()
-            )
+        return self._insert(
+            Contact, email=email, created_at=when, updated_at=updated_at or when, **columns
+        )
 
     def contacts(
         self, *, emails: Sequence[str], created_at: datetime | None = None, **columns: Any
@@ -144,21 +135,15 @@ class Seeder:
         source_event_id: str | None = None,
     ) -> int:
         """Append one event to the ledger (ingested when it occurred unless told); return its id."""
-        with self.engine.begin() as conn:
-            return int(
-                conn.execute(
-                    insert(Event)
-                    .values(
-                        source_event_id=source_event_id or self._next(f"ev-{contact_id}"),
-                        contact_id=contact_id,
-                        type=type,
-                        detail=detail,
-                        occurred_at=occurred_at,
-                        ingested_at=ingested_at or occurred_at,
-                    )
-                    .returning(Event.id)
-                ).scalar_one()
-            )
+        return self._insert(
+            Event,
+            source_event_id=source_event_id or self._next(f"ev-{contact_id}"),
+            contact_id=contact_id,
+            type=type,
+            detail=detail,
+            occurred_at=occurred_at,
+            ingested_at=ingested_at or occurred_at,
+        )
 
     def activity(
         self,
@@ -170,21 +155,15 @@ class Seeder:
         ingested_at: datetime | None = None,
     ) -> int:
         """Record a sales activity (call, meeting, ...) on a contact; return its id."""
-        with self.engine.begin() as conn:
-            return int(
-                conn.execute(
-                    insert(Activity)
-                    .values(
-                        source_activity_id=self._next(f"act-{contact_id}"),
-                        contact_id=contact_id,
-                        type=type,
-                        outcome=outcome,
-                        occurred_at=occurred_at,
-                        ingested_at=ingested_at or occurred_at,
-                    )
-                    .returning(Activity.id)
-                ).scalar_one()
-            )
+        return self._insert(
+            Activity,
+            source_activity_id=self._next(f"act-{contact_id}"),
+            contact_id=contact_id,
+            type=type,
+            outcome=outcome,
+            occurred_at=occurred_at,
+            ingested_at=ingested_at or occurred_at,
+        )
 
     def snapshot(
         self,
@@ -196,23 +175,17 @@ class Seeder:
         breakdown: dict[str, Any] | None = None,
     ) -> int:
         """Write a score snapshot only (the contact's current score is left alone)."""
-        with self.engine.begin() as conn:
-            return int(
-                conn.execute(
-                    insert(ScoreSnapshot)
-                    .values(
-                        contact_id=contact_id,
-                        as_of=as_of,
-                        engagement_score=score - fit_score,
-                        fit_score=fit_score,
-                        score=score,
-                        rules_hash="test",
-                        run_id="scoring",
-                        breakdown=breakdown if breakdown is not None else {},
-                    )
-                    .returning(ScoreSnapshot.id)
-                ).scalar_one()
-            )
+        return self._insert(
+            ScoreSnapshot,
+            contact_id=contact_id,
+            as_of=as_of,
+            engagement_score=score - fit_score,
+            fit_score=fit_score,
+            score=score,
+            rules_hash="test",
+            run_id="scoring",
+            breakdown=breakdown if breakdown is not None else {},
+        )
 
     def score(
         self,
@@ -247,22 +220,16 @@ class Seeder:
         run_id: str | None = None,
     ) -> int:
         """Record a lifecycle stage change in the history (the contact row is not touched)."""
-        with self.engine.begin() as conn:
-            return int(
-                conn.execute(
-                    insert(StageHistory)
-                    .values(
-                        contact_id=contact_id,
-                        from_stage=from_stage,
-                        to_stage=to_stage,
-                        at=at,
-                        rule=rule,
-                        kind=kind,
-                        run_id=run_id,
-                    )
-                    .returning(StageHistory.id)
-                ).scalar_one()
-            )
+        return self._insert(
+            StageHistory,
+            contact_id=contact_id,
+            from_stage=from_stage,
+            to_stage=to_stage,
+            at=at,
+            rule=rule,
+            kind=kind,
+            run_id=run_id,
+        )
 
     def run_started_at(self, run_id: str, started_at: datetime) -> None:
         """Move when a recorded run started (e.g. to place a late import after it)."""

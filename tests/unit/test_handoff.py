@@ -110,7 +110,7 @@ def test_the_english_handoff_carries_everything_sales_needs_to_call() -> None:
 
     assert message.idempotency_key == "slack:handoff:1:mql:20261120T030000Z"
     assert message.payload["channel"] == "#sales-handoff"
-    assert message.payload["text"] == "MQL hand-off: Yamada Taro (Acme <&> 株式会社)"
+    assert message.payload["text"] == "MQL hand-off: Yamada Taro (Acme &lt;&amp;&gt; 株式会社)"
     blocks = json.dumps(message.payload["blocks"], ensure_ascii=False)
     for expected in (
         "Yamada Taro (Director)",
