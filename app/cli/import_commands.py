@@ -1,5 +1,7 @@
 """`leadflow import <kind> FILE.csv` and `leadflow quarantine list`."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
@@ -12,6 +14,7 @@ from leadflow.timeutil import utc_now
 from models.enums import Stage
 from models.tables import Quarantine
 from tasks.imports import ImportFileError, ImportKind, import_file, parse_stage_map
+from tasks.imports.run import ImportProgress
 from tasks.validation import TooManyBadRows
 
 import_app = typer.Typer(
@@ -34,6 +37,26 @@ StageMapOption = Annotated[
 ]
 
 
+@contextmanager
+def import_progress(path: str) -> Iterator[ImportProgress]:
+    """A progress bar on stderr (rows read of the file's lines) while a file imports.
+
+    Chunks are 200,000 rows, so only large ledger files move it more than once; it
+    disappears when the import ends and the summary is printed.
+    """
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    columns = (TextColumn(f"importing {path}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+        bar = progress.add_task("import", total=None)
+
+        def advance(rows: int, total: int | None) -> None:
+            progress.update(bar, completed=rows, total=total)
+
+        yield advance
+
+
 def run_import(
     kind: ImportKind, path: str, *, stage_map: list[str] | None = None, dry_run: bool = False
 ) -> None:
@@ -49,16 +72,18 @@ def run_import(
         return
     engine = ensure_database(settings.database_url)
     try:
-        summary = import_file(
-            engine,
-            kind=kind,
-            path=path,
-            naive_tz=settings.tz,
-            now=utc_now(),
-            stage_map=mapping,
-            max_bad_row_share=settings.max_bad_row_share,
-            dry_run=dry_run,
-        )
+        with import_progress(path) as on_progress:
+            summary = import_file(
+                engine,
+                kind=kind,
+                path=path,
+                naive_tz=settings.tz,
+                now=utc_now(),
+                stage_map=mapping,
+                max_bad_row_share=settings.max_bad_row_share,
+                dry_run=dry_run,
+                on_progress=on_progress,
+            )
     except ImportFileError as error:
         fail(str(error))
         return

@@ -45,10 +45,15 @@ def run_nurture_command(
     settings = get_settings()
     if not dry_run:
         check_sending(settings)
-    finish_flow_run(
+    summary = finish_flow_run(
         nurture_scheduler(as_of=hour, dry_run=dry_run, rules_path=rules_path, return_state=True)
     )
-    if not dry_run and not settings.smtp_host:
+    if summary.get("superseded_by"):
+        typer.echo(
+            f"already decided: the latest applied hour is {summary['superseded_by']}; "
+            "this rerun decided, wrote and sent nothing"
+        )
+    elif not dry_run and not settings.smtp_host:
         typer.echo(
             f"no LEADFLOW_SMTP_HOST: emails were written as .eml files to "
             f"{settings.outbox_dir.resolve()}"

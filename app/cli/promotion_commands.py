@@ -29,6 +29,11 @@ def run_promotion_command(
 
     if not dry_run:
         warn_about_transport(get_settings())
-    finish_flow_run(
+    summary = finish_flow_run(
         mql_promotion(as_of=hour, dry_run=dry_run, rules_path=rules_path, return_state=True)
     )
+    if summary.get("superseded_by"):
+        typer.echo(
+            f"already decided: the latest applied hour is {summary['superseded_by']}; "
+            "this rerun decided, wrote and sent nothing"
+        )

@@ -1,7 +1,7 @@
 """`import_file`: one CSV file through read → prepare → apply, in one transaction."""
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, tzinfo
 from pathlib import Path
 
@@ -19,6 +19,22 @@ from tasks.imports.store import write_quarantine
 # Ledgers can be millions of rows: they stream through in chunks of this many records.
 LEDGER_CHUNK = 200_000
 
+# Told (rows read so far, lines in the file or None) after every chunk.
+ImportProgress = Callable[[int, int | None], None]
+
+
+def count_data_lines(path: Path) -> int:
+    """Physical lines after the header: the progress bar's total (quoted line breaks count)."""
+    lines = 0
+    last = b"\n"
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            lines += block.count(b"\n")
+            last = block[-1:]
+    if last != b"\n":
+        lines += 1
+    return max(lines - 1, 0)
+
 
 def import_file(
     engine: Engine,
@@ -33,6 +49,7 @@ def import_file(
     source: str | None = None,
     reason_limit: int = 10,
     chunk_rows: int | None = None,
+    on_progress: ImportProgress | None = None,
 ) -> ImportSummary:
     """Import one CSV file of `kind`; returns what landed and what was quarantined.
 
@@ -43,6 +60,7 @@ def import_file(
     raises. A file that cannot be read at all (missing, unreadable, no usable header)
     raises ImportFileError naming the file. Too many bad rows do not raise here:
     `summary.check_bad_rows()` raises TooManyBadRows, after the good rows landed.
+    `on_progress` hears the rows read after each chunk, with the file's line count.
     """
     shown = source or str(path)
     file = Path(path)
@@ -64,6 +82,7 @@ def import_file(
             text=text,
         )
         apply = applier(kind, contact_label=layout.label("contact_email"))
+        total = count_data_lines(file) if on_progress is not None else None
         with engine.connect() as conn:
             transaction = conn.begin()
             try:
@@ -78,6 +97,8 @@ def import_file(
                         stage_map=stage_map or {},
                         reason_limit=reason_limit,
                     )
+                    if on_progress is not None:
+                        on_progress(summary.rows, total)
             except BaseException:
                 transaction.rollback()
                 raise
