@@ -13,9 +13,12 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from models.calendar_rules import CalendarRules
 from models.enums import EventType
 from models.nurture_rules import NurtureRules
 from models.promotion_rules import PromotionRules
+from models.sla_rules import SlaRules
+from models.status_rules import LeadStatusRules, RecyclingRules
 
 
 class RulesError(ValueError):
@@ -132,7 +135,7 @@ class Scoring(_Strict):
 
 
 class Rules(BaseModel):
-    """A whole rules file. Sections for promotion, nurture and SLA extend this model."""
+    """A whole rules file: scoring, nurture, promotion, lead status, SLA, calendar, recycling."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -140,6 +143,10 @@ class Rules(BaseModel):
     scoring: Scoring
     nurture: NurtureRules = NurtureRules()
     promotion: PromotionRules
+    lead_status: LeadStatusRules = LeadStatusRules()
+    sla: SlaRules = SlaRules()
+    calendar: CalendarRules = CalendarRules()
+    recycling: RecyclingRules = RecyclingRules()
 
     @property
     def max_score(self) -> int:

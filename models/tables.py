@@ -399,3 +399,90 @@ class Erasure(Base):
     email_hash: Mapped[str] = mapped_column(String(64), index=True)
     counts: Mapped[dict[str, Any]] = mapped_column(JSON)
     run_id: Mapped[str | None] = mapped_column(String(36))
+
+
+class LeadStatusHistory(Base):
+    """One lead-status change: from, to, when, why, and what caused it.
+
+    `source` is activity, cli, import, promotion or recycling; `retry_at` is the
+    re-approach date of a move to `retry`. The KPI report reads this table.
+    """
+
+    __tablename__ = "lead_status_history"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    from_status: Mapped[str | None] = mapped_column(String(40))
+    to_status: Mapped[str] = mapped_column(String(40))
+    at: Mapped[datetime]
+    reason: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(20))
+    retry_at: Mapped[datetime | None]
+    run_id: Mapped[str | None] = mapped_column(String(36))
+    created_at: Mapped[datetime]
+    __table_args__ = (
+        UniqueConstraint("contact_id", "to_status", "at", name="uq_lead_status_history"),
+    )
+
+
+class SlaClock(Base):
+    """One SLA policy's clock for a contact's MQL cycle (the n-th hand-off of the contact).
+
+    `level` is the highest ladder level fired so far (0: none).
+    """
+
+    __tablename__ = "sla_clocks"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    cycle: Mapped[int] = mapped_column(Integer)
+    policy: Mapped[str] = mapped_column(String(60))
+    started_at: Mapped[datetime]
+    due_at: Mapped[datetime]
+    satisfied_at: Mapped[datetime | None]
+    breached_at: Mapped[datetime | None]
+    level: Mapped[int] = mapped_column(Integer, default=0)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("owners.id"))
+    updated_at: Mapped[datetime]
+    run_id: Mapped[str | None] = mapped_column(String(36))
+    __table_args__ = (
+        UniqueConstraint("contact_id", "cycle", "policy", name="uq_sla_clocks_contact_cycle"),
+        Index("ix_sla_clocks_open", "satisfied_at", "due_at"),
+    )
+
+
+class SlaEscalation(Base):
+    """One ladder level fired for a clock; (contact, cycle, policy, level) fires once."""
+
+    __tablename__ = "sla_escalations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    clock_id: Mapped[int] = mapped_column(ForeignKey("sla_clocks.id"), index=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    cycle: Mapped[int] = mapped_column(Integer)
+    policy: Mapped[str] = mapped_column(String(60))
+    level: Mapped[int] = mapped_column(Integer)
+    due_at: Mapped[datetime]
+    at: Mapped[datetime]
+    action: Mapped[str] = mapped_column(String(20))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("owners.id"))
+    detail: Mapped[str | None] = mapped_column(Text)
+    run_id: Mapped[str | None] = mapped_column(String(36))
+    __table_args__ = (
+        UniqueConstraint("contact_id", "cycle", "policy", "level", name="uq_sla_escalations"),
+    )
+
+
+class FollowUpTask(Base):
+    """A follow-up touch sales owes after a hand-off (day 0, 3, 7 in business days)."""
+
+    __tablename__ = "follow_up_tasks"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    cycle: Mapped[int] = mapped_column(Integer)
+    day: Mapped[int] = mapped_column(Integer)
+    due_at: Mapped[datetime]
+    done_at: Mapped[datetime | None]
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("owners.id"))
+    created_at: Mapped[datetime]
+    run_id: Mapped[str | None] = mapped_column(String(36))
+    __table_args__ = (
+        UniqueConstraint("contact_id", "cycle", "day", name="uq_follow_up_tasks"),
+    )

@@ -1,0 +1,1 @@
+"""Lead recycling: leads sales cannot work go back to marketing with a reason."""

@@ -1,0 +1,1 @@
+"""SLA escalation: clocks per contact, MQL cycle and policy; ladders that fire once."""

@@ -1,0 +1,1 @@
+"""Lead status: the inside-sales work status, its allowed moves and their lifecycle effects."""
