@@ -31,6 +31,7 @@ class ChannelChoice(StrEnum):
 
     slack = "slack"
     email = "email"
+    internal_email = "internal_email"
 
 
 def format_row(row: OutboxRow) -> str:
