@@ -101,7 +101,8 @@ def backfill(
         every_hours: Run every N-th hour (1 = every hour).
         dry_run: Decide only: write and send nothing.
         rules_path: A rules YAML file to use instead of the configured default.
-        promote: Run MQL promotion and the Slack hand-off each hour.
+        promote: Run MQL promotion, late owner assignment and the hand-off (Slack and
+            the owner's email) each hour.
         nurture: Run the nurture programs each hour.
         simulate_clock: Treat every replayed hour as the present: sends are stamped at
             the hour (demos, what-if replays). Off: what is due goes out now, stamped
@@ -128,6 +129,8 @@ def backfill(
             row["promoted"] = sum(promoted["promoted"].values()) if promoted["promoted"] else 0
             row["slack_sent"] = promoted.get("messages_sent", 0)
             row["slack_pending"] = promoted.get("messages_pending", 0)
+            row["late_assigned"] = promoted["late_assigned"]
+            row["handoff_emails_sent"] = promoted.get("emails_sent", 0)
             problems += [p for p in [outcome.dispatch_problem()] if p]
         if nurture:
             nurtured = nurture_hour(

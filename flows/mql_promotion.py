@@ -1,4 +1,5 @@
-"""Deployment `mql-promotion`: lifecycle promotion, owner assignment and the Slack hand-off."""
+"""Deployment `mql-promotion`: lifecycle promotion, owner assignment and the hand-off
+(Slack and the owner's email)."""
 
 from datetime import datetime
 from typing import Any
@@ -21,15 +22,17 @@ def mql_promotion(
     dry_run: bool = False,
     rules_path: str | None = None,
 ) -> dict[str, object] | State[Any]:
-    """Promote leads by the rules, assign owners and hand them to sales on Slack.
+    """Promote leads by the rules, assign owners and hand them to sales on Slack and by email.
 
     Reads the contacts some transition rule could move (score as of the hour, events
-    since their latest stage change); decides transitions (forward only; demo request →
-    sql; competitor domain → other), hot leads and owners; writes them with the Slack
-    messages to the outbox in one transaction; then drains the outbox. A rerun of the
-    same hour changes nothing and sends nothing twice. Ends with the
-    `mql-promotion-summary` artifact. A run whose Slack dispatch could not work (no
-    token, every send failed) ends Failed with the reason as its state message; its
+    since their latest stage change) and the unowned contacts of the assign stages;
+    decides transitions (forward only; demo request → sql; competitor domain → other),
+    hot leads and owners — late ones too, for leads promoted while their team had no
+    active owner; writes them with the Slack messages and the owners' hand-off emails to
+    the outbox in one transaction; then drains the outbox. A rerun of the same hour
+    changes nothing and sends nothing twice. Ends with the `mql-promotion-summary`
+    artifact. A run whose Slack or email dispatch could not work (no token, SMTP login
+    refused, every send failed) ends Failed with the reason as its state message; its
     messages stay pending in the outbox for the next run.
 
     Args:

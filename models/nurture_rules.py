@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from models.enums import ActivityOutcome, EventType, Stage
+from models.lifecycle import TransitionKind
 
 END = "end"
 STEP_ID = r"^[a-z0-9_]+$"
@@ -105,7 +106,8 @@ class Entry(_Strict):
 
     `trigger` is the moment that starts the program: `created` (the contact was
     captured), `event` (the latest event of `events`/`details`), `stage_entered` (the
-    contact entered one of `stages`), `low_score` (score at or below
+    contact entered one of `stages`; with `kinds`, only by a recorded move of one of
+    those kinds, e.g. `recycle`), `low_score` (score at or below
     scoring.thresholds.low_score for low_score_days). The contact's current stage must
     be one of `stages`, and (except for low_score) the trigger at most `within_days` old,
     so a new program never mails the whole back catalogue.
@@ -115,12 +117,15 @@ class Entry(_Strict):
     stages: list[Stage] = Field(min_length=1)
     events: list[EventType] | None = None
     details: list[str] | None = None
+    kinds: list[TransitionKind] | None = Field(default=None, min_length=1)
     within_days: int = Field(default=7, gt=0)
 
     @model_validator(mode="after")
     def _events_for_event_trigger(self) -> "Entry":
         if (self.trigger == "event") != (self.events is not None):
             raise ValueError("give events exactly when trigger is event")
+        if self.kinds is not None and self.trigger != "stage_entered":
+            raise ValueError("kinds filters stage moves: give it only with trigger stage_entered")
         return self
 
 

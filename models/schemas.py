@@ -183,6 +183,9 @@ COMPANIES_IMPORT = pa.DataFrameSchema(
     name="companies import",
 )
 
+# When a contact entered each stage (`became_mql_at`, …): the import dates its stage history.
+STAGE_DATE_COLUMNS: dict[Stage, str] = {stage: f"became_{stage.value}_at" for stage in Stage}
+
 UNKNOWN_STAGE_REASON = (
     "unknown lifecycle stage '{value}': map it with --stage-map '{value}=<stage>' "
     f"(stages: {', '.join(Stage)})"
@@ -215,6 +218,7 @@ CONTACTS_IMPORT = pa.DataFrameSchema(
         ),
         "lead_status": pa.Column(str, nullable=True, checks=[_one_of(LeadStatus)]),
         "owner": _text(Owner.__table__.c.email),
+        **{column: _when() for column in STAGE_DATE_COLUMNS.values()},
     },
     name="contacts import",
 )

@@ -67,7 +67,11 @@ class LeadStatusRules(_Strict):
 
 
 class RecyclingRules(_Strict):
-    """The `recycling` section: when leads go back to marketing, and where they go."""
+    """The `recycling` section: when leads go back to marketing, and who owns them then.
+
+    Re-enrolment is the nurture program whose entry is `stage_entered` with
+    `kinds: [recycle]` (the default rules ship `recycled`).
+    """
 
     unreachable_after_attempts: int = Field(default=3, ge=1)
     unreachable_outcomes: list[ActivityOutcome] = [
@@ -77,4 +81,3 @@ class RecyclingRules(_Strict):
     unreachable_reason: str = "unreachable"
     # Owner of recycled leads: a marketing owner by rotation, or nobody when none is active.
     owner_team: Team = Team.MARKETING
-    nurture_program: str = "recycled"

@@ -68,7 +68,7 @@ def record_owners(
         OwnerAssignment.__table__,  # type: ignore[arg-type]
         [
             {"contact_id": p.contact_id, "owner_id": p.owner_id, "team": p.team.value, "at": at,
-             "reason": p.reason, "run_id": run_id}
+             "reason": _fit(p.reason), "run_id": run_id}
             for p in owned
         ],
         keys=["contact_id", "at"],
@@ -78,6 +78,12 @@ def record_owners(
             update(Contact).where(Contact.id == pick.contact_id).values(owner_id=pick.owner_id)
         )
     return added
+
+
+def _fit(reason: str) -> str:
+    # A reason can quote a person's free text (set-status --reason): cut it to the column.
+    limit = int(getattr(OwnerAssignment.__table__.c.reason.type, "length", None) or len(reason))
+    return reason if len(reason) <= limit else reason[: limit - 1] + "…"
 
 
 def _team_rotation(conn: Connection, team: Team) -> tuple[dict[int, float], list[int]]:

@@ -10,10 +10,14 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, select, update
 
 from leadflow.db import insert_ignoring_conflicts
+from leadflow.timeutil import utc_now
 from models.enums import LeadStatus, Stage
 from models.lifecycle import InvalidTransition, TransitionKind, is_allowed
-from models.tables import Company, Contact, StageHistory
+from models.tables import Company, Contact, LeadStatusHistory, StageHistory
 from tasks.transitions import Transition, company_stage
+
+# Keeps IN lists well below every driver's bound-parameter limit.
+KEY_CHUNK = 2_000
 
 
 @dataclass(frozen=True)
@@ -35,8 +39,9 @@ def apply_transitions(
 
     A move takes effect only if the contact is still in its `from_stage` (so a rerun or
     a concurrent run changes nothing twice); each effective move gets a stage-history
-    row, the lead status `lead_status_on` names for its target, and recycle/re-nurture
-    clear the hot-lead mark. Touched companies are rolled up afterwards.
+    row, the lead status `lead_status_on` names for its target (with a lead-status
+    history row, source "promotion", whenever that changes the status), and
+    recycle/re-nurture clear the hot-lead mark. Touched companies are rolled up afterwards.
     """
     for transition in transitions:
         if not is_allowed(transition.from_stage, transition.to_stage, transition.kind):
@@ -45,6 +50,10 @@ def apply_transitions(
                 f"{transition.to_stage} is not allowed as {transition.kind}"
             )
     statuses = lead_status_on or {}
+    previous = _lead_statuses(
+        conn, [t.contact_id for t in transitions if t.to_stage in statuses]
+    )
+    status_rows: list[dict[str, object]] = []
     applied: list[Transition] = []
     for transition in transitions:
         values: dict[str, object] = {"lifecycle_stage": transition.to_stage.value}
@@ -62,6 +71,17 @@ def apply_transitions(
         )
         if result.rowcount == 1:
             applied.append(transition)
+            status = statuses.get(transition.to_stage)
+            before = previous.get(transition.contact_id)
+            if status is not None and before != status.value:
+                status_rows.append(_promotion_status_row(transition, before, status, run_id))
+                previous[transition.contact_id] = status.value
+    insert_ignoring_conflicts(
+        conn,
+        LeadStatusHistory.__table__,  # type: ignore[arg-type]
+        status_rows,
+        keys=["contact_id", "to_status", "at"],
+    )
     insert_ignoring_conflicts(
         conn,
         StageHistory.__table__,  # type: ignore[arg-type]
@@ -82,6 +102,30 @@ def apply_transitions(
     )
     companies = refresh_company_stages(conn, contact_ids=[t.contact_id for t in applied])
     return AppliedTransitions(transitions=applied, companies=companies)
+
+
+def _lead_statuses(conn: Connection, contact_ids: Sequence[int]) -> dict[int, str | None]:
+    ids = sorted(set(contact_ids))
+    statuses: dict[int, str | None] = {}
+    for start in range(0, len(ids), KEY_CHUNK):
+        part = ids[start : start + KEY_CHUNK]
+        for contact_id, status in conn.execute(
+            select(Contact.id, Contact.lead_status).where(Contact.id.in_(part))
+        ):
+            statuses[contact_id] = status
+    return statuses
+
+
+def _promotion_status_row(
+    transition: Transition, before: str | None, status: LeadStatus, run_id: str | None
+) -> dict[str, object]:
+    return {
+        "contact_id": transition.contact_id, "from_status": before, "to_status": status.value,
+        "at": transition.at, "source": "promotion", "retry_at": None, "run_id": run_id,
+        "reason": f"lifecycle {transition.from_stage or '-'} → {transition.to_stage.value} "
+        f"({transition.rule})",
+        "created_at": utc_now(),
+    }
 
 
 def refresh_company_stages(

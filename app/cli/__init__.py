@@ -97,7 +97,8 @@ def rules_check(path: Path) -> None:
     typer.echo(
         f"{path}: ok — '{rules.name}', {len(rules.scoring.behaviour.signals)} behaviour and "
         f"{len(rules.scoring.fit.signals)} fit signals, max score {rules.max_score}, "
-        f"{len(rules.nurture.programs)} nurture programs"
+        f"{len(rules.nurture.programs)} nurture programs, "
+        f"{len(rules.sla.policies)} SLA policies"
     )
 
 
@@ -113,5 +114,8 @@ def _register_commands() -> None:
     import app.cli.nurture_commands
     import app.cli.outbox_commands
     import app.cli.promotion_commands
-    import app.cli.scoring_commands  # noqa: F401
+    import app.cli.recycling_commands
+    import app.cli.scoring_commands
+    import app.cli.sla_commands
+    import app.cli.status_commands  # noqa: F401
     from app.cli import import_commands  # noqa: F401

@@ -70,6 +70,14 @@ def run_import(
     except ValueError as error:
         fail(str(error))
         return
+    rules = None
+    if kind == "activities":
+        from models.rules import RulesError, load_rules
+
+        try:
+            rules = load_rules(settings.rules_path)
+        except RulesError as error:
+            fail(str(error))
     engine = ensure_database(settings.database_url)
     try:
         with import_progress(path) as on_progress:
@@ -83,6 +91,7 @@ def run_import(
                 max_bad_row_share=settings.max_bad_row_share,
                 dry_run=dry_run,
                 on_progress=on_progress,
+                rules=rules,
             )
     except ImportFileError as error:
         fail(str(error))

@@ -95,7 +95,8 @@ def explain(
     as_of: AsOfOption = None,
     rules: RulesOption = None,
 ) -> None:
-    """Explain a contact's score: each signal, its points, dates, windows and caps."""
+    """Explain a contact: its score signal by signal (points, dates, windows, caps), its
+    lead-status history, SLA clocks and follow-up tasks."""
     from sqlalchemy import select
 
     from flows.common import resolve_rules
@@ -119,7 +120,7 @@ def explain(
             explanation = read_explanation(conn, email=email, rules=loaded, as_of=hour)
         except UnknownContact as error:
             fail(str(error))
-    typer.echo(format_explanation(explanation, loaded))
+    typer.echo(format_explanation(explanation, loaded, tz=get_settings().tz))
 
 
 @app.command("demo")

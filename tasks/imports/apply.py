@@ -11,6 +11,7 @@ from datetime import datetime
 import pandas as pd
 from sqlalchemy import Connection, Table, select, update
 
+from models.rules import Rules
 from models.tables import Activity, Company, Contact, Deal, Event, Owner, StageHistory
 from tasks.erase.suppression import erased_emails
 from tasks.imports.columns import ImportKind
@@ -32,6 +33,12 @@ from tasks.imports.decide_ledgers import (
 )
 from tasks.imports.prepare import Prepared
 from tasks.imports.report import ImportSummary
+from tasks.imports.stages import record_imported_stages
+from tasks.imports.statuses import (
+    move_imported_statuses,
+    record_imported_statuses,
+    unseen_activities,
+)
 from tasks.imports.store import (
     KEY_CHUNK,
     in_chunks,
@@ -69,15 +76,27 @@ def read_contact_ids(conn: Connection, emails: Iterable[str]) -> dict[str, int]:
 
 
 class Context:
-    """What every apply step needs: the connection, the clock reading and the tally."""
+    """What every apply step needs: the connection, the clock reading and the tally.
+
+    `rules` move lead statuses from new activities; `new_activities` collects them
+    (contact_id, outcome, occurred_at) chunk by chunk until `finish_import`.
+    """
 
     def __init__(
-        self, conn: Connection, *, now: datetime, summary: ImportSummary, run_id: str
+        self,
+        conn: Connection,
+        *,
+        now: datetime,
+        summary: ImportSummary,
+        run_id: str,
+        rules: Rules | None = None,
     ) -> None:
         self.conn = conn
         self.now = now
         self.summary = summary
         self.run_id = run_id
+        self.rules = rules
+        self.new_activities: list[pd.DataFrame] = []
 
     def count(self, *, inserted: int = 0, updated: int = 0, unchanged: int = 0) -> None:
         self.summary.inserted += inserted
@@ -165,17 +184,21 @@ def _apply_contacts(ctx: Context, prepared: Prepared) -> pd.DataFrame:
         updated=update_rows(ctx.conn, CONTACTS, plan.updates.drop(columns=["email"])),
         unchanged=plan.unchanged,
     )
-    if not plan.stage_moves.empty:
-        history = plan.stage_moves.assign(
-            at=ctx.now,
-            rule="import",
-            kind="import",
-            reason=f"imported from {ctx.summary.source}",
-            run_id=ctx.run_id,
-        )
-        ctx.summary.stage_moves += insert_ignore(
-            ctx.conn, STAGE_HISTORY, history, keys=["contact_id", "to_stage", "at"]
-        )
+    ctx.summary.status_changes += record_imported_statuses(
+        ctx.conn, stored=stored, inserts=plan.inserts, updates=plan.updates,
+        source=ctx.summary.source, run_id=ctx.run_id, now=ctx.now,
+    )
+    moves, stage_notes = record_imported_stages(
+        ctx.conn,
+        rows=rows,
+        plan=plan,
+        labels=prepared.labels,
+        now=ctx.now,
+        source=ctx.summary.source,
+        run_id=ctx.run_id,
+    )
+    ctx.summary.stage_moves += moves
+    ctx.summary.notes.update(stage_notes)
     ctx.summary.notes.update(plan.notes)
     return plan.quarantine
 
@@ -193,6 +216,8 @@ def _apply_activities(ctx: Context, prepared: Prepared) -> pd.DataFrame:
     rows = prepared.rows
     contact_ids = read_contact_ids(ctx.conn, rows["email"].unique().tolist())
     plan = decide_activities(rows, contact_ids, owners=read_owners(ctx.conn), now=ctx.now)
+    if ctx.rules is not None:
+        ctx.new_activities.append(unseen_activities(ctx.conn, plan.inserts, rules=ctx.rules))
     added = insert_ignore(ctx.conn, ACTIVITIES, plan.inserts, keys=["source_activity_id"])
     ctx.count(inserted=added, unchanged=len(plan.inserts) - added)
     ctx.summary.notes.update(plan.notes)
@@ -235,6 +260,14 @@ def _apply_deals(ctx: Context, prepared: Prepared, *, contact_label: str) -> pd.
 
 
 Apply = Callable[[Context, Prepared], pd.DataFrame]
+
+
+def finish_import(ctx: Context) -> None:
+    """After the last chunk: move lead statuses from the activities the import added."""
+    if ctx.rules is not None and ctx.new_activities:
+        ctx.summary.status_changes += move_imported_statuses(
+            ctx.conn, ctx.new_activities, rules=ctx.rules, run_id=ctx.run_id, now=ctx.now
+        )
 
 
 def applier(kind: ImportKind, *, contact_label: str = "contact_email") -> Apply:

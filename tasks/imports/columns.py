@@ -7,7 +7,8 @@ from typing import Any, Literal, get_args
 
 import pandas as pd
 
-from models.schemas import IMPORT_SCHEMAS, required_columns
+from models.enums import Stage
+from models.schemas import IMPORT_SCHEMAS, STAGE_DATE_COLUMNS, required_columns
 
 ImportKind = Literal["owners", "companies", "contacts", "events", "activities", "deals"]
 IMPORT_KINDS: tuple[ImportKind, ...] = get_args(ImportKind)
@@ -58,6 +59,24 @@ HUBSPOT_CONTACT_LABELS: dict[str, str] = {
 }
 _HUBSPOT_MARKERS = frozenset(label for label in HUBSPOT_CONTACT_LABELS if " " in label)
 
+# HubSpot's "Became a … Date" properties (hs_lifecyclestage_<stage>_date). HubSpot has no
+# lost_renurture stage: that one is only `became_lost_renurture_at`.
+HUBSPOT_STAGE_DATE_LABELS: dict[str, str] = {
+    "became a subscriber date": STAGE_DATE_COLUMNS[Stage.SUBSCRIBER],
+    "became a lead date": STAGE_DATE_COLUMNS[Stage.LEAD],
+    "became a marketing qualified lead date": STAGE_DATE_COLUMNS[Stage.MQL],
+    "became a sales qualified lead date": STAGE_DATE_COLUMNS[Stage.SQL],
+    "became an opportunity date": STAGE_DATE_COLUMNS[Stage.OPPORTUNITY],
+    "became a customer date": STAGE_DATE_COLUMNS[Stage.CUSTOMER],
+    "became an evangelist date": STAGE_DATE_COLUMNS[Stage.EVANGELIST],
+    "became a other lifecycle date": STAGE_DATE_COLUMNS[Stage.OTHER],
+}
+# Stage dates are read under either spelling, whichever layout the rest of the file has.
+STAGE_DATE_NAMES: dict[str, str] = {
+    **{column: column for column in STAGE_DATE_COLUMNS.values()},
+    **HUBSPOT_STAGE_DATE_LABELS,
+}
+
 
 @dataclass(frozen=True)
 class Layout:
@@ -95,6 +114,8 @@ def layout_for(header: Iterable[str], *, kind: ImportKind, source: str) -> Layou
     else:
         names = {**{c: c for c in schema.columns}, **NATIVE_ALIASES[kind]}
         expected = {c: c for c in schema.columns}
+    if kind == "contacts":
+        names = {**names, **STAGE_DATE_NAMES}
     positions: dict[str, int] = {}
     labels: dict[str, str] = {}
     ignored: list[str] = []

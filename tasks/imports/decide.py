@@ -218,9 +218,11 @@ CONTACT_SCORING_COLUMNS = ["job_title", "industry", "employee_count", "region", 
 
 @dataclass(frozen=True)
 class ContactPlan(TablePlan):
-    """A contacts plan plus the stage moves an import makes on existing contacts."""
+    """A contacts plan plus the stage moves an import makes on existing contacts, and every
+    row's stage before and after the import (email, before, after, moved)."""
 
     stage_moves: pd.DataFrame = field(default_factory=pd.DataFrame)
+    stages: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def decide_contacts(
@@ -270,12 +272,24 @@ def decide_contacts(
             "to_stage": wanted[forward].to_numpy(),
         }
     )
+    stages = pd.concat(
+        [
+            pd.DataFrame(
+                {"email": new["email"], "before": None, "after": new["lifecycle_stage"]}
+            ).assign(moved=False),
+            pd.DataFrame(
+                {"email": matches["email"], "before": current, "after": matches["lifecycle_stage"]}
+            ).assign(moved=forward.astype(bool)),
+        ],
+        ignore_index=True,
+    )
     return ContactPlan(
         inserts=new.reset_index(drop=True),
         updates=updates.reset_index(drop=True),
         unchanged=int((~touched).sum()),
         notes=notes,
         stage_moves=moves,
+        stages=stages,
     )
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from models.enums import HUBSPOT_LEAD_STATUS, HUBSPOT_STAGE, EventType, LeadStatus, Stage
-from models.schemas import IMPORT_SCHEMAS
+from models.schemas import IMPORT_SCHEMAS, STAGE_DATE_COLUMNS
 from tasks.imports.columns import ImportKind
 
 
@@ -116,7 +116,7 @@ _DOMAINS: dict[ImportKind, tuple[str, ...]] = {
 TIME_COLUMNS: dict[ImportKind, tuple[str, ...]] = {
     "owners": (),
     "companies": (),
-    "contacts": ("created_at",),
+    "contacts": ("created_at", *STAGE_DATE_COLUMNS.values()),
     "events": ("occurred_at",),
     "activities": ("occurred_at",),
     "deals": ("created_at", "closed_at"),

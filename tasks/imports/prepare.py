@@ -6,7 +6,7 @@ caught first, then the schema's checks, then the database's limits, then convers
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 
 import pandas as pd
 
@@ -22,6 +22,7 @@ from tasks.imports.convert import (
 )
 from tasks.imports.normalise import map_lead_statuses, map_stage_names, normalise_text
 from tasks.imports.read import CsvChunk
+from tasks.imports.stage_dates import stage_date_cells
 
 # Natural keys of the kinds that are upserted; a key twice in one file is ambiguous.
 UPSERT_KEYS: dict[ImportKind, str] = {
@@ -36,12 +37,14 @@ LEDGER_KEYS: dict[ImportKind, str] = {"events": "event_id", "activities": "activ
 
 @dataclass(frozen=True)
 class Prepared:
-    """One chunk after validation: typed good rows (with `line`), and what was rejected."""
+    """One chunk after validation: typed good rows (with `line`), and what was rejected;
+    `labels` names columns as the file does."""
 
     rows: pd.DataFrame
     quarantine: pd.DataFrame
     total: int
     notes: dict[str, int] = field(default_factory=dict)
+    labels: Mapping[str, str] = field(default_factory=dict)
 
 
 def _quarantine(cells: pd.DataFrame, lines: pd.Series, layout: Layout) -> pd.DataFrame:
@@ -58,9 +61,18 @@ def _quarantine(cells: pd.DataFrame, lines: pd.Series, layout: Layout) -> pd.Dat
 
 
 def prepare_rows(
-    chunk: CsvChunk, *, layout: Layout, naive_tz: tzinfo, stage_map: Mapping[str, Stage]
+    chunk: CsvChunk,
+    *,
+    layout: Layout,
+    naive_tz: tzinfo,
+    stage_map: Mapping[str, Stage],
+    now: datetime | None = None,
 ) -> Prepared:
-    """Normalise, validate (lazily) and convert one chunk; failures become quarantine rows."""
+    """Normalise, validate (lazily) and convert one chunk; failures become quarantine rows.
+
+    `now` is the import's instant: a contact's stage date after it is quarantined (None
+    skips that check).
+    """
     kind = layout.kind
     rejected: list[pd.DataFrame] = [chunk.malformed]
     frame = chunk.frame
@@ -84,6 +96,10 @@ def prepare_rows(
     cells = unconverted_cells(text, rows)
     rejected.append(_quarantine(cells, chunk.lines, layout))
     rows = rows.drop(index=pd.Index(cells["index"].unique()))
+    if kind == "contacts":
+        cells = stage_date_cells(rows, text=text, now=now, label=layout.label)
+        rejected.append(_quarantine(cells, chunk.lines, layout))
+        rows = rows.drop(index=pd.Index(cells["index"].unique()))
     rows["line"] = chunk.lines.loc[rows.index].to_numpy()
     if kind in UPSERT_KEYS:
         key = UPSERT_KEYS[kind]
@@ -100,6 +116,7 @@ def prepare_rows(
         quarantine=quarantine.reset_index(drop=True),
         total=chunk.rows,
         notes=notes,
+        labels=layout.labels,
     )
 
 

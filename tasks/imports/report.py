@@ -28,6 +28,7 @@ class ImportSummary:
     quarantine_records: int = 0
     companies_created: int = 0
     stage_moves: int = 0
+    status_changes: int = 0
     rescored_contacts: int = 0
     max_bad_row_share: float = 1.0
     dry_run: bool = False
@@ -83,6 +84,7 @@ class ImportSummary:
             "too_many_bad_rows": self.too_many_bad_rows,
             "companies_created": self.companies_created,
             "stage_moves": self.stage_moves,
+            "status_changes": self.status_changes,
             "rescored_contacts": self.rescored_contacts,
             "unknown_stages": dict(self.unknown_stages),
             "notes": dict(self.notes),
@@ -100,7 +102,9 @@ class ImportSummary:
         if self.companies_created:
             out.append(f"  companies created: {self.companies_created}")
         if self.stage_moves:
-            out.append(f"  lifecycle stages moved forward: {self.stage_moves}")
+            out.append(f"  stage-history rows written: {self.stage_moves}")
+        if self.status_changes or self.kind == "activities":
+            out.append(f"  lead statuses changed: {self.status_changes}")
         if self.rescored_contacts:
             out.append(f"  contacts marked for rescoring: {self.rescored_contacts}")
         out.append(

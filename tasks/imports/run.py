@@ -8,8 +8,10 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import Engine
 
+from leadflow.paths import DEFAULT_RULES_PATH
 from models.enums import Stage
-from tasks.imports.apply import Apply, Context, applier
+from models.rules import Rules, load_rules
+from tasks.imports.apply import Apply, Context, applier, finish_import
 from tasks.imports.columns import ImportFileError, ImportKind, Layout, layout_for, quarantine_frame
 from tasks.imports.prepare import prepare_rows, unknown_stages
 from tasks.imports.read import CsvChunk, iter_csv_chunks, read_header, sniff_text
@@ -50,6 +52,7 @@ def import_file(
     reason_limit: int = 10,
     chunk_rows: int | None = None,
     on_progress: ImportProgress | None = None,
+    rules: Rules | None = None,
 ) -> ImportSummary:
     """Import one CSV file of `kind`; returns what landed and what was quarantined.
 
@@ -61,6 +64,7 @@ def import_file(
     raises ImportFileError naming the file. Too many bad rows do not raise here:
     `summary.check_bad_rows()` raises TooManyBadRows, after the good rows landed.
     `on_progress` hears the rows read after each chunk, with the file's line count.
+    New activities move lead statuses under `rules` (default: rules/default.yaml).
     """
     shown = source or str(path)
     file = Path(path)
@@ -83,10 +87,14 @@ def import_file(
         )
         apply = applier(kind, contact_label=layout.label("contact_email"))
         total = count_data_lines(file) if on_progress is not None else None
+        # Only activities move lead statuses; other kinds never read the rules.
+        status_rules = (rules or load_rules(DEFAULT_RULES_PATH)) if kind == "activities" else None
         with engine.connect() as conn:
             transaction = conn.begin()
             try:
-                ctx = Context(conn, now=now, summary=summary, run_id=str(uuid.uuid4()))
+                ctx = Context(
+                    conn, now=now, summary=summary, run_id=str(uuid.uuid4()), rules=status_rules
+                )
                 for chunk in chunks:
                     _import_chunk(
                         ctx,
@@ -99,6 +107,7 @@ def import_file(
                     )
                     if on_progress is not None:
                         on_progress(summary.rows, total)
+                finish_import(ctx)
             except BaseException:
                 transaction.rollback()
                 raise
@@ -123,7 +132,9 @@ def _import_chunk(
     reason_limit: int,
 ) -> None:
     summary = ctx.summary
-    prepared = prepare_rows(chunk, layout=layout, naive_tz=naive_tz, stage_map=stage_map)
+    prepared = prepare_rows(
+        chunk, layout=layout, naive_tz=naive_tz, stage_map=stage_map, now=ctx.now
+    )
     found = apply(ctx, prepared)
     parts = [q for q in (prepared.quarantine, found) if not q.empty]
     quarantine = pd.concat(parts, ignore_index=True) if parts else quarantine_frame()

@@ -65,7 +65,7 @@ SEND_COLUMNS = [
 ]
 EVENT_COLUMNS = ["contact_id", "type", "detail", "occurred_at"]
 ACTIVITY_COLUMNS = ["contact_id", "outcome", "occurred_at"]
-STAGE_ENTRY_COLUMNS = ["contact_id", "to_stage", "at"]
+STAGE_ENTRY_COLUMNS = ["contact_id", "to_stage", "at", "kind"]
 SUPPRESSION_COLUMNS = ["contact_id", "reason", "created_at"]
 SNAPSHOT_COLUMNS = ["contact_id", "as_of", "score"]
 
@@ -509,9 +509,14 @@ class _Decider:
             _ts(e["at"])
             for e in self.facts.stage_entries[contact_id]
             if e["to_stage"] in entry.stages
+            and (entry.kinds is None or e.get("kind") in entry.kinds)
         ]
         known = [t for t in entries if t is not None and t <= self.as_of]
-        return max(known) if known else _ts(contact["updated_at"])
+        if known:
+            return max(known)
+        # A stage without history (imported) counts from the last update; a kinds filter
+        # asks for a recorded move of that kind.
+        return None if entry.kinds is not None else _ts(contact["updated_at"])
 
     def may_enter(self, program: Program, contact: dict[str, Any]) -> bool:
         """Entry conditions and the re-enrollment policy, at as_of."""

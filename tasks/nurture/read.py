@@ -28,6 +28,7 @@ from sqlalchemy import (
 )
 
 from models.enums import EventType
+from models.nurture_rules import Entry
 from models.rules import Rules
 from models.tables import (
     Activity,
@@ -158,9 +159,7 @@ def _build(rules: Rules) -> _Statements:
     active_contacts = select(NurtureEnrollment.contact_id).where(NurtureEnrollment.status == ACTIVE)
     candidates = _entry_candidates(rules)
     outcomes = sorted({str(o) for p in programs for o in p.exit.activity_outcomes})
-    entered_stages = sorted(
-        {str(s) for p in programs if p.entry.trigger == "stage_entered" for s in p.entry.stages}
-    )
+    entered = [_stage_entered(p.entry) for p in programs if p.entry.trigger == "stage_entered"]
     low_before, low_since = _low_score_statements(rules)
     return _Statements(
         contacts=select(
@@ -206,8 +205,10 @@ def _build(rules: Rules) -> _Statements:
             Activity.outcome.in_(outcomes),
             Activity.occurred_at <= AS_OF,
         ),
-        stage_entries=select(StageHistory.contact_id, StageHistory.to_stage, StageHistory.at).where(
-            StageHistory.to_stage.in_(entered_stages), StageHistory.at <= AS_OF
+        stage_entries=select(
+            StageHistory.contact_id, StageHistory.to_stage, StageHistory.at, StageHistory.kind
+        ).where(
+            or_(*entered) if entered else false(), StageHistory.at <= AS_OF
         ),
         suppressions=select(
             EmailSuppression.contact_id, EmailSuppression.reason, EmailSuppression.created_at
@@ -240,16 +241,28 @@ def _entry_candidates(rules: Rules) -> ColumnElement[bool]:
             options.append(and_(stages, Contact.id.in_(select(Event.contact_id).where(*recent))))
         elif entry.trigger == "stage_entered":
             entered = select(StageHistory.contact_id).where(
-                StageHistory.to_stage.in_([str(s) for s in entry.stages]),
-                StageHistory.at >= since,
-                StageHistory.at <= AS_OF,
+                _stage_entered(entry), StageHistory.at >= since, StageHistory.at <= AS_OF
             )
-            options.append(and_(stages, or_(Contact.id.in_(entered), Contact.updated_at >= since)))
+            if entry.kinds is not None:
+                # Only a recorded move of those kinds triggers: no fallback to updated_at.
+                options.append(and_(stages, Contact.id.in_(entered)))
+            else:
+                options.append(
+                    and_(stages, or_(Contact.id.in_(entered), Contact.updated_at >= since))
+                )
         else:
             options.append(and_(stages, Contact.score <= rules.scoring.thresholds.low_score))
     if not options:
         return false()
     return and_(Contact.consent.is_(True), or_(*options))
+
+
+def _stage_entered(entry: Entry) -> ColumnElement[bool]:
+    """Stage-history rows that are this entry's trigger: into its stages, of its kinds."""
+    condition: ColumnElement[bool] = StageHistory.to_stage.in_([str(s) for s in entry.stages])
+    if entry.kinds is not None:
+        condition = and_(condition, StageHistory.kind.in_([str(k) for k in entry.kinds]))
+    return condition
 
 
 def _events_statement(rules: Rules, active_contacts: Any) -> Executable:

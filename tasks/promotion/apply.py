@@ -1,24 +1,33 @@
 """Apply beat of promotion: one transaction for transitions, hot marks, owners and outbox.
 
-Natural keys everywhere (stage history: contact + stage + at; assignments: contact + at;
-outbox: idempotency key) and conditional updates make a rerun of the same hour a no-op.
+Natural keys everywhere (stage history: contact + stage + at; assignments: contact + at,
+written by `tasks.owners.record_owners`; outbox: idempotency key) and conditional updates
+make a rerun of the same hour a no-op. A late assignment takes effect only if the contact
+is still unowned in an assign stage; its hand-off messages are dropped with it otherwise.
 """
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Connection, Engine, update
 
-from leadflow.db import insert_ignoring_conflicts
+from models.enums import Team
 from models.messages import OutboxMessage
 from models.rules import Rules
-from models.tables import Contact, OwnerAssignment
+from models.tables import Contact
+from tasks.internal_email import INTERNAL_EMAIL_CHANNEL
 from tasks.outbox import enqueue
+from tasks.owners import OwnerPick, record_owners
+from tasks.promotion.assignment import Assignment
 from tasks.promotion.decide import PromotionDecisions
+from tasks.promotion.handoff_email import HANDOFF_EMAIL_KIND
 from tasks.quarantine import store_quarantine
 from tasks.stage_history import apply_transitions
 from tasks.transitions import Transition
+
+# Messages announcing a hand-off: kept only when the move or late assignment took effect.
+HANDOFF_KINDS = frozenset({"handoff", HANDOFF_EMAIL_KIND})
 
 
 @dataclass(frozen=True)
@@ -31,6 +40,8 @@ class AppliedPromotions:
     enqueued: int
     companies: int
     quarantined: int = 0
+    late_assigned: int = 0
+    emails_enqueued: int = 0
 
     def by_stage(self) -> dict[str, int]:
         """Applied transitions per target stage."""
@@ -77,39 +88,30 @@ def apply_promotions(
         hot_ids = {m.contact_id for m in decisions.hot if m.contact_id not in skipped}
 
         owned = [
-            a for a in decisions.assignments if a.owner_id is not None and a.contact_id in moved
+            a for a in decisions.assignments
+            if a.owner_id is not None and not a.late and a.contact_id in moved
         ]
-        assigned = insert_ignoring_conflicts(
+        late = _claim_late(conn, decisions.assignments, rules=rules)
+        assigned = record_owners(
             conn,
-            OwnerAssignment.__table__,  # type: ignore[arg-type]
-            [
-                {
-                    "contact_id": a.contact_id,
-                    "owner_id": a.owner_id,
-                    "team": a.team,
-                    "at": a.at,
-                    "reason": a.reason,
-                    "run_id": run_id,
-                }
-                for a in owned
-            ],
-            keys=["contact_id", "at"],
+            [OwnerPick(a.contact_id, Team(a.team), a.owner_id, a.reason) for a in [*owned, *late]],
+            at=decisions.as_of,
+            run_id=run_id,
         )
-        for assignment in owned:
-            conn.execute(
-                update(Contact)
-                .where(Contact.id == assignment.contact_id)
-                .values(owner_id=assignment.owner_id)
-            )
 
+        handed_off = moved | {a.contact_id for a in late}
         kept = [
             m
             for m in messages
             if m.contact_id is None
-            or (m.kind == "handoff" and m.contact_id in moved)
-            or (m.kind != "handoff" and m.contact_id in hot_ids)
+            or (m.kind in HANDOFF_KINDS and m.contact_id in handed_off)
+            or (m.kind not in HANDOFF_KINDS and m.contact_id in hot_ids)
         ]
-        enqueued = enqueue(conn, kept, run_id=run_id, now=now)
+        emails = [m for m in kept if m.channel == INTERNAL_EMAIL_CHANNEL]
+        enqueued = enqueue(
+            conn, [m for m in kept if m.channel != INTERNAL_EMAIL_CHANNEL], run_id=run_id, now=now
+        )
+        emails_enqueued = enqueue(conn, emails, run_id=run_id, now=now)
         quarantined = store_quarantine(conn, decisions.quarantined, run_id=run_id, now=now)
     return AppliedPromotions(
         transitions=applied.transitions,
@@ -118,4 +120,32 @@ def apply_promotions(
         enqueued=enqueued,
         companies=len(applied.companies),
         quarantined=quarantined,
+        late_assigned=len(late),
+        emails_enqueued=emails_enqueued,
     )
+
+
+def _claim_late(
+    conn: Connection, assignments: Sequence[Assignment], *, rules: Rules
+) -> list[Assignment]:
+    """Late assignments that still apply: the contact is unowned and in an assign stage.
+
+    The conditional update keeps a contact someone assigned meanwhile with its owner.
+    """
+    stages = [stage.value for stage in rules.promotion.assign_stages]
+    claimed: list[Assignment] = []
+    for assignment in assignments:
+        if not assignment.late or assignment.owner_id is None:
+            continue
+        result = conn.execute(
+            update(Contact)
+            .where(
+                Contact.id == assignment.contact_id,
+                Contact.owner_id.is_(None),
+                Contact.lifecycle_stage.in_(stages),
+            )
+            .values(owner_id=assignment.owner_id)
+        )
+        if result.rowcount:
+            claimed.append(assignment)
+    return claimed

@@ -3,13 +3,23 @@
 Pure functions only. The rotation is a smooth weighted round robin (as in nginx) whose
 state is rebuilt by replaying the team's stored assignment history, so the same history
 always yields the same next owners, and over any stretch of leads each active owner's
-share stays within one lead of its weight share.
+share stays within one lead of its weight share. Contacts promoted while their team had
+no active owner get one later ("late assignment"), in the same rotation, once an owner
+of the team is active.
 """
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import pandas as pd
 
 from models.enums import Stage, Team
 from models.promotion_rules import Routing
+from models.rules import Rules
+from tasks.transitions import Transition
+
+LATE_ASSIGNMENT_REASON = "late assignment"
 
 
 def route_team(routing: Routing, *, to_stage: Stage, lead_source: str | None) -> Team:
@@ -51,3 +61,97 @@ def weighted_round_robin(
         if past in current:
             step(past)
     return [step(None) for _ in range(count)]
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """An owner for a contact; `owner_id` None when the team has no active owner.
+
+    `late`: the contact was promoted earlier, while its team had no active owner.
+    """
+
+    contact_id: int
+    owner_id: int | None
+    team: str
+    at: datetime
+    reason: str
+    late: bool = False
+
+
+def late_candidates(
+    unowned: pd.DataFrame, *, moved: set[int], rules: Rules
+) -> list[tuple[int, Team]]:
+    """Unowned contacts in an assign stage, not moved this hour, with their routed team."""
+    assign_stages = {stage.value for stage in rules.promotion.assign_stages}
+    late: list[tuple[int, Team]] = []
+    for row in unowned.sort_values("contact_id").to_dict("records"):
+        contact_id = int(row["contact_id"])
+        stage = row["lifecycle_stage"]
+        if contact_id in moved or stage not in assign_stages or not pd.isna(row["owner_id"]):
+            continue
+        source = row["lead_source"] if isinstance(row["lead_source"], str) else None
+        team = route_team(rules.promotion.routing, to_stage=Stage(stage), lead_source=source)
+        late.append((contact_id, team))
+    return late
+
+
+def decide_assignments(
+    *,
+    contacts: pd.DataFrame,
+    owners: pd.DataFrame,
+    history: pd.DataFrame,
+    transitions: Sequence[Transition],
+    late: Sequence[tuple[int, Team]],
+    rules: Rules,
+    as_of: datetime,
+) -> list[Assignment]:
+    """Owners for this hour's moves, then for late candidates, in one rotation per team.
+
+    A moved contact keeps an active owner of its team. A late candidate whose team has
+    no active owner yet gets no assignment: it waits for a later run.
+    """
+    assign_stages = set(rules.promotion.assign_stages)
+    active = owners[owners["active"].astype(bool)]
+    owner_team = {int(o): str(t) for o, t in zip(owners["owner_id"], owners["team"], strict=True)}
+    active_ids = {int(o) for o in active["owner_id"]}
+    by_id = contacts.set_index("contact_id")
+
+    # Per team: (contact, reason, late), this hour's moves first.
+    wanted: dict[str, list[tuple[int, str, bool]]] = {}
+    for transition in transitions:
+        if transition.to_stage not in assign_stages:
+            continue
+        row = by_id.loc[transition.contact_id]
+        source = row["lead_source"] if isinstance(row["lead_source"], str) else None
+        team = route_team(rules.promotion.routing, to_stage=transition.to_stage, lead_source=source)
+        current = row["owner_id"]
+        if (
+            not pd.isna(current)
+            and int(current) in active_ids
+            and owner_team.get(int(current)) == team.value
+        ):
+            continue
+        reason = f"{transition.to_stage.value} via {transition.rule}"
+        wanted.setdefault(team.value, []).append((transition.contact_id, reason, False))
+    for contact_id, team in late:
+        wanted.setdefault(team.value, []).append((contact_id, LATE_ASSIGNMENT_REASON, True))
+
+    assignments: list[Assignment] = []
+    for team_name, team_wanted in sorted(wanted.items()):
+        members = active[active["team"] == team_name]
+        weights = {
+            int(o): float(w) for o, w in zip(members["owner_id"], members["weight"], strict=True)
+        }
+        past = [int(o) for o in history.loc[history["team"] == team_name, "owner_id"]]
+        picks = weighted_round_robin(weights, history=past, count=len(team_wanted))
+        for index, (contact_id, reason, is_late) in enumerate(team_wanted):
+            owner = picks[index] if index < len(picks) else None
+            if is_late and owner is None:
+                continue
+            assignments.append(
+                Assignment(
+                    contact_id=contact_id, owner_id=owner, team=team_name, at=as_of,
+                    reason=reason, late=is_late,
+                )
+            )
+    return assignments

@@ -20,21 +20,32 @@ from models.promotion_rules import (
 )
 from models.promotion_schemas import promotion_contacts_schema, transitions_schema
 from models.rules import Rules
-from tasks.promotion.assignment import route_team, weighted_round_robin
+from tasks.promotion.assignment import Assignment, decide_assignments, late_candidates
 from tasks.transitions import Proposal, Transition, decide_transitions, kind_for
 from tasks.validation import QuarantineRecord, check_bad_row_share, split_valid_rows
+
+UNOWNED_COLUMNS = ["contact_id", "email", "lifecycle_stage", "owner_id", "lead_source",
+                   "hot_at", "score", "last_stage_at"]
+
+
+def _no_unowned() -> pd.DataFrame:
+    return pd.DataFrame(columns=UNOWNED_COLUMNS)
 
 
 @dataclass(frozen=True)
 class PromotionInputs:
-    """Everything the decide beat needs for one as_of."""
+    """Everything the decide beat needs for one as_of.
+
+    `unowned`: contacts already in an assign stage without an owner (promoted while
+    their team had no active owner), for late assignment.
+    """
 
     as_of: datetime
     contacts: pd.DataFrame
     events: pd.DataFrame
     owners: pd.DataFrame
     assignments: pd.DataFrame
-
+    unowned: pd.DataFrame = field(default_factory=_no_unowned)
 
 
 @dataclass(frozen=True)
@@ -47,17 +58,6 @@ class HotMark:
 
 
 @dataclass(frozen=True)
-class Assignment:
-    """An owner for a promoted contact; `owner_id` None when the team has no active owner."""
-
-    contact_id: int
-    owner_id: int | None
-    team: str
-    at: datetime
-    reason: str
-
-
-@dataclass(frozen=True)
 class PromotionDecisions:
     """Everything one promotion run would write."""
 
@@ -67,6 +67,7 @@ class PromotionDecisions:
     assignments: list[Assignment] = field(default_factory=list)
     candidates: int = 0
     quarantined: list[QuarantineRecord] = field(default_factory=list)
+    awaiting_owner: int = 0
 
     @property
     def bad_rows(self) -> int:
@@ -74,15 +75,21 @@ class PromotionDecisions:
         return len({r.row_number for r in self.quarantined})
 
     def counts(self) -> dict[str, int]:
-        """Transitions per target stage, plus hot marks and assignments."""
+        """Transitions per target stage, plus hot marks, assignments and late assignments.
+
+        `awaiting_owner`: contacts promoted earlier whose team still has no active owner.
+        """
         by_stage: dict[str, int] = {}
         for transition in self.transitions:
             by_stage[transition.to_stage.value] = by_stage.get(transition.to_stage.value, 0) + 1
+        promoted = [a for a in self.assignments if not a.late]
         return {
             **dict(sorted(by_stage.items())),
             "hot": len(self.hot),
-            "assigned": sum(1 for a in self.assignments if a.owner_id is not None),
-            "unassigned": sum(1 for a in self.assignments if a.owner_id is None),
+            "assigned": sum(1 for a in promoted if a.owner_id is not None),
+            "unassigned": sum(1 for a in promoted if a.owner_id is None),
+            "late_assigned": sum(1 for a in self.assignments if a.late),
+            "awaiting_owner": self.awaiting_owner,
         }
 
 
@@ -220,6 +227,7 @@ def decide_promotions(
             events=inputs.events[inputs.events["contact_id"].isin(contacts["contact_id"])],
             owners=inputs.owners,
             assignments=inputs.assignments,
+            unowned=inputs.unowned,
         )
     stages: dict[int, str | None] = {
         int(cid): (stage if isinstance(stage, str) else None)
@@ -247,14 +255,37 @@ def decide_promotions(
     after = dict(stages)
     after.update({t.contact_id: t.to_stage.value for t in transitions})
     hot = _decide_hot(contacts, after, rules, as_of=as_of)
-    assignments = _decide_assignments(inputs, transitions, rules, as_of=as_of)
+    unowned = split_valid_rows(
+        inputs.unowned,
+        promotion_contacts_schema(rules),
+        source="promotion:unowned",
+        row_numbers=inputs.unowned["contact_id"],
+    )
+    known_bad = {r.row_number for r in validated.rejected}
+    late = late_candidates(
+        unowned.good, moved={t.contact_id for t in transitions}, rules=rules
+    )
+    assignments = decide_assignments(
+        contacts=inputs.contacts,
+        owners=inputs.owners,
+        history=inputs.assignments,
+        transitions=transitions,
+        late=late,
+        rules=rules,
+        as_of=as_of,
+    )
+    late_assigned = sum(1 for a in assignments if a.late)
     return PromotionDecisions(
         as_of=as_of,
         transitions=transitions,
         hot=hot,
         assignments=assignments,
         candidates=total,
-        quarantined=validated.rejected,
+        quarantined=[
+            *validated.rejected,
+            *(r for r in unowned.rejected if r.row_number not in known_bad),
+        ],
+        awaiting_owner=len(late) - late_assigned,
     )
 
 
@@ -272,59 +303,6 @@ def _decide_hot(
         if stages.get(int(contact_id)) in hot_stages:
             marks.append(HotMark(contact_id=int(contact_id), at=as_of, score=int(score)))
     return marks
-
-
-def _decide_assignments(
-    inputs: PromotionInputs,
-    transitions: list[Transition],
-    rules: Rules,
-    *,
-    as_of: datetime,
-) -> list[Assignment]:
-    assign_stages = set(rules.promotion.assign_stages)
-    owners = inputs.owners
-    active = owners[owners["active"].astype(bool)]
-    owner_team = {int(o): str(t) for o, t in zip(owners["owner_id"], owners["team"], strict=True)}
-    active_ids = {int(o) for o in active["owner_id"]}
-    contacts = inputs.contacts.set_index("contact_id")
-
-    wanted: dict[str, list[Transition]] = {}
-    for transition in transitions:
-        if transition.to_stage not in assign_stages:
-            continue
-        row = contacts.loc[transition.contact_id]
-        source = row["lead_source"] if isinstance(row["lead_source"], str) else None
-        team = route_team(rules.promotion.routing, to_stage=transition.to_stage, lead_source=source)
-        current = row["owner_id"]
-        if (
-            not pd.isna(current)
-            and int(current) in active_ids
-            and owner_team.get(int(current)) == team.value
-        ):
-            continue
-        wanted.setdefault(team.value, []).append(transition)
-
-    assignments: list[Assignment] = []
-    for team_name, team_transitions in sorted(wanted.items()):
-        members = active[active["team"] == team_name]
-        weights = {
-            int(o): float(w) for o, w in zip(members["owner_id"], members["weight"], strict=True)
-        }
-        history = inputs.assignments
-        past = [int(o) for o in history.loc[history["team"] == team_name, "owner_id"]]
-        picks = weighted_round_robin(weights, history=past, count=len(team_transitions))
-        for index, transition in enumerate(team_transitions):
-            owner = picks[index] if index < len(picks) else None
-            assignments.append(
-                Assignment(
-                    contact_id=transition.contact_id,
-                    owner_id=owner,
-                    team=team_name,
-                    at=as_of,
-                    reason=f"{transition.to_stage.value} via {transition.rule}",
-                )
-            )
-    return assignments
 
 
 def promoted_stage(decisions: PromotionDecisions, contact_id: int) -> Stage | None:

@@ -9,7 +9,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from models.promotion_schemas import outbox_messages_schema
 from models.rules import Rules
 from models.schemas import SLACK_USER_ID_PATTERN
 from tasks.promotion.decide import PromotionDecisions, PromotionInputs
+from tasks.promotion.handoff_facts import HandoffContext, HandoffFacts, text_or_none
 
 SLACK_CHANNEL = "slack"
 SLACK_TEMPLATES_DIR = TEMPLATES_DIR / "slack"
@@ -107,17 +108,8 @@ def _fit_text(text_object: Any, limit: int) -> Any:
 
 def valid_slack_user_id(value: object) -> str | None:
     """`value` when it is a Slack user id (U… or W…), else None: never mention anything else."""
-    text = _text(value)
+    text = text_or_none(value)
     return text if text is not None and SLACK_USER_ID.fullmatch(text) else None
-
-
-@dataclass(frozen=True)
-class HandoffContext:
-    """What a hand-off message shows about the contacts that moved."""
-
-    contacts: pd.DataFrame
-    reasons: dict[int, list[dict[str, object]]]
-    activities: pd.DataFrame
 
 
 @dataclass(frozen=True)
@@ -154,54 +146,6 @@ def _touch_line(touch: Mapping[str, Any], labels: Mapping[str, str]) -> str:
     return f"• {_mrkdwn(touch['at'])} {_mrkdwn(label)}{detail}"
 
 
-def _text(value: object) -> str | None:
-    if value is None or (isinstance(value, float) and pd.isna(value)):
-        return None
-    text = str(value).strip()
-    return text or None
-
-
-def _display_name(row: Mapping[str, Any]) -> str:
-    # Japanese order (family name first) reads naturally in both templates.
-    parts = [_text(row.get("last_name")), _text(row.get("first_name"))]
-    name = " ".join(p for p in parts if p)
-    return name or str(row.get("email") or "?")
-
-
-def _signal_labels(rules: Rules) -> dict[str, str]:
-    labels: dict[str, str] = {}
-    for behaviour in rules.scoring.behaviour.signals:
-        labels[behaviour.name] = behaviour.description or behaviour.name
-    for fit in rules.scoring.fit.signals:
-        labels[fit.name] = fit.description or fit.name
-    return labels
-
-
-def top_reasons(
-    signals: list[dict[str, object]], *, labels: Mapping[str, str], limit: int
-) -> list[dict[str, object]]:
-    """The signals that gave the most points, as {name, label, points, line}.
-
-    A score breakdown names each entry's rule under `signal` (`name` is read as a fallback).
-    """
-    scored = [s for s in signals if isinstance(s.get("points"), int | float) and s["points"]]
-    scored.sort(key=lambda s: (-float(s["points"]), _signal_name(s)))  # type: ignore[arg-type]
-    reasons = []
-    for signal in scored[:limit]:
-        name = _signal_name(signal)
-        label = labels.get(name, name)
-        points = int(signal["points"])  # type: ignore[call-overload]
-        reasons.append(
-            {"name": name, "label": label, "points": points, "line": f"• {label} +{points}"}
-        )
-    return reasons
-
-
-def _signal_name(signal: Mapping[str, object]) -> str:
-    name = signal.get("signal", signal.get("name"))
-    return "?" if name is None else str(name)
-
-
 def compose_handoff_messages(
     decisions: PromotionDecisions,
     *,
@@ -211,90 +155,47 @@ def compose_handoff_messages(
     templates: SlackTemplates,
     tz: tzinfo,
 ) -> list[OutboxMessage]:
-    """Hand-off messages for promoted contacts, plus hot-lead channel posts and owner DMs."""
+    """Hand-off messages for promoted and late-assigned contacts, plus hot-lead channel
+    posts and owner DMs."""
     slack = rules.promotion.slack
-    notify = {stage.value for stage in slack.notify_stages}
-    contacts = _records(inputs.contacts, "contact_id")
-    details = _records(context.contacts, "contact_id")
-    owners = _records(inputs.owners, "owner_id")
-    assigned = {a.contact_id: a.owner_id for a in decisions.assignments}
-    stage_after = {t.contact_id: t for t in decisions.transitions}
-    hot = {h.contact_id: h for h in decisions.hot}
-    labels = _signal_labels(rules)
-    recent: dict[int, list[dict[str, Any]]] = {}
-    for touch in context.activities.to_dict("records"):
-        recent.setdefault(int(touch["contact_id"]), []).append(touch)
-    as_of_label = decisions.as_of.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
+    facts = HandoffFacts(decisions, inputs=inputs, context=context, rules=rules, tz=tz)
 
-    def owner_of(contact_id: int) -> dict[str, Any] | None:
-        current = contacts[contact_id]["owner_id"]
-        owner_id = assigned.get(contact_id, None if _missing(current) else int(current))
-        return owners.get(owner_id) if owner_id is not None else None
+    def slack_id_of(contact_id: int) -> str | None:
+        owner = facts.owner_of(contact_id)
+        return valid_slack_user_id(owner.get("slack_user_id")) if owner else None
 
     def render_for(contact_id: int, kind: str, rule: str) -> dict[str, Any]:
-        row = details.get(contact_id, {})
-        owner = owner_of(contact_id)
-        transition = stage_after.get(contact_id)
-        contact = contacts[contact_id]
-        stage = transition.to_stage.value if transition else str(contact["lifecycle_stage"])
-        score = contact["score"]
-        touches = recent.get(contact_id, [])
-        slack_id = valid_slack_user_id(owner.get("slack_user_id")) if owner else None
+        owner = facts.owner_of(contact_id)
+        slack_id = slack_id_of(contact_id)
         return templates.render(
             slack.language,
             {
-                "kind": kind,
-                "rule": rule,
-                "as_of_label": as_of_label,
-                "contact": {
-                    "name": _display_name(row) if row else str(contact["email"]),
-                    "email": str(contact["email"]),
-                    "job_title": _text(row.get("job_title")),
-                    "company": _text(row.get("company_name"))
-                    or _text(row.get("company_domain"))
-                    or "-",
-                    "lead_source": _text(row.get("lead_source")),
-                    "stage": stage,
-                    "score": "-" if _missing(score) else int(score),
-                    "hot": contact_id in hot or not _missing(contact["hot_at"]),
-                },
+                **facts.about(contact_id, kind=kind, rule=rule),
                 "owner": None
                 if owner is None
                 else {
                     "name": owner["name"],
                     "mention": f"<@{slack_id}>" if slack_id else _mrkdwn(owner["name"]),
                 },
-                "reasons": top_reasons(
-                    context.reasons.get(contact_id, []), labels=labels, limit=slack.top_reasons
-                ),
-                "activities": [
-                    {
-                        "type": t["type"],
-                        "detail": _text(t["detail"]),
-                        "at": _local(t["at"], tz),
-                    }
-                    for t in touches[: slack.latest_activities]
-                ],
             },
         )
 
     messages: list[OutboxMessage] = []
-    for transition in decisions.transitions:
-        if transition.to_stage.value not in notify:
-            continue
-        payload = render_for(transition.contact_id, "handoff", transition.rule)
+    for handoff in facts.handoffs():
+        payload = render_for(handoff.contact_id, "handoff", handoff.rule)
         messages.append(
             OutboxMessage(
-                idempotency_key=f"slack:handoff:{transition.key}",
+                idempotency_key=f"slack:handoff:{handoff.key}",
                 channel=SLACK_CHANNEL,
                 kind="handoff",
-                contact_id=transition.contact_id,
+                contact_id=handoff.contact_id,
                 payload={"channel": slack.handoff_channel, **payload},
             )
         )
     for mark in decisions.hot:
         stamp = mark.at.strftime("%Y%m%dT%H%M%SZ")
-        rule = stage_after[mark.contact_id].rule if mark.contact_id in stage_after else "hot"
+        moved = facts.stage_after.get(mark.contact_id)
+        rule = moved.rule if moved else "hot"
         payload = render_for(mark.contact_id, "hot", rule)
         messages.append(
             OutboxMessage(
@@ -305,8 +206,7 @@ def compose_handoff_messages(
                 payload={"channel": slack.hot_channel, **payload},
             )
         )
-        owner = owner_of(mark.contact_id)
-        slack_id = valid_slack_user_id(owner.get("slack_user_id")) if owner else None
+        slack_id = slack_id_of(mark.contact_id)
         if slack.dm_owner_on_hot and slack_id:
             messages.append(
                 OutboxMessage(
@@ -332,20 +232,3 @@ def compose_handoff_messages(
             )
         )
     return messages
-
-
-def _records(frame: pd.DataFrame, key: str) -> dict[int, dict[str, Any]]:
-    return {int(row[key]): {str(k): v for k, v in row.items()} for row in frame.to_dict("records")}
-
-
-def _missing(value: Any) -> bool:
-    return value is None or bool(pd.isna(value))
-
-
-def _local(value: object, tz: tzinfo) -> str:
-    if isinstance(value, pd.Timestamp):
-        # pandas' own astimezone is an order of magnitude slower than datetime's.
-        value = value.to_pydatetime()
-    if not isinstance(value, datetime):
-        return str(value)
-    return value.astimezone(tz).strftime("%m/%d %H:%M")

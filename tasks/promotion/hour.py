@@ -6,9 +6,6 @@ The `mql-promotion` flow, backfills, the CLI, the demo and the tests all call
 
 from datetime import datetime
 
-from prefect import get_run_logger
-
-from leadflow.adapters.slack import SlackNotConfigured, slack_sender
 from leadflow.db import ensure_database
 from leadflow.runs import recorded_run, superseded_by
 from leadflow.settings import Settings
@@ -16,12 +13,15 @@ from leadflow.timeutil import utc_now
 from models.messages import OutboxMessage
 from models.rules import Rules
 from tasks.beats import BeatTimer, database_beat, opaque, plain_beat
-from tasks.outbox import count_by_status, dispatch
+from tasks.dispatch import dispatch_internal_emails_beat, dispatch_slack
+from tasks.internal_email import INTERNAL_EMAIL_CHANNEL
 from tasks.promotion.apply import AppliedPromotions, apply_promotions
 from tasks.promotion.decide import PromotionDecisions, PromotionInputs, decide_promotions
-from tasks.promotion.handoff import SLACK_CHANNEL, SlackTemplates, compose_handoff_messages
-from tasks.promotion.read import read_handoff_context, read_promotion_inputs
-from tasks.promotion.report import DispatchSummary, PromotionOutcome
+from tasks.promotion.handoff import SlackTemplates, compose_handoff_messages
+from tasks.promotion.handoff_email import InternalTemplates, compose_handoff_emails
+from tasks.promotion.read import read_promotion_inputs
+from tasks.promotion.read_handoff import read_handoff_context
+from tasks.promotion.report import PromotionOutcome
 
 FLOW_NAME = "mql-promotion"
 
@@ -37,7 +37,8 @@ def read_promotion(database_url: str, rules: Rules, as_of: datetime) -> Promotio
 def decide_promotion(
     inputs: PromotionInputs, rules: Rules, as_of: datetime, max_bad_row_share: float
 ) -> PromotionDecisions:
-    """Validate candidates, then decide stage transitions, hot leads and owners (pure)."""
+    """Validate candidates, then decide stage transitions, hot leads and owners, late ones
+    too (pure)."""
     return decide_promotions(inputs, rules, as_of=as_of, max_bad_row_share=max_bad_row_share)
 
 
@@ -49,9 +50,11 @@ def compose_handoffs(
     rules: Rules,
     settings: Settings,
 ) -> list[OutboxMessage]:
-    """Read the moved contacts' context and render their Slack hand-off messages."""
-    contact_ids = [t.contact_id for t in decisions.transitions] + [
-        h.contact_id for h in decisions.hot
+    """Read the handed-off contacts' context; render their Slack messages and owner emails."""
+    contact_ids = [
+        *(t.contact_id for t in decisions.transitions),
+        *(h.contact_id for h in decisions.hot),
+        *(a.contact_id for a in decisions.assignments if a.late),
     ]
     with ensure_database(database_url).connect() as conn:
         context = read_handoff_context(
@@ -60,7 +63,7 @@ def compose_handoffs(
             as_of=decisions.as_of,
             latest=rules.promotion.slack.latest_activities,
         )
-    return compose_handoff_messages(
+    slack = compose_handoff_messages(
         decisions,
         inputs=inputs,
         context=context,
@@ -68,6 +71,15 @@ def compose_handoffs(
         templates=SlackTemplates.load(),
         tz=settings.tz,
     )
+    emails = compose_handoff_emails(
+        decisions,
+        inputs=inputs,
+        context=context,
+        rules=rules,
+        templates=InternalTemplates.load(),
+        tz=settings.tz,
+    )
+    return [*slack, *emails]
 
 
 @database_beat("apply-promotions")
@@ -85,38 +97,10 @@ def apply_promotion(
     )
 
 
-@plain_beat("dispatch-slack")
-def dispatch_slack(settings: Settings, limit: int) -> DispatchSummary:
-    """Drain due Slack messages from the outbox; what fails stays pending for the next run."""
-    engine = ensure_database(settings.database_url)
-    logger = get_run_logger()
-    try:
-        sender = slack_sender(settings)
-    except SlackNotConfigured as missing:
-        logger.error(str(missing))
-        with engine.connect() as conn:
-            pending = count_by_status(conn, channel=SLACK_CHANNEL).get("pending", 0)
-        return DispatchSummary(pending=pending, error=str(missing))
-    report = dispatch(engine, channel=SLACK_CHANNEL, sender=sender, now=utc_now(), limit=limit)
-    for line in report.errors:
-        logger.warning("slack: %s", line)
-    with engine.connect() as conn:
-        pending = count_by_status(conn, channel=SLACK_CHANNEL).get("pending", 0)
-    return DispatchSummary(
-        sent=report.sent,
-        retried=report.retried,
-        failed=report.failed,
-        deferred=report.deferred,
-        pending=pending,
-        errors=report.errors,
-        failures=report.failures,
-    )
-
-
 def promote_hour(
     *, settings: Settings, rules: Rules, as_of: datetime, dry_run: bool = False
 ) -> PromotionOutcome:
-    """Promote, assign and hand off for one hour, then drain the Slack outbox.
+    """Promote, assign (late too) and hand off for one hour, then drain Slack and email.
 
     An hour at or before the latest applied hour does nothing at all: it was decided
     already, and what it owes goes out with the next new hour. Records the run in the
@@ -146,6 +130,7 @@ def promote_hour(
                 )
         applied = None
         dispatched = None
+        emailed = None
         if not dry_run and earlier is None:
             with timer.beat("apply"):
                 applied = apply_promotion(
@@ -155,15 +140,18 @@ def promote_hour(
                 dispatched = dispatch_slack(
                     opaque(settings), rules.promotion.slack.max_messages_per_run
                 )
+                emailed = dispatch_internal_emails_beat(opaque(settings))
         outcome = PromotionOutcome(
             run_id=run.run_id,
             as_of=as_of,
             dry_run=dry_run,
             candidates=candidates,
             decisions=decisions,
-            messages=len(messages),
+            messages=sum(1 for m in messages if m.channel != INTERNAL_EMAIL_CHANNEL),
+            emails=sum(1 for m in messages if m.channel == INTERNAL_EMAIL_CHANNEL),
             applied=applied,
             dispatch=dispatched,
+            email_dispatch=emailed,
             beat_seconds=timer.seconds,
             superseded_by=earlier.as_of.isoformat() if earlier else None,
         )

@@ -2,8 +2,8 @@
 
 Only contacts that some transition rule could still move are read, and only events
 after each contact's latest stage change (inside the rules' lookback) of the types the
-rules look at, so a run never reads the whole ledger. A second, narrow read loads the
-hand-off context (names, reasons, latest activities) for the contacts that moved.
+rules look at, so a run never reads the whole ledger. The hand-off context of the
+contacts that moved is a second, narrow read (`tasks.promotion.read_handoff`).
 """
 
 from collections.abc import Sequence
@@ -16,19 +16,16 @@ from sqlalchemy import (
     and_,
     false,
     func,
-    literal,
     or_,
     select,
     type_coerce,
-    union_all,
 )
+from sqlalchemy.sql import Subquery
 
 from models.enums import Stage
 from models.promotion_rules import EmailDomainRule, EventMatch, EventRule, SequenceRule
 from models.rules import Rules
 from models.tables import (
-    Activity,
-    Company,
     Contact,
     Event,
     Owner,
@@ -38,8 +35,7 @@ from models.tables import (
     StageHistory,
     UTCDateTime,
 )
-from tasks.promotion.decide import PromotionInputs
-from tasks.promotion.handoff import HandoffContext
+from tasks.promotion.decide import UNOWNED_COLUMNS, PromotionInputs
 from tasks.transitions import is_allowed, kind_for
 
 CONTACT_COLUMNS = [
@@ -99,20 +95,19 @@ def relevant_events_condition(rules: Rules) -> ColumnElement[bool]:
     return or_(*conditions) if conditions else false()
 
 
-def _frame(rows: Sequence[object], columns: list[str]) -> pd.DataFrame:
+def frame(rows: Sequence[object], columns: list[str]) -> pd.DataFrame:
+    """Result rows as a frame with `columns`."""
     return pd.DataFrame([tuple(row) for row in rows], columns=columns)  # type: ignore[arg-type]
 
 
-def read_promotion_inputs(conn: Connection, *, rules: Rules, as_of: datetime) -> PromotionInputs:
-    """Load candidates, their events since their latest stage change, owners and history."""
+def _last_stage_change() -> Subquery:
+    """Each contact's latest stage change, and when the run that made it started."""
     latest_change = (
         select(StageHistory.contact_id, func.max(StageHistory.at).label("last_at"))
         .group_by(StageHistory.contact_id)
         .subquery()
     )
-    # When the run that made the latest change started: events ingested after it were
-    # never seen by any rule, even if they occurred before the change (late imports).
-    last_stage = (
+    return (
         select(
             latest_change.c.contact_id,
             latest_change.c.last_at,
@@ -129,6 +124,12 @@ def read_promotion_inputs(conn: Connection, *, rules: Rules, as_of: datetime) ->
         .group_by(latest_change.c.contact_id, latest_change.c.last_at)
         .subquery()
     )
+
+
+def _scored_contacts(
+    conn: Connection, *, as_of: datetime, last_stage: Subquery, where: ColumnElement[bool]
+) -> pd.DataFrame:
+    """Contacts matching `where` with their score as of the hour (CONTACT_COLUMNS)."""
     latest_snapshot = (
         select(ScoreSnapshot.contact_id, func.max(ScoreSnapshot.as_of).label("snap_at"))
         .where(ScoreSnapshot.as_of <= as_of)
@@ -136,7 +137,6 @@ def read_promotion_inputs(conn: Connection, *, rules: Rules, as_of: datetime) ->
         .subquery()
     )
     snapshot = ScoreSnapshot.__table__.alias("snapshot")
-    stages = movable_stages(rules)
     contacts_query = (
         select(
             Contact.id,
@@ -161,10 +161,10 @@ def read_promotion_inputs(conn: Connection, *, rules: Rules, as_of: datetime) ->
                 snapshot.c.as_of == latest_snapshot.c.snap_at,
             ),
         )
-        .where(or_(Contact.lifecycle_stage.in_(stages), Contact.lifecycle_stage.is_(None)))
+        .where(where)
         .order_by(Contact.id)
     )
-    contacts = _frame(
+    contacts = frame(
         conn.execute(contacts_query).all(), [*CONTACT_COLUMNS, "live_score", "scored_at"]
     )
     # A rerun of a past hour must judge the score of that hour: the snapshot at or
@@ -173,7 +173,31 @@ def read_promotion_inputs(conn: Connection, *, rules: Rules, as_of: datetime) ->
         contacts["scored_at"].map(lambda at: at is not None and at <= as_of).astype(bool)
     )
     contacts["score"] = contacts["score"].astype("Float64").fillna(live.astype("Float64"))
-    contacts = contacts[CONTACT_COLUMNS]
+    return contacts[CONTACT_COLUMNS]
+
+
+def read_promotion_inputs(conn: Connection, *, rules: Rules, as_of: datetime) -> PromotionInputs:
+    """Load candidates, their events since their latest stage change, owners and history,
+    and the unowned contacts of the assign stages (for late assignment)."""
+    # When the run that made the latest change started: events ingested after it were
+    # never seen by any rule, even if they occurred before the change (late imports).
+    last_stage = _last_stage_change()
+    stages = movable_stages(rules)
+    contacts = _scored_contacts(
+        conn,
+        as_of=as_of,
+        last_stage=last_stage,
+        where=or_(Contact.lifecycle_stage.in_(stages), Contact.lifecycle_stage.is_(None)),
+    )
+    unowned = _scored_contacts(
+        conn,
+        as_of=as_of,
+        last_stage=last_stage,
+        where=and_(
+            Contact.lifecycle_stage.in_([s.value for s in rules.promotion.assign_stages]),
+            Contact.owner_id.is_(None),
+        ),
+    )[UNOWNED_COLUMNS]
 
     since = as_of - timedelta(days=rules.promotion.event_lookback_days)
     events_query = (
@@ -193,9 +217,9 @@ def read_promotion_inputs(conn: Connection, *, rules: Rules, as_of: datetime) ->
         )
         .order_by(Event.contact_id, Event.occurred_at, Event.id)
     )
-    events = _frame(conn.execute(events_query).all(), EVENT_COLUMNS)
+    events = frame(conn.execute(events_query).all(), EVENT_COLUMNS)
 
-    owners = _frame(
+    owners = frame(
         conn.execute(
             select(
                 Owner.id,
@@ -209,7 +233,7 @@ def read_promotion_inputs(conn: Connection, *, rules: Rules, as_of: datetime) ->
         ).all(),
         OWNER_COLUMNS,
     )
-    assignments = _frame(
+    assignments = frame(
         conn.execute(
             select(
                 OwnerAssignment.contact_id,
@@ -221,94 +245,10 @@ def read_promotion_inputs(conn: Connection, *, rules: Rules, as_of: datetime) ->
         ASSIGNMENT_COLUMNS,
     )
     return PromotionInputs(
-        as_of=as_of, contacts=contacts, events=events, owners=owners, assignments=assignments
+        as_of=as_of,
+        contacts=contacts,
+        events=events,
+        owners=owners,
+        assignments=assignments,
+        unowned=unowned,
     )
-
-
-def read_handoff_context(
-    conn: Connection, *, contact_ids: Sequence[int], as_of: datetime, latest: int
-) -> HandoffContext:
-    """Names, company, score breakdown and the latest events/activities of these contacts."""
-    ids = sorted(set(contact_ids))
-    columns = [
-        "contact_id",
-        "email",
-        "first_name",
-        "last_name",
-        "job_title",
-        "lead_source",
-        "company_name",
-        "company_domain",
-    ]
-    if not ids:
-        return HandoffContext(
-            contacts=pd.DataFrame(columns=columns),
-            reasons={},
-            activities=pd.DataFrame(columns=["contact_id", "source", "type", "detail", "at"]),
-        )
-    contacts = _frame(
-        conn.execute(
-            select(
-                Contact.id,
-                Contact.email,
-                Contact.first_name,
-                Contact.last_name,
-                Contact.job_title,
-                Contact.lead_source,
-                Company.name,
-                Company.domain,
-            )
-            .outerjoin(Company, Company.id == Contact.company_id)
-            .where(Contact.id.in_(ids))
-            .order_by(Contact.id)
-        ).all(),
-        columns,
-    )
-    latest_snapshot = (
-        select(ScoreSnapshot.contact_id, func.max(ScoreSnapshot.as_of).label("snap_at"))
-        .where(ScoreSnapshot.as_of <= as_of, ScoreSnapshot.contact_id.in_(ids))
-        .group_by(ScoreSnapshot.contact_id)
-        .subquery()
-    )
-    reasons: dict[int, list[dict[str, object]]] = {}
-    for contact_id, breakdown in conn.execute(
-        select(ScoreSnapshot.contact_id, ScoreSnapshot.breakdown).join(
-            latest_snapshot,
-            and_(
-                latest_snapshot.c.contact_id == ScoreSnapshot.contact_id,
-                latest_snapshot.c.snap_at == ScoreSnapshot.as_of,
-            ),
-        )
-    ):
-        signals = breakdown.get("signals", []) if isinstance(breakdown, dict) else []
-        reasons[contact_id] = [s for s in signals if isinstance(s, dict)]
-
-    touches = union_all(
-        select(
-            Event.contact_id,
-            literal("event").label("source"),
-            Event.type,
-            Event.detail,
-            Event.occurred_at.label("at"),
-        ).where(Event.contact_id.in_(ids), Event.occurred_at <= as_of),
-        select(
-            Activity.contact_id,
-            literal("activity").label("source"),
-            Activity.type,
-            Activity.outcome.label("detail"),
-            Activity.occurred_at.label("at"),
-        ).where(Activity.contact_id.in_(ids), Activity.occurred_at <= as_of),
-    ).subquery()
-    ranked = select(
-        touches,
-        func.row_number()
-        .over(partition_by=touches.c.contact_id, order_by=touches.c.at.desc())
-        .label("rank"),
-    ).subquery()
-    activity_rows = conn.execute(
-        select(ranked.c.contact_id, ranked.c.source, ranked.c.type, ranked.c.detail, ranked.c.at)
-        .where(ranked.c.rank <= latest)
-        .order_by(ranked.c.contact_id, ranked.c.at.desc())
-    ).all()
-    activities = _frame(activity_rows, ["contact_id", "source", "type", "detail", "at"])
-    return HandoffContext(contacts=contacts, reasons=reasons, activities=activities)

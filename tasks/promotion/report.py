@@ -5,26 +5,14 @@ from datetime import datetime
 from typing import Any
 
 from tasks.artifacts import superseded_note
-from tasks.outbox import FailedMessage
+from tasks.dispatch import DispatchSummary
 from tasks.outbox_admin import failed_markdown
 from tasks.promotion.apply import AppliedPromotions
 from tasks.promotion.decide import PromotionDecisions
 
 MAX_LISTED = 50
-
-
-@dataclass(frozen=True)
-class DispatchSummary:
-    """What the Slack dispatcher did, and what is still waiting in the outbox."""
-
-    sent: int = 0
-    retried: int = 0
-    failed: int = 0
-    deferred: int = 0
-    pending: int = 0
-    error: str | None = None
-    errors: list[str] = field(default_factory=list)
-    failures: list[FailedMessage] = field(default_factory=list)
+# Keys of `PromotionDecisions.counts()` that are not stages.
+OWNER_COUNTS = ("hot", "assigned", "unassigned", "late_assigned", "awaiting_owner")
 
 
 @dataclass(frozen=True)
@@ -41,26 +29,25 @@ class PromotionOutcome:
     dispatch: DispatchSummary | None
     beat_seconds: dict[str, float] = field(default_factory=dict)
     superseded_by: str | None = None
+    emails: int = 0
+    email_dispatch: DispatchSummary | None = None
 
     def dispatch_problem(self) -> str | None:
-        """Why this run's Slack dispatch could not work, or None when it could.
+        """Why this run's Slack or internal-email dispatch could not work, or None.
 
-        It could not when Slack is not configured (no token), or when messages were due
-        and every attempt failed for a reason that may pass (network, 5xx, revoked token).
-        The messages stay pending in the outbox either way.
+        It could not when Slack is not configured (no token) or SMTP login was refused
+        without TLS, or when messages were due and every attempt failed for a reason that
+        may pass (network, 5xx, revoked token). The messages stay pending either way.
         """
-        dispatch = self.dispatch
-        if dispatch is None:
-            return None
-        if dispatch.error:
-            return f"Slack dispatch could not run: {dispatch.error}"
-        if dispatch.sent == 0 and dispatch.retried > 0:
-            first = f"; first error: {dispatch.errors[0]}" if dispatch.errors else ""
-            return (
-                f"Slack dispatch sent nothing: {dispatch.retried} messages failed and stay "
-                f"pending ({dispatch.pending} in the outbox){first}"
+        problems = [
+            problem
+            for problem in (
+                _problem("Slack dispatch", self.dispatch),
+                _problem("Internal email dispatch", self.email_dispatch),
             )
-        return None
+            if problem
+        ]
+        return "; ".join(problems) or None
 
     def summary(self) -> dict[str, Any]:
         """Flat counts for the run ledger, the CLI and the flow's return value."""
@@ -74,8 +61,11 @@ class PromotionOutcome:
             "promoted": by_stage,
             "hot": self.applied.hot if self.applied else 0,
             "assigned": self.applied.assigned if self.applied else 0,
+            "late_assigned": self.applied.late_assigned if self.applied else 0,
             "messages_decided": self.messages,
             "messages_enqueued": self.applied.enqueued if self.applied else 0,
+            "emails_decided": self.emails,
+            "emails_enqueued": self.applied.emails_enqueued if self.applied else 0,
             "quarantined": self.decisions.bad_rows,
             "beat_seconds": self.beat_seconds,
             "superseded_by": self.superseded_by,
@@ -89,11 +79,35 @@ class PromotionOutcome:
                     "dispatch_error": self.dispatch.error,
                 }
             )
+        if self.email_dispatch is not None:
+            result.update(
+                {
+                    "emails_sent": self.email_dispatch.sent,
+                    "emails_pending": self.email_dispatch.pending,
+                    "emails_failed": self.email_dispatch.failed,
+                    "email_dispatch_error": self.email_dispatch.error,
+                }
+            )
         return result
 
 
+def _problem(what: str, dispatch: DispatchSummary | None) -> str | None:
+    if dispatch is None:
+        return None
+    if dispatch.error:
+        return f"{what} could not run: {dispatch.error}"
+    if dispatch.sent == 0 and dispatch.retried > 0:
+        first = f"; first error: {dispatch.errors[0]}" if dispatch.errors else ""
+        return (
+            f"{what} sent nothing: {dispatch.retried} messages failed and stay "
+            f"pending ({dispatch.pending} in the outbox){first}"
+        )
+    return None
+
+
 def promotion_markdown(outcome: PromotionOutcome) -> str:
-    """The run artifact: promotions by stage, hot leads, owners and Slack messages."""
+    """The run artifact: promotions by stage, hot leads, owners (late ones too), Slack
+    messages and the owners' hand-off emails."""
     as_of = outcome.as_of.strftime("%Y-%m-%d %H:%M UTC")
     title = f"# mql-promotion {as_of}" + (" (dry run: nothing written)" if outcome.dry_run else "")
     lines = [
@@ -109,33 +123,33 @@ def promotion_markdown(outcome: PromotionOutcome) -> str:
         lines[1:1] = ["", f"**Dispatch stopped:** {problem}"]
     decided = outcome.decisions.counts()
     applied = outcome.applied.by_stage() if outcome.applied else {}
-    stages = [k for k in decided if k not in ("hot", "assigned", "unassigned")]
+    stages = [k for k in decided if k not in OWNER_COUNTS]
     lines += ["## Promotions by stage", "", "| stage | decided | applied |", "|---|---:|---:|"]
     if not stages:
         lines.append("| (none) | 0 | 0 |")
     for stage in stages:
         lines.append(f"| {stage} | {decided[stage]} | {applied.get(stage, 0)} |")
+    late_applied = outcome.applied.late_assigned if outcome.applied else 0
     lines += [
         "",
-        "| hot leads | owners assigned | no active owner |",
-        "|---:|---:|---:|",
-        f"| {decided['hot']} | {decided['assigned']} | {decided['unassigned']} |",
-        "",
-        "## Slack messages",
-        "",
-        "| decided | new in outbox | sent | pending | failed |",
+        "| hot leads | owners assigned | no active owner | late assignments (applied) "
+        "| still awaiting an owner |",
         "|---:|---:|---:|---:|---:|",
+        f"| {decided['hot']} | {decided['assigned']} | {decided['unassigned']} "
+        f"| {decided['late_assigned']} ({late_applied}) | {decided['awaiting_owner']} |",
     ]
-    dispatch = outcome.dispatch or DispatchSummary()
-    enqueued = outcome.applied.enqueued if outcome.applied else 0
-    lines.append(
-        f"| {outcome.messages} | {enqueued} | {dispatch.sent} | {dispatch.pending} | "
-        f"{dispatch.failed} |"
+    lines += _dispatch_section(
+        "Slack messages",
+        decided=outcome.messages,
+        enqueued=outcome.applied.enqueued if outcome.applied else 0,
+        dispatch=outcome.dispatch,
     )
-    if dispatch.errors:
-        lines += ["", "Unsent this run:", ""]
-        lines += [f"- {error}" for error in dispatch.errors[:MAX_LISTED]]
-    lines += failed_markdown(dispatch.failures, limit=MAX_LISTED)
+    lines += _dispatch_section(
+        "Internal emails (hand-off to the owner)",
+        decided=outcome.emails,
+        enqueued=outcome.applied.emails_enqueued if outcome.applied else 0,
+        dispatch=outcome.email_dispatch,
+    )
     transitions = outcome.applied.transitions if outcome.applied else outcome.decisions.transitions
     if transitions:
         lines += ["", "## Transitions", "", "| contact | from | to | rule |", "|---:|---|---|---|"]
@@ -144,3 +158,21 @@ def promotion_markdown(outcome: PromotionOutcome) -> str:
         if len(transitions) > MAX_LISTED:
             lines.append(f"| … | | | {len(transitions) - MAX_LISTED} more |")
     return "\n".join(lines) + "\n"
+
+
+def _dispatch_section(
+    title: str, *, decided: int, enqueued: int, dispatch: DispatchSummary | None
+) -> list[str]:
+    shown = dispatch or DispatchSummary()
+    lines = [
+        "",
+        f"## {title}",
+        "",
+        "| decided | new in outbox | sent | pending | failed |",
+        "|---:|---:|---:|---:|---:|",
+        f"| {decided} | {enqueued} | {shown.sent} | {shown.pending} | {shown.failed} |",
+    ]
+    if shown.errors:
+        lines += ["", "Unsent this run:", ""]
+        lines += [f"- {error}" for error in shown.errors[:MAX_LISTED]]
+    return lines + failed_markdown(shown.failures, limit=MAX_LISTED)

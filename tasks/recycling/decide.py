@@ -1,1 +1,315 @@
-"""Placeholder: replaced by the recycling work."""
+"""Deciding lead recycling (pure): which leads go back to marketing, and who is reminded.
+
+Four rules, each over facts at or before `as_of`:
+
+1. unreachable — a contact in mql/sql with status new or attempting and at least
+   `recycling.unreachable_after_attempts` unreachable outcomes since its latest hand-off
+   (and since its latest connecting outcome) → status recycle; the status writer moves
+   the lifecycle back to lead and hands the owner to marketing;
+2. statuses set without their lifecycle move (imports) — `recycle` in mql/sql → back to
+   lead with the status' reason; `unqualified` → other;
+3. lost deals — a deal lost at or before `as_of` → its contact to lost_renurture, unless
+   it moved there (or anywhere) since the deal closed, or is a customer (a lost upsell);
+4. retry dates — a contact at `retry` whose re-approach date is today (business time
+   zone) and due → a reminder to its owner, once per contact and date.
+
+A move is stamped with the instant of the fact that caused it (the N-th unreachable call,
+the recycle status, the deal's close) when that is after the contact's latest stage and
+status change, else with `as_of`: a history import recycles old leads at their real
+dates, so nurture programs (which look back `within_days`) never mail the back catalogue.
+"""
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+from typing import Any
+
+import pandas as pd
+
+from models.enums import ActivityOutcome, LeadStatus, Stage
+from models.lifecycle import TransitionKind
+from models.rules import Rules
+from tasks.recycling.frames import (
+    RecyclingFrames,
+    by_contact,
+    cell_text,
+    latest_at,
+    missing,
+    records,
+    ts,
+)
+from tasks.status.decide import (
+    InvalidStatusMove,
+    StatusChange,
+    decide_status_change,
+    lifecycle_moves,
+)
+from tasks.transitions import Proposal, Transition, decide_transitions
+
+SOURCE = "recycling"
+# HubSpot's closed-lost deal stage and our own name for it, compared case-insensitively.
+LOST_DEAL_STAGES = ("lost", "closedlost")
+LOST_DEAL_REASON = "deal lost"
+RECYCLE_REASON = "recycle"
+UNQUALIFIED_REASON = "unqualified"
+LOST_DEAL_RULE = "recycling:lost_deal"
+# Stages inside sales' hands: where a lead status means work in progress.
+SALES_STAGES = (Stage.MQL.value, Stage.SQL.value)
+UNREACHABLE_STATUSES = (LeadStatus.NEW.value, LeadStatus.ATTEMPTING.value)
+# A customer's lost upsell is not a lost lead: it stays with customer success.
+KEPT_ON_LOST_DEAL = (Stage.CUSTOMER.value, Stage.EVANGELIST.value)
+
+
+@dataclass(frozen=True)
+class RetryReminder:
+    """Today is the agreed re-approach date of a `retry` contact: remind its owner."""
+
+    contact_id: int
+    owner_id: int
+    retry_at: datetime
+    note: str | None
+
+
+@dataclass(frozen=True)
+class RecyclingDecisions:
+    """Everything one recycling hour would write.
+
+    `recycles`: status changes to recycle (unreachable leads) for the status writer;
+    `transitions`: lifecycle moves of statuses set earlier and of lost deals;
+    `reminders`: retry reminders; `unowned_retries`: retry dates due today on contacts
+    without an owner (nobody to remind).
+    """
+
+    as_of: datetime
+    recycles: list[StatusChange] = field(default_factory=list)
+    transitions: list[Transition] = field(default_factory=list)
+    reminders: list[RetryReminder] = field(default_factory=list)
+    unowned_retries: int = 0
+
+    def recycled_by_reason(self) -> dict[str, int]:
+        """Decided recycles (back to lead) per reason."""
+        reasons = [c.reason or RECYCLE_REASON for c in self.recycles] + [
+            t.reason or RECYCLE_REASON for t in self.transitions
+            if t.kind is TransitionKind.RECYCLE
+        ]
+        return count_values(reasons)
+
+    def counts(self) -> dict[str, int]:
+        """Decided recycles, disqualifications, re-nurtures and retry reminders."""
+        return {
+            "recycled": len(self.recycles)
+            + sum(1 for t in self.transitions if t.kind is TransitionKind.RECYCLE),
+            "disqualified": sum(1 for t in self.transitions if t.kind is TransitionKind.DISQUALIFY),
+            "renurtured": sum(1 for t in self.transitions if t.kind is TransitionKind.RENURTURE),
+            "retry_reminders": len(self.reminders),
+            "retry_without_owner": self.unowned_retries,
+        }
+
+
+def count_values(values: Iterable[str]) -> dict[str, int]:
+    """How often each value occurs, sorted by value."""
+    return dict(sorted(Counter(values).items()))
+
+
+def decide_recycling(
+    frames: RecyclingFrames, *, rules: Rules, as_of: datetime, tz: tzinfo
+) -> RecyclingDecisions:
+    """Recycles, disqualifications, re-nurtures and retry reminders at `as_of` (pure).
+
+    `tz` is the business time zone: a retry date is due on its local calendar day. At
+    most one move per contact; the rules are tried in the order above.
+    """
+    contacts = {int(r["contact_id"]): r for r in records(frames.contacts)}
+    history = by_contact(frames.statuses, "at", as_of)
+    activities = by_contact(frames.activities, "occurred_at", as_of)
+    recycles = _unreachable(contacts, activities, history, rules=rules, as_of=as_of)
+    taken = {c.contact_id for c in recycles}
+    transitions = _status_moves(contacts, history, rules=rules, as_of=as_of, taken=taken)
+    taken |= {t.contact_id for t in transitions}
+    transitions += _lost_deals(contacts, history, frames.deals, as_of=as_of, taken=taken)
+    reminders, unowned = _retry_reminders(contacts, history, as_of=as_of, tz=tz)
+    return RecyclingDecisions(
+        as_of=as_of, recycles=recycles, transitions=transitions, reminders=reminders,
+        unowned_retries=unowned,
+    )
+
+
+def stamp(
+    fact_at: datetime | None, *, after: Iterable[datetime | None], as_of: datetime
+) -> datetime:
+    """When a move happens: at its fact if that is at or before `as_of` and not before
+    any of `after` (the contact's latest changes), else at `as_of`."""
+    floor = max((t for t in after if t is not None), default=None)
+    if fact_at is None or fact_at > as_of or (floor is not None and fact_at < floor):
+        return as_of
+    return fact_at
+
+
+def _unreachable(
+    contacts: dict[int, dict[str, Any]],
+    activities: dict[int, list[dict[str, Any]]],
+    history: dict[int, list[dict[str, Any]]],
+    *,
+    rules: Rules,
+    as_of: datetime,
+) -> list[StatusChange]:
+    recycling = rules.recycling
+    unreachable = {o.value for o in recycling.unreachable_outcomes}
+    connecting = {
+        o.value for o in ActivityOutcome
+        if o.value not in unreachable
+        and rules.lead_status.activity_outcomes.get(o) is not LeadStatus.ATTEMPTING
+    }
+    changes: list[StatusChange] = []
+    for contact_id, contact in sorted(contacts.items()):
+        if contact["lifecycle_stage"] not in SALES_STAGES:
+            continue
+        if contact["lead_status"] not in UNREACHABLE_STATUSES:
+            continue
+        handoff = ts(contact["handoff_at"])
+        streak, reached = 0, None
+        for touch in activities.get(contact_id, []):
+            at = ts(touch["occurred_at"])
+            if at is None or (handoff is not None and at < handoff):
+                continue
+            if touch["outcome"] in unreachable:
+                streak += 1
+                if streak == recycling.unreachable_after_attempts:
+                    reached = at
+            elif touch["outcome"] in connecting:
+                streak, reached = 0, None
+        if reached is None:
+            continue
+        status_since = latest_at(history.get(contact_id, []))
+        at = stamp(reached, after=[handoff, ts(contact["last_stage_at"]), status_since],
+                   as_of=as_of)
+        try:
+            changes.append(
+                decide_status_change(
+                    contact_id=contact_id, current=contact["lead_status"],
+                    to_status=LeadStatus.RECYCLE, at=at, source=SOURCE,
+                    rules=rules.lead_status, reason=recycling.unreachable_reason,
+                )
+            )
+        except InvalidStatusMove:
+            # The rules forbid recycling from this status: leave the lead with sales.
+            continue
+    return changes
+
+
+def _status_moves(
+    contacts: dict[int, dict[str, Any]],
+    history: dict[int, list[dict[str, Any]]],
+    *,
+    rules: Rules,
+    as_of: datetime,
+    taken: set[int],
+) -> list[Transition]:
+    wanted = {
+        LeadStatus.RECYCLE.value: RECYCLE_REASON,
+        LeadStatus.UNQUALIFIED.value: UNQUALIFIED_REASON,
+    }
+    transitions: list[Transition] = []
+    for contact_id, contact in sorted(contacts.items()):
+        status = contact["lead_status"]
+        if contact_id in taken or status not in wanted:
+            continue
+        if status == LeadStatus.RECYCLE.value and contact["lifecycle_stage"] not in SALES_STAGES:
+            continue
+        rows = history.get(contact_id, [])
+        set_by = next((r for r in reversed(rows) if r["to_status"] == status), None)
+        reason = cell_text(set_by["reason"]) if set_by else None
+        at = stamp(
+            ts(set_by["at"]) if set_by else None,
+            after=[ts(contact["last_stage_at"]), latest_at(rows)], as_of=as_of,
+        )
+        change = StatusChange(
+            contact_id=contact_id, from_status=status, to_status=LeadStatus(status), at=at,
+            source=SOURCE, reason=reason or wanted[status],
+        )
+        transitions += lifecycle_moves(
+            [change], {contact_id: contact["lifecycle_stage"]}, rules.lead_status
+        )
+    return transitions
+
+
+def _lost_deals(
+    contacts: dict[int, dict[str, Any]],
+    history: dict[int, list[dict[str, Any]]],
+    deals: pd.DataFrame,
+    *,
+    as_of: datetime,
+    taken: set[int],
+) -> list[Transition]:
+    transitions: list[Transition] = []
+    lost: list[tuple[datetime, int, dict[str, Any]]] = []
+    for deal in records(deals):
+        closed = ts(deal["closed_at"])
+        if (
+            str(deal["stage"]).strip().lower() in LOST_DEAL_STAGES
+            and closed is not None
+            and closed <= as_of
+            and not missing(deal["contact_id"])
+        ):
+            lost.append((closed, int(deal["deal_id"]), deal))
+    # The latest lost deal of a contact speaks for it.
+    lost.sort(key=lambda item: item[:2], reverse=True)
+    for closed, _deal_id, deal in lost:
+        contact_id = int(deal["contact_id"])
+        contact = contacts.get(contact_id)
+        if contact_id in taken or contact is None:
+            continue
+        if contact["lifecycle_stage"] in KEPT_ON_LOST_DEAL:
+            continue
+        renurtured = ts(contact["renurtured_at"])
+        last_move = ts(contact["last_stage_at"])
+        if renurtured is not None and renurtured >= closed:
+            continue
+        if last_move is not None and last_move > closed:
+            # It moved on since the deal closed (back to lead, a new hand-off): leave it.
+            continue
+        at = stamp(
+            closed, after=[last_move, latest_at(history.get(contact_id, []))], as_of=as_of
+        )
+        proposal = Proposal(
+            contact_id=contact_id, to_stage=Stage.LOST_RENURTURE, rule=LOST_DEAL_RULE,
+            kind=TransitionKind.RENURTURE,
+            reason=cell_text(deal["lost_reason"]) or LOST_DEAL_REASON,
+        )
+        moved = decide_transitions({contact_id: contact["lifecycle_stage"]}, [proposal], as_of=at)
+        transitions += moved
+        taken.add(contact_id)
+    return transitions
+
+
+def _retry_reminders(
+    contacts: dict[int, dict[str, Any]],
+    history: dict[int, list[dict[str, Any]]],
+    *,
+    as_of: datetime,
+    tz: tzinfo,
+) -> tuple[list[RetryReminder], int]:
+    today = as_of.astimezone(tz).date()
+    reminders: list[RetryReminder] = []
+    unowned = 0
+    for contact_id, contact in sorted(contacts.items()):
+        if contact["lead_status"] != LeadStatus.RETRY.value:
+            continue
+        rows = history.get(contact_id, [])
+        set_by = next(
+            (r for r in reversed(rows) if r["to_status"] == LeadStatus.RETRY.value), None
+        )
+        retry_at = ts(set_by["retry_at"]) if set_by else None
+        if retry_at is None or retry_at > as_of or retry_at.astimezone(tz).date() != today:
+            continue
+        if missing(contact["owner_id"]):
+            unowned += 1
+            continue
+        reminders.append(
+            RetryReminder(
+                contact_id=contact_id, owner_id=int(contact["owner_id"]), retry_at=retry_at,
+                note=cell_text(set_by["reason"]) if set_by else None,
+            )
+        )
+    return reminders, unowned

@@ -1,7 +1,7 @@
 """`leadflow explain`: why a contact has the score it has, signal by signal."""
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
 import pandas as pd
 from sqlalchemy import Connection, select
@@ -9,6 +9,7 @@ from sqlalchemy import Connection, select
 from models.rules import Rules
 from models.tables import Contact, Event, Owner, ScoreSnapshot
 from tasks.scoring.decide import classify_job_levels, score_contacts
+from tasks.scoring.explain_sales import SalesWork, format_sales_work, read_sales_work
 from tasks.scoring.read import read_contacts, read_facts
 
 
@@ -18,7 +19,8 @@ class UnknownContact(LookupError):
 
 @dataclass(frozen=True)
 class Explanation:
-    """A contact's live score at as_of with its breakdown, its events and its stored score."""
+    """A contact's live score at as_of with its breakdown, its events and its stored score,
+    and the sales side: status history, SLA clocks and follow-up tasks."""
 
     email: str
     as_of: datetime
@@ -26,6 +28,7 @@ class Explanation:
     score: dict[str, object]
     events: pd.DataFrame
     stored: dict[str, object] | None
+    sales: SalesWork
 
 
 def read_explanation(conn: Connection, *, email: str, rules: Rules, as_of: datetime) -> Explanation:
@@ -79,11 +82,13 @@ def read_explanation(conn: Connection, *, email: str, rules: Rules, as_of: datet
         stored=None
         if snapshot is None
         else {"as_of": snapshot.as_of, "score": snapshot.score, "run_id": snapshot.run_id},
+        sales=read_sales_work(conn, contact_id=contact.id),
     )
 
 
-def format_explanation(explanation: Explanation, rules: Rules) -> str:
-    """Human-readable text: each signal, its points, dates, windows and the caps applied."""
+def format_explanation(explanation: Explanation, rules: Rules, *, tz: tzinfo = UTC) -> str:
+    """Human-readable text: each signal, its points, dates, windows and the caps applied;
+    then the lead-status history, SLA clocks and follow-up tasks (times in `tz`)."""
     e = explanation
     score = e.score
     breakdown = score["breakdown"]
@@ -153,4 +158,5 @@ def format_explanation(explanation: Explanation, rules: Rules) -> str:
                       f"(run {e.stored['run_id']})"]
     else:
         lines += ["", "no stored snapshot yet (run `leadflow run scoring`)"]
+    lines += format_sales_work(e.sales, tz=tz)
     return "\n".join(lines)

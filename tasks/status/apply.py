@@ -44,6 +44,21 @@ def status_history_rows(
     ]
 
 
+def record_status_history(
+    conn: Connection, changes: Sequence[StatusChange], *, run_id: str | None, now: datetime
+) -> int:
+    """Write the history rows of changes that already took effect; returns rows added.
+
+    Keyed by (contact, to_status, at), so a rerun adds nothing.
+    """
+    return insert_ignoring_conflicts(
+        conn,
+        LeadStatusHistory.__table__,  # type: ignore[arg-type]
+        status_history_rows(changes, run_id=run_id, now=now),
+        keys=["contact_id", "to_status", "at"],
+    )
+
+
 def apply_status_changes(
     conn: Connection,
     changes: Sequence[StatusChange],
@@ -71,18 +86,14 @@ def apply_status_changes(
         )
         if result.rowcount == 1:
             applied.changes.append(change)
-    insert_ignoring_conflicts(
-        conn,
-        LeadStatusHistory.__table__,  # type: ignore[arg-type]
-        status_history_rows(applied.changes, run_id=run_id, now=now),
-        keys=["contact_id", "to_status", "at"],
-    )
+    record_status_history(conn, applied.changes, run_id=run_id, now=now)
     contact_ids = sorted({c.contact_id for c in applied.changes})
-    stages = dict(
-        conn.execute(
+    stages: dict[int, str | None] = {
+        contact_id: stage
+        for contact_id, stage in conn.execute(
             select(Contact.id, Contact.lifecycle_stage).where(Contact.id.in_(contact_ids))
-        ).tuples()
-    )
+        )
+    }
     moves = lifecycle_moves(applied.changes, stages, rules.lead_status)
     applied.transitions = apply_transitions(conn, moves, run_id=run_id).transitions
     recycled = [c for c in applied.changes if c.to_status is LeadStatus.RECYCLE]

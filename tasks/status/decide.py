@@ -5,6 +5,7 @@ lifecycle move a status brings (sales_ready → sql, recycle → lead, unqualifi
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from models.enums import ActivityOutcome, LeadStatus, Stage
 from models.lifecycle import TransitionKind
@@ -31,6 +32,21 @@ class StatusChange:
     retry_at: datetime | None = None
 
 
+class Touch(NamedTuple):
+    """A sales activity as status moves see it: whose, its outcome, when."""
+
+    contact_id: int
+    outcome: str | None
+    at: datetime
+
+
+class CurrentStatus(NamedTuple):
+    """A contact's lead status and when it was set (None: no recorded change)."""
+
+    status: str | None
+    since: datetime | None
+
+
 def decide_status_change(
     *,
     contact_id: int,
@@ -41,13 +57,18 @@ def decide_status_change(
     rules: LeadStatusRules,
     reason: str | None = None,
     retry_at: datetime | None = None,
+    since: datetime | None = None,
 ) -> StatusChange:
     """An explicit move (set-status, an imported status): allowed, or `InvalidStatusMove`.
 
-    `retry` needs a re-approach date after `at`; `recycle` needs a reason.
+    `retry` needs a re-approach date after `at`; `recycle` needs a reason. A change
+    dated before `since` (when the current status was set) would rewrite history and
+    is refused too.
     """
     if current == to_status.value:
-        raise InvalidStatusMove(f"the lead status is already {current}")
+        raise InvalidStatusMove(
+            f"cannot move lead status {current} → {current}: it is already {current}"
+        )
     if not rules.allows(current, to_status):
         allowed = ", ".join(rules.moves[LeadStatus(current)]) if current else "any"
         raise InvalidStatusMove(
@@ -58,6 +79,12 @@ def decide_status_change(
         raise InvalidStatusMove("retry needs a re-approach date (--retry-at) after the change")
     if to_status is LeadStatus.RECYCLE and not (reason or "").strip():
         raise InvalidStatusMove("recycle needs a reason (--reason)")
+    if since is not None and at < since:
+        raise InvalidStatusMove(
+            f"cannot move lead status {current} → {to_status.value} at "
+            f"{at.isoformat(timespec='minutes')}: it became {current} later, at "
+            f"{since.isoformat(timespec='minutes')}"
+        )
     return StatusChange(
         contact_id=contact_id, from_status=current, to_status=to_status, at=at, source=source,
         reason=reason, retry_at=retry_at if to_status is LeadStatus.RETRY else None,
@@ -96,6 +123,60 @@ def changes_from_activities(
         )
         status = target.value
     return changes
+
+
+def changes_from_new_activities(
+    touches: Iterable[Touch],
+    current: Mapping[int, CurrentStatus],
+    *,
+    rules: LeadStatusRules,
+    source: str,
+) -> list[StatusChange]:
+    """Status moves that newly recorded activities bring, contact by contact.
+
+    Per contact in `current`, only activities after its latest status change count
+    (what happened before is already reflected in that status), oldest first; see
+    `changes_from_activities`. Contacts missing from `current` are left alone.
+    """
+    by_contact: dict[int, list[Touch]] = {}
+    for touch in touches:
+        if touch.contact_id in current:
+            by_contact.setdefault(touch.contact_id, []).append(touch)
+    changes: list[StatusChange] = []
+    for contact_id in sorted(by_contact):
+        status, since = current[contact_id]
+        later = sorted(
+            (t for t in by_contact[contact_id] if since is None or t.at > since),
+            key=lambda t: t.at,
+        )
+        changes.extend(
+            changes_from_activities(
+                contact_id=contact_id, current=status,
+                activities=[(t.outcome, t.at) for t in later], rules=rules, source=source,
+            )
+        )
+    return changes
+
+
+def imported_status_changes(
+    before: Mapping[int, str | None],
+    after: Mapping[int, str | None],
+    *,
+    at: datetime,
+    reason: str,
+) -> list[StatusChange]:
+    """The status changes an import made (contact → status before and after it).
+
+    The file is the record here: its statuses are not checked against the moves, and a
+    blank or unknown status is no change.
+    """
+    known = set(LeadStatus.__members__.values())
+    return [
+        StatusChange(contact_id=contact_id, from_status=before.get(contact_id),
+                     to_status=LeadStatus(status), at=at, source="import", reason=reason)
+        for contact_id, status in sorted(after.items())
+        if status in known and status != before.get(contact_id)
+    ]
 
 
 def lifecycle_moves(

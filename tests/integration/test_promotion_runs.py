@@ -68,8 +68,11 @@ def applied(outcome: PromotionOutcome) -> AppliedPromotions:
 
 
 def outbox(engine: Engine) -> list[Any]:
+    """The Slack messages in the outbox (the owners' hand-off emails: test_handoff_email)."""
     with engine.connect() as conn:
-        return list(conn.execute(select(Outbox).order_by(Outbox.id)).all())
+        return list(
+            conn.execute(select(Outbox).where(Outbox.channel == "slack").order_by(Outbox.id)).all()
+        )
 
 
 @inside_one_flow

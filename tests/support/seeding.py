@@ -15,8 +15,11 @@ from models.tables import (
     Activity,
     Company,
     Contact,
+    Deal,
     Event,
+    LeadStatusHistory,
     Owner,
+    OwnerAssignment,
     Run,
     ScoreSnapshot,
     StageHistory,
@@ -230,6 +233,75 @@ class Seeder:
             kind=kind,
             run_id=run_id,
         )
+
+    def deal(
+        self,
+        *,
+        contact_id: int | None,
+        stage: str,
+        closed_at: datetime | None = None,
+        lost_reason: str | None = None,
+        name: str | None = None,
+        company_id: int | None = None,
+        created_at: datetime | None = None,
+    ) -> int:
+        """Insert a deal at `stage` (e.g. closedlost, closed at `closed_at`); return its id."""
+        when = created_at or self.created_at
+        return self._insert(
+            Deal,
+            source_deal_id=self._next("deal"),
+            contact_id=contact_id,
+            company_id=company_id,
+            name=name or "deal",
+            stage=stage,
+            closed_at=closed_at,
+            lost_reason=lost_reason,
+            created_at=when,
+            updated_at=closed_at or when,
+        )
+
+    def lead_status_change(
+        self,
+        *,
+        contact_id: int,
+        from_status: str | None,
+        to_status: str,
+        at: datetime,
+        source: str = "cli",
+        reason: str | None = None,
+        retry_at: datetime | None = None,
+    ) -> int:
+        """Record a lead-status change in the history and set the contact's status to it."""
+        self.update_contact(contact_id, lead_status=to_status)
+        return self._insert(
+            LeadStatusHistory,
+            contact_id=contact_id,
+            from_status=from_status,
+            to_status=to_status,
+            at=at,
+            reason=reason,
+            source=source,
+            retry_at=retry_at,
+            created_at=at,
+        )
+
+    def assignment(
+        self, *, contact_id: int, owner_id: int, at: datetime, team: str = "is",
+        reason: str = "test",
+    ) -> int:
+        """Give the contact an owner as promotion would: an assignment row + its owner_id."""
+        self.update_contact(contact_id, owner_id=owner_id)
+        return self._insert(
+            OwnerAssignment, contact_id=contact_id, owner_id=owner_id, team=team, at=at,
+            reason=reason,
+        )
+
+    def owner_manager(self, owner_id: int, manager_email: str) -> None:
+        """Set an owner's manager (the SLA's escalation address)."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(Owner).where(Owner.id == owner_id).values(manager_email=manager_email)
+            )
 
     def run_started_at(self, run_id: str, started_at: datetime) -> None:
         """Move when a recorded run started (e.g. to place a late import after it)."""

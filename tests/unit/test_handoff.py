@@ -13,13 +13,13 @@ from leadflow.adapters.slack import ConsoleSlackSender
 from models.messages import OutboxRow
 from models.rules import load_rules, parse_rules
 from tasks.promotion.decide import decide_promotions
-from tasks.promotion.handoff import SlackTemplates, compose_handoff_messages, top_reasons
+from tasks.promotion.handoff import SlackTemplates, compose_handoff_messages
+from tasks.promotion.handoff_facts import HandoffContext, top_reasons
 from tasks.promotion.read import (
     ASSIGNMENT_COLUMNS,
     CONTACT_COLUMNS,
     EVENT_COLUMNS,
     OWNER_COLUMNS,
-    HandoffContext,
     PromotionInputs,
 )
 

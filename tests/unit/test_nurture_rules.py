@@ -152,7 +152,7 @@ def test_rules_check_command_reports_the_nurture_programs() -> None:
     _register_commands()
     result = CliRunner().invoke(app, ["rules", "check", str(DEFAULT_RULES_PATH)])
     assert result.exit_code == 0, result.output
-    assert "5 nurture programs" in result.output
+    assert "6 nurture programs" in result.output
 
 
 def test_rules_check_command_fails_on_a_looping_program(tmp_path: Path) -> None:

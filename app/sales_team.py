@@ -1,0 +1,118 @@
+"""A simulated inside-sales team for the demo: reps call, email and decide on their leads.
+
+Deterministic from a seed: each handed-off lead gets a profile — worked promptly, worked
+late, unreachable, or ignored — and planned touches relative to its hand-off. Calling
+`work_leads(window_start, window_end)` logs the touches planned inside that window
+through the same wiring as `leadflow log-activity` / `leadflow set-status`, so SLA
+clocks, escalations and recycling play out in the demo as they would with real reps.
+"""
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, select
+
+from models.enums import LeadStatus, Stage
+from models.rules import Rules
+from models.tables import Contact, Owner, StageHistory
+from tasks.status.decide import InvalidStatusMove
+from tasks.status.run import StatusInputError, log_activity, set_status
+
+_WORKED = (Stage.MQL.value, Stage.SQL.value)
+_DONE = {LeadStatus.SALES_READY.value, LeadStatus.RECYCLE.value, LeadStatus.UNQUALIFIED.value}
+
+
+@dataclass(frozen=True)
+class Touch:
+    """A planned sales action: an activity, optionally followed by a status decision."""
+
+    offset: timedelta
+    outcome: str
+    decision: str | None = None
+
+
+@dataclass
+class SalesDay:
+    """What the simulated reps did in one window."""
+
+    activities: int = 0
+    decisions: int = 0
+
+
+def _draw(seed: int, contact_id: int, salt: str) -> float:
+    digest = hashlib.sha256(f"{seed}:{contact_id}:{salt}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+def plan_touches(seed: int, contact_id: int) -> list[Touch]:
+    """The touches a rep makes on this lead after its hand-off (empty: ignored)."""
+    profile = _draw(seed, contact_id, "profile")
+    first = timedelta(hours=1 + int(_draw(seed, contact_id, "delay") * 20))
+    if profile < 0.12:
+        return []
+    if profile < 0.30:
+        return [Touch(first, "no_answer"), Touch(first + timedelta(hours=50), "voicemail"),
+                Touch(first + timedelta(hours=98), "no_answer")]
+    if profile < 0.45:
+        first += timedelta(hours=30)
+    decision = _draw(seed, contact_id, "decision")
+    final = (
+        "sales_ready" if decision < 0.45 else "retry" if decision < 0.6
+        else "unqualified" if decision < 0.75 else "recycle" if decision < 0.9 else None
+    )
+    return [
+        Touch(first, "connected"),
+        Touch(first + timedelta(hours=72), "connected"),
+        Touch(first + timedelta(hours=170), "connected", decision=final),
+    ]
+
+
+def work_leads(
+    engine: Engine, *, rules: Rules, start: datetime, end: datetime, seed: int
+) -> SalesDay:
+    """Log the touches and decisions planned in (start, end] for every handed-off lead."""
+    done = SalesDay()
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(Contact.id, Contact.email, Owner.email, StageHistory.to_stage,
+                   StageHistory.at)
+            .join(StageHistory, StageHistory.contact_id == Contact.id)
+            .join(Owner, Owner.id == Contact.owner_id)
+            .where(Contact.lifecycle_stage.in_(_WORKED), StageHistory.to_stage.in_(_WORKED))
+            .order_by(Contact.id, StageHistory.at)
+        ).all()
+    # The hand-off: the latest entry into mql, else (a demo request) the entry into sql.
+    latest: dict[int, tuple[str, str, datetime]] = {}
+    for contact_id, email, owner_email, to_stage, at in rows:
+        if to_stage == Stage.MQL.value or contact_id not in latest:
+            latest[contact_id] = (email, owner_email, at)
+    handoffs = [(cid, *values) for cid, values in latest.items()]
+    for contact_id, email, owner_email, handed_off in handoffs:
+        for touch in plan_touches(seed, contact_id):
+            at = handed_off + touch.offset
+            if not start < at <= end:
+                continue
+            try:
+                log_activity(engine, rules=rules, email=email, type="call",
+                             outcome=touch.outcome, at=at, now=end, owner_email=owner_email)
+                done.activities += 1
+                if touch.decision is not None:
+                    _decide(engine, rules, email, touch.decision, at)
+                    done.decisions += 1
+            except (InvalidStatusMove, StatusInputError):
+                continue
+    return done
+
+
+def _decide(engine: Engine, rules: Rules, email: str, decision: str, at: datetime) -> None:
+    with engine.connect() as conn:
+        status = conn.execute(select(Contact.lead_status).where(Contact.email == email)).scalar()
+    if status in _DONE:
+        return
+    set_status(
+        engine, rules=rules, email=email, status=decision, at=at + timedelta(minutes=5),
+        now=at + timedelta(minutes=5),
+        reason="not a sales case yet" if decision == "recycle" else None,
+        retry_at=at + timedelta(days=7) if decision == "retry" else None,
+    )

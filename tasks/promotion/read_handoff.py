@@ -1,0 +1,103 @@
+"""Read the hand-off context: names, company, score reasons and latest touches.
+
+A narrow read for only the contacts this run hands off (moved, hot or late-assigned).
+"""
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import pandas as pd
+from sqlalchemy import Connection, and_, func, literal, select, union_all
+
+from models.tables import Activity, Company, Contact, Event, ScoreSnapshot
+from tasks.promotion.handoff_facts import HandoffContext
+from tasks.promotion.read import frame
+
+
+def read_handoff_context(
+    conn: Connection, *, contact_ids: Sequence[int], as_of: datetime, latest: int
+) -> HandoffContext:
+    """Names, company, score breakdown and the latest events/activities of these contacts."""
+    ids = sorted(set(contact_ids))
+    columns = [
+        "contact_id",
+        "email",
+        "first_name",
+        "last_name",
+        "job_title",
+        "lead_source",
+        "company_name",
+        "company_domain",
+    ]
+    if not ids:
+        return HandoffContext(
+            contacts=pd.DataFrame(columns=columns),
+            reasons={},
+            activities=pd.DataFrame(columns=["contact_id", "source", "type", "detail", "at"]),
+        )
+    contacts = frame(
+        conn.execute(
+            select(
+                Contact.id,
+                Contact.email,
+                Contact.first_name,
+                Contact.last_name,
+                Contact.job_title,
+                Contact.lead_source,
+                Company.name,
+                Company.domain,
+            )
+            .outerjoin(Company, Company.id == Contact.company_id)
+            .where(Contact.id.in_(ids))
+            .order_by(Contact.id)
+        ).all(),
+        columns,
+    )
+    latest_snapshot = (
+        select(ScoreSnapshot.contact_id, func.max(ScoreSnapshot.as_of).label("snap_at"))
+        .where(ScoreSnapshot.as_of <= as_of, ScoreSnapshot.contact_id.in_(ids))
+        .group_by(ScoreSnapshot.contact_id)
+        .subquery()
+    )
+    reasons: dict[int, list[dict[str, object]]] = {}
+    for contact_id, breakdown in conn.execute(
+        select(ScoreSnapshot.contact_id, ScoreSnapshot.breakdown).join(
+            latest_snapshot,
+            and_(
+                latest_snapshot.c.contact_id == ScoreSnapshot.contact_id,
+                latest_snapshot.c.snap_at == ScoreSnapshot.as_of,
+            ),
+        )
+    ):
+        signals = breakdown.get("signals", []) if isinstance(breakdown, dict) else []
+        reasons[contact_id] = [s for s in signals if isinstance(s, dict)]
+
+    touches = union_all(
+        select(
+            Event.contact_id,
+            literal("event").label("source"),
+            Event.type,
+            Event.detail,
+            Event.occurred_at.label("at"),
+        ).where(Event.contact_id.in_(ids), Event.occurred_at <= as_of),
+        select(
+            Activity.contact_id,
+            literal("activity").label("source"),
+            Activity.type,
+            Activity.outcome.label("detail"),
+            Activity.occurred_at.label("at"),
+        ).where(Activity.contact_id.in_(ids), Activity.occurred_at <= as_of),
+    ).subquery()
+    ranked = select(
+        touches,
+        func.row_number()
+        .over(partition_by=touches.c.contact_id, order_by=touches.c.at.desc())
+        .label("rank"),
+    ).subquery()
+    activity_rows = conn.execute(
+        select(ranked.c.contact_id, ranked.c.source, ranked.c.type, ranked.c.detail, ranked.c.at)
+        .where(ranked.c.rank <= latest)
+        .order_by(ranked.c.contact_id, ranked.c.at.desc())
+    ).all()
+    activities = frame(activity_rows, ["contact_id", "source", "type", "detail", "at"])
+    return HandoffContext(contacts=contacts, reasons=reasons, activities=activities)

@@ -1,0 +1,91 @@
+"""Late assignment decided from frames: unowned leads join their team's rotation (pure)."""
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from models.rules import load_rules
+from tasks.promotion.decide import UNOWNED_COLUMNS, decide_promotions
+from tasks.promotion.read import (
+    ASSIGNMENT_COLUMNS,
+    CONTACT_COLUMNS,
+    EVENT_COLUMNS,
+    OWNER_COLUMNS,
+    PromotionInputs,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+RULES = load_rules(ROOT / "rules" / "default.yaml")
+AS_OF = datetime(2026, 11, 20, 3, tzinfo=UTC)
+
+
+def unowned(cid: int, *, stage: str = "mql", **extra: Any) -> dict[str, Any]:
+    row: dict[str, Any] = dict.fromkeys(UNOWNED_COLUMNS)
+    row.update(contact_id=cid, email=f"c{cid}@example.com", lifecycle_stage=stage, score=55.0)
+    row.update(extra)
+    return row
+
+
+def world(
+    rows: list[dict[str, Any]],
+    *,
+    owners: list[tuple[Any, ...]],
+    candidates: list[dict[str, Any]] = (),  # type: ignore[assignment]
+) -> PromotionInputs:
+    return PromotionInputs(
+        as_of=AS_OF,
+        contacts=pd.DataFrame(list(candidates), columns=CONTACT_COLUMNS),
+        events=pd.DataFrame(columns=EVENT_COLUMNS),
+        owners=pd.DataFrame(owners, columns=OWNER_COLUMNS),
+        assignments=pd.DataFrame(
+            [(99, 1, "is", AS_OF.replace(hour=1))], columns=ASSIGNMENT_COLUMNS
+        ),
+        unowned=pd.DataFrame(rows, columns=UNOWNED_COLUMNS),
+    )
+
+
+def test_unowned_mqls_get_owners_in_the_team_rotation_marked_late() -> None:
+    inputs = world(
+        [unowned(1), unowned(2)],
+        owners=[(1, "a", "a@x", "is", True, 1.0, None), (2, "b", "b@x", "is", True, 1.0, None)],
+    )
+
+    decisions = decide_promotions(inputs, RULES, as_of=AS_OF)
+
+    # Owner 1 had the last lead, so the rotation continues with owner 2.
+    assert [(a.contact_id, a.owner_id, a.late, a.reason) for a in decisions.assignments] == [
+        (1, 2, True, "late assignment"),
+        (2, 1, True, "late assignment"),
+    ]
+    assert decisions.counts()["late_assigned"] == 2
+    assert decisions.counts()["assigned"] == 0
+
+
+def test_a_late_candidate_whose_team_has_no_active_owner_waits() -> None:
+    inputs = world(
+        [unowned(1), unowned(2, stage="sql")],
+        owners=[(1, "a", "a@x", "is", False, 1.0, None), (2, "f", "f@x", "fs", True, 1.0, None)],
+    )
+
+    decisions = decide_promotions(inputs, RULES, as_of=AS_OF)
+
+    assert [(a.contact_id, a.team, a.owner_id) for a in decisions.assignments] == [(2, "fs", 2)]
+    assert decisions.counts()["awaiting_owner"] == 1
+
+
+def test_a_lead_promoted_this_hour_is_assigned_as_a_promotion_not_late() -> None:
+    candidate: dict[str, Any] = dict.fromkeys(CONTACT_COLUMNS)
+    candidate.update(contact_id=1, email="c1@example.com", lifecycle_stage="mql", score=90.0)
+    inputs = world(
+        [unowned(1)],
+        owners=[(1, "a", "a@x", "is", True, 1.0, None), (2, "f", "f@x", "fs", True, 1.0, None)],
+        candidates=[candidate],
+    )
+    inputs.events.loc[0] = [1, "form_submit", "demo_request", AS_OF.replace(hour=2)]
+
+    decisions = decide_promotions(inputs, RULES, as_of=AS_OF)
+
+    assert [(t.contact_id, t.to_stage.value) for t in decisions.transitions] == [(1, "sql")]
+    assert [(a.owner_id, a.late) for a in decisions.assignments] == [(2, False)]
