@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import Engine, func, select
 
+from app.sales_team import sales_lines, sales_summary, work_leads
 from flows.common import resolve_rules
 from leadflow.settings import get_settings
 from leadflow.timeutil import floor_to_hour, utc_now
@@ -78,7 +79,7 @@ def run_demo(
     `show_progress` draws a progress bar (on stderr) over the replayed hours.
     """
     from app.synthetic import generate_dataset, write_csv
-    from flows.backfill import backfill, backfill_hours
+    from flows.backfill import backfill, backfill_hours, before_each_hour
     from leadflow.db import ensure_database
     from tasks.imports import import_file as import_csv
 
@@ -116,11 +117,19 @@ def run_demo(
     hours = sum(len(backfill_hours(first, last, every)) for first, last, every in replays)
     say(f"{elapsed()} 3/3 replaying the pipeline for {hours} hours: daily from {start:%Y-%m-%d}, "
         f"hourly for the last {options.hourly_days} days …")
-    with replay_progress(hours, enabled=show_progress):
+    rules = resolve_rules(None)
+
+    def sales_team(previous: datetime | None, hour: datetime) -> None:
+        # Reps log the calls and decisions of the time since the previous replayed hour.
+        work_leads(engine, rules=rules, start=previous or hour - timedelta(hours=1), end=hour,
+                   seed=options.seed)
+
+    with replay_progress(hours, enabled=show_progress), before_each_hour(sales_team):
         for first, last, every in replays:
             backfill(start=first, end=last, every_hours=every, simulate_clock=True)
     say(f"{elapsed()} done")
     headline = summarise(engine, end=end)
+    headline["sales"] = sales_summary(engine)
     headline["hours_replayed"] = hours
     headline["seconds"] = round(time.perf_counter() - started, 1)
     headline["database"] = str(options.database_path)
@@ -276,6 +285,9 @@ def format_summary(headline: dict[str, object]) -> str:
         f"{headline['enrollments']} enrollments; outbox "
         + ", ".join(f"{key} {count}" for key, count in sorted(headline["messages"].items())),  # type: ignore[attr-defined]
     ]
+    sales: dict[str, object] = headline.get("sales") or {}  # type: ignore[assignment]
+    if sales:
+        lines += sales_lines(sales)
     slack_kinds: dict[str, int] = headline["slack_kinds"]  # type: ignore[assignment]
     if slack_kinds:
         lines.append(
@@ -303,6 +315,11 @@ def format_summary(headline: dict[str, object]) -> str:
         f"  {bin_dir}leadflow explain {first_email}   # why this lead has its score",
         f"  ls {Path(str(database)).parent / 'emails'}   # nurture emails as .eml files",
         f"  {bin_dir}leadflow export contacts -o contacts.csv   # stages, scores, owners, dates",
+        f"  {bin_dir}leadflow export sla -o sla.csv   # every SLA clock: due, met, breached, level",
+        f"  {bin_dir}leadflow explain {sales.get('escalated_contact') or first_email}"
+        "   # a lead sales was late on: status history, SLA clocks, follow-ups",
+        f"  {bin_dir}leadflow log-activity {first_email} --type call --outcome connected"
+        "   # sales logs a touch",
         f"  {bin_dir}leadflow run scoring --dry-run   # what the next hour would change",
         f"  {bin_dir}prefect server start   # then open the UI to see the runs",
     ]

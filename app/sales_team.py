@@ -11,11 +11,19 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 from models.enums import LeadStatus, Stage
 from models.rules import Rules
-from models.tables import Contact, Owner, StageHistory
+from models.tables import (
+    Contact,
+    LeadStatusHistory,
+    Owner,
+    OwnerAssignment,
+    SlaClock,
+    SlaEscalation,
+    StageHistory,
+)
 from tasks.status.decide import InvalidStatusMove
 from tasks.status.run import StatusInputError, log_activity, set_status
 
@@ -116,3 +124,73 @@ def _decide(engine: Engine, rules: Rules, email: str, decision: str, at: datetim
         reason="not a sales case yet" if decision == "recycle" else None,
         retry_at=at + timedelta(days=7) if decision == "retry" else None,
     )
+
+
+def sales_summary(engine: Engine) -> dict[str, object]:
+    """Lead statuses, SLA clocks, escalations, reassignments and recycles after the demo."""
+    with engine.connect() as conn:
+        statuses = dict(
+            conn.execute(
+                select(Contact.lead_status, func.count())
+                .where(Contact.lead_status.is_not(None))
+                .group_by(Contact.lead_status)
+            ).tuples().all()
+        )
+        clocks = {
+            policy: (int(total), int(breached or 0))
+            for policy, total, breached in conn.execute(
+                select(SlaClock.policy, func.count(), func.count(SlaClock.breached_at))
+                .group_by(SlaClock.policy)
+            ).all()
+        }
+        escalations = int(
+            conn.execute(select(func.count()).select_from(SlaEscalation)).scalar_one()
+        )
+        reassigned = int(
+            conn.execute(
+                select(func.count()).where(OwnerAssignment.reason.like("sla%"))
+            ).scalar_one()
+        )
+        recycled = dict(
+            conn.execute(
+                select(LeadStatusHistory.reason, func.count())
+                .where(LeadStatusHistory.to_status == LeadStatus.RECYCLE.value)
+                .group_by(LeadStatusHistory.reason)
+            ).tuples().all()
+        )
+        breached = conn.execute(
+            select(Contact.email)
+            .join(SlaClock, SlaClock.contact_id == Contact.id)
+            .where(SlaClock.level > 0)
+            .order_by(SlaClock.started_at.desc())
+            .limit(1)
+        ).scalar_one_or_none()
+    return {
+        "statuses": {str(k): int(v) for k, v in statuses.items()},
+        "clocks": clocks,
+        "escalations": escalations,
+        "reassigned": reassigned,
+        "recycled": {str(k or "recycle"): int(v) for k, v in recycled.items()},
+        "escalated_contact": breached,
+    }
+
+
+def sales_lines(summary: dict[str, object]) -> list[str]:
+    """The demo's lines about sales follow-up: statuses, SLA clocks, escalations, recycles."""
+    statuses: dict[str, int] = summary["statuses"]  # type: ignore[assignment]
+    clocks: dict[str, tuple[int, int]] = summary["clocks"]  # type: ignore[assignment]
+    recycled: dict[str, int] = summary["recycled"]  # type: ignore[assignment]
+    lines = [
+        "  lead statuses: "
+        + (", ".join(f"{k} {v}" for k, v in sorted(statuses.items())) or "none"),
+        "  SLA clocks (breached / all): "
+        + (", ".join(f"{p} {b}/{t}" for p, (t, b) in sorted(clocks.items())) or "none"),
+        f"  SLA escalations: {summary['escalations']} levels fired, "
+        f"{summary['reassigned']} leads reassigned for a missed first touch",
+    ]
+    if recycled:
+        lines.append(
+            "  recycled to marketing: "
+            + ", ".join(f"{reason} {count}" for reason, count in sorted(recycled.items()))
+        )
+    return lines

@@ -1,8 +1,9 @@
 """Deployment `backfill`: replay many hours of the lead cycle inside one flow run.
 
 One flow run per hour costs about a second of orchestration; a backfill runs each
-hour's scoring, promotion and nurture as tasks of a single run instead, so a month
-replays in a minute (demo, catch-up after an outage, what-if runs under other rules).
+hour's scoring, promotion, recycling, nurture and SLA escalation as tasks of a single
+run instead, so a month replays in a minute (demo, catch-up after an outage, what-if
+runs under other rules).
 """
 
 from collections.abc import Callable, Iterator
@@ -21,7 +22,9 @@ from leadflow.settings import get_settings
 from tasks.clock import Clock
 from tasks.nurture.hour import nurture_hour
 from tasks.promotion.hour import promote_hour
+from tasks.recycling.hour import recycle_hour
 from tasks.scoring.hour import score_hour
+from tasks.sla.hour import sla_hour
 
 
 def backfill_hours(start: datetime, end: datetime, every_hours: int) -> list[datetime]:
@@ -43,6 +46,23 @@ BackfillProgress = Callable[[int, int, datetime], None]
 """Told after each replayed hour: (hours done, hours in total, the hour just done)."""
 
 _progress: ContextVar[BackfillProgress | None] = ContextVar("backfill_progress", default=None)
+
+
+BeforeHour = Callable[[datetime | None, datetime], None]
+"""Called before each replayed hour with (the previous hour or None, this hour)."""
+
+_before_hour: ContextVar[BeforeHour | None] = ContextVar("backfill_before_hour", default=None)
+
+
+@contextmanager
+def before_each_hour(hook: BeforeHour) -> Iterator[None]:
+    """Run `hook` before every hour the backfills in this block replay — e.g. the demo's
+    simulated sales team logging the touches that happened since the previous hour."""
+    token = _before_hour.set(hook)
+    try:
+        yield
+    finally:
+        _before_hour.reset(token)
 
 
 @contextmanager
@@ -87,8 +107,11 @@ def backfill(
     promote: bool = True,
     nurture: bool = True,
     simulate_clock: bool = False,
+    recycle: bool = True,
+    sla: bool = True,
 ) -> list[dict[str, object]] | State[Any]:
-    """Run the lead cycle (scoring → promotion → nurture) for every hour, oldest first.
+    """Run the lead cycle (scoring → promotion → recycling → nurture → SLA escalation)
+    for every hour, oldest first.
 
     Each hour is recorded in the run ledger like a scheduled run, so the next scheduled
     run continues incrementally from the last replayed hour. Logs its progress about
@@ -107,6 +130,9 @@ def backfill(
         simulate_clock: Treat every replayed hour as the present: sends are stamped at
             the hour (demos, what-if replays). Off: what is due goes out now, stamped
             with the real time.
+        recycle: Run lead recycling (unreachable leads, recycle/unqualified statuses,
+            lost deals, retry reminders) each hour.
+        sla: Run the sales SLA clocks and escalations each hour.
     """
     rules = resolve_rules(rules_path)
     settings = get_settings()
@@ -114,8 +140,10 @@ def backfill(
     rows: list[dict[str, object]] = []
     problems: list[str] = []
     hours = backfill_hours(start, end, every_hours)
-    listener = _progress.get()
+    listener, hook = _progress.get(), _before_hour.get()
     for done, hour in enumerate(hours, start=1):
+        if hook is not None:
+            hook(hours[done - 2] if done > 1 else None, hour)
         scored = score_hour(settings=settings, rules=rules, as_of=hour, dry_run=dry_run)
         row: dict[str, object] = {
             "as_of": hour.isoformat(),
@@ -132,6 +160,11 @@ def backfill(
             row["late_assigned"] = promoted["late_assigned"]
             row["handoff_emails_sent"] = promoted.get("emails_sent", 0)
             problems += [p for p in [outcome.dispatch_problem()] if p]
+        if recycle:
+            recycled = recycle_hour(settings=settings, rules=rules, as_of=hour, dry_run=dry_run)
+            summary = recycled.summary()
+            row["recycled"] = sum(summary["recycled"].values())
+            problems += [p for p in [recycled.dispatch_problem()] if p]
         if nurture:
             nurtured = nurture_hour(
                 settings=settings, rules=rules, as_of=hour, dry_run=dry_run, clock=clock
@@ -140,6 +173,12 @@ def backfill(
             row["enrolled"] = counts["enrolled"]
             row["emails_sent"] = nurtured.dispatch.sent if nurtured.dispatch else 0
             problems += [p for p in [nurtured.dispatch_problem()] if p]
+        if sla:
+            escalated = sla_hour(settings=settings, rules=rules, as_of=hour, dry_run=dry_run)
+            clocks = escalated.summary()
+            row["sla_breached"] = sum(clocks["clocks_breached"].values())
+            row["escalations"] = sum(clocks["escalations"].values())
+            problems += [p for p in [escalated.dispatch_problem()] if p]
         rows.append(row)
         if listener is not None:
             listener(done, len(hours), hour)

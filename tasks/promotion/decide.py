@@ -163,7 +163,12 @@ def rule_matches(
     if isinstance(rule, ScoreRule):
         line = thresholds[rule.threshold] if isinstance(rule.threshold, str) else rule.threshold
         scores = pd.to_numeric(contacts["score"], errors="coerce")
-        return {int(cid) for cid in contacts.loc[scores >= line, "contact_id"]}
+        reached = scores >= line
+        if "awaiting_reengagement" in contacts:
+            # Recycled or re-nurtured and silent since: the score that sales already
+            # worked does not make it an MQL again; new behaviour does.
+            reached &= ~contacts["awaiting_reengagement"].fillna(False).astype(bool)
+        return {int(cid) for cid in contacts.loc[reached, "contact_id"]}
     if isinstance(rule, EmailDomainRule):
         listed = contacts["email"].map(lambda email: _in_domains(email, rule.domains))
         return {int(cid) for cid in contacts.loc[listed.astype(bool), "contact_id"]} & (

@@ -85,6 +85,8 @@ def records(frame: pd.DataFrame, key: str) -> dict[int, dict[str, Any]]:
 
 
 def _local(value: object, tz: tzinfo) -> str:
+    if value is None or value is pd.NaT:
+        return "-"
     if isinstance(value, pd.Timestamp):
         # pandas' own astimezone is an order of magnitude slower than datetime's.
         value = value.to_pydatetime()

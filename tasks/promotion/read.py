@@ -23,6 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.sql import Subquery
 
 from models.enums import Stage
+from models.lifecycle import TransitionKind
 from models.promotion_rules import EmailDomainRule, EventMatch, EventRule, SequenceRule
 from models.rules import Rules
 from models.tables import (
@@ -49,6 +50,7 @@ CONTACT_COLUMNS = [
     "hot_at",
     "score",
     "last_stage_at",
+    "awaiting_reengagement",
 ]
 EVENT_COLUMNS = ["contact_id", "type", "detail", "occurred_at"]
 OWNER_COLUMNS = ["owner_id", "name", "email", "team", "active", "weight", "slack_user_id"]
@@ -112,6 +114,7 @@ def _last_stage_change() -> Subquery:
             latest_change.c.contact_id,
             latest_change.c.last_at,
             type_coerce(func.max(Run.started_at), UTCDateTime).label("recorded_at"),
+            func.max(StageHistory.kind).label("last_kind"),
         )
         .join(
             StageHistory,
@@ -124,6 +127,24 @@ def _last_stage_change() -> Subquery:
         .group_by(latest_change.c.contact_id, latest_change.c.last_at)
         .subquery()
     )
+
+
+def _awaiting_reengagement(last_stage: Subquery, *, as_of: datetime) -> ColumnElement[bool]:
+    """True for a contact sent back to marketing (recycle, re-nurture) that has shown no
+    behaviour since: its old score alone must not hand it straight back to sales."""
+    since_move = (
+        select(Event.id)
+        .where(
+            Event.contact_id == Contact.id,
+            Event.occurred_at > last_stage.c.last_at,
+            Event.occurred_at <= as_of,
+        )
+        .exists()
+    )
+    backward = last_stage.c.last_kind.in_(
+        [TransitionKind.RECYCLE.value, TransitionKind.RENURTURE.value]
+    )
+    return and_(backward, ~since_move).label("awaiting_reengagement")
 
 
 def _scored_contacts(
@@ -149,6 +170,7 @@ def _scored_contacts(
             Contact.hot_at,
             snapshot.c.score,
             last_stage.c.last_at,
+            _awaiting_reengagement(last_stage, as_of=as_of),
             Contact.score,
             Contact.scored_at,
         )

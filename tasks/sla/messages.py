@@ -90,7 +90,8 @@ def _text(value: object) -> str | None:
 
 
 def _local(value: object, tz: tzinfo) -> str | None:
-    if value is None or (not isinstance(value, datetime) and pd.isna(value)):
+    # pd.NaT is a datetime too: test for missing first.
+    if value is None or pd.isna(value):
         return None
     if isinstance(value, pd.Timestamp):
         value = value.to_pydatetime()

@@ -266,6 +266,7 @@ def test_a_recycled_lead_can_become_mql_again(
     calls(w, lead, "no_answer", "no_answer", "no_answer")
     recycle(settings)
     w.score(contact_id=lead, score=65, at=T + 5 * HOUR)
+    w.event(contact_id=lead, type="page_view", detail="pricing", occurred_at=T + 4 * HOUR)
 
     promote_hour(settings=settings, rules=RULES, as_of=T + 6 * HOUR)
 
@@ -274,6 +275,24 @@ def test_a_recycled_lead_can_become_mql_again(
     assert [(r.to_stage, r.kind) for r in stage_rows(engine, lead)] == [
         ("mql", "forward"), ("lead", "recycle"), ("mql", "forward"),
     ]
+
+
+@inside_one_flow
+def test_a_recycled_lead_keeping_its_old_score_stays_with_marketing_until_it_shows_up_again(
+    engine: Engine, w: Seeder, owners: dict[str, int], settings: Settings
+) -> None:
+    lead = mql(w, owners)
+    calls(w, lead, "no_answer", "no_answer", "no_answer")
+    recycle(settings)
+    w.score(contact_id=lead, score=65, at=T + HOUR)
+
+    promote_hour(settings=settings, rules=RULES, as_of=T + 2 * HOUR)
+    assert contact_row(engine, lead).lifecycle_stage == "lead"
+
+    w.event(contact_id=lead, type="page_view", detail="pricing",
+            occurred_at=T + 2 * HOUR + HOUR / 2)
+    promote_hour(settings=settings, rules=RULES, as_of=T + 3 * HOUR)
+    assert contact_row(engine, lead).lifecycle_stage == "mql"
 
 
 @inside_one_flow

@@ -121,3 +121,17 @@ def test_a_follow_up_level_is_late_from_its_own_due_time() -> None:
 
     assert lateness(follow_up) == {"days": 0, "hours": 1, "minutes": 0}
     assert lateness(replace(LEVEL_1, at=T0 + 24 * HOUR)) == {"days": 0, "hours": 0, "minutes": 0}
+
+
+def test_a_lead_nobody_has_touched_reads_no_last_touch() -> None:
+    # The read's outer join gives NaT (not None) for a lead without any activity.
+    untouched = CONTEXT.assign(
+        last_type=None, last_outcome=None, last_at=pd.Series([pd.NaT], dtype="datetime64[us, UTC]")
+    )
+    messages = compose_sla_messages(
+        [LEVEL_1], owners=OWNERS, context=untouched, reassignments={},
+        rules=RULES, templates=SlaTemplates.load(), tz=TOKYO,
+    )
+
+    email = next(m for m in messages if m.channel == "internal_email")
+    assert "なし" in email.payload["text"]
