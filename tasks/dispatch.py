@@ -6,6 +6,7 @@ drain them here, so every flow sends through the same two beats and reports the 
 without TLS) is reported, and its messages stay pending for the next run.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -95,3 +96,28 @@ def dispatch_internal_emails_beat(
         limit=limit,
     )
     return _summary(engine, report)
+
+
+def dispatch_problem(
+    channels: Sequence[tuple[str, DispatchSummary | None]], *, pending_only: bool = False
+) -> str | None:
+    """Why a run's dispatch could not work, or None: a channel that cannot be used (no
+    Slack token, SMTP login refused) or one where every due message failed again.
+
+    `pending_only`: an unusable channel counts only while messages wait for it. The
+    messages stay pending in the outbox either way.
+    """
+    problems: list[str] = []
+    for name, summary in channels:
+        if summary is None:
+            continue
+        if summary.error and (summary.pending or not pending_only):
+            waiting = f" ({summary.pending} messages pending)" if summary.pending else ""
+            problems.append(f"{name} dispatch could not run: {summary.error}{waiting}")
+        elif summary.sent == 0 and summary.retried > 0:
+            first = f"; first error: {summary.errors[0]}" if summary.errors else ""
+            problems.append(
+                f"{name} dispatch sent nothing: {summary.retried} messages failed and stay "
+                f"pending ({summary.pending} in the outbox){first}"
+            )
+    return "; ".join(problems) or None

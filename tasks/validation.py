@@ -106,4 +106,8 @@ def split_valid_rows(
             )
         )
     good = frame.drop(index=list(bad_index))
-    return ValidatedFrame(good=schema.validate(good), rejected=rejected, total_rows=len(frame))
+    if not good.empty:
+        # Coerce what passed; an empty remainder is left as it is, as an empty input is
+        # (pandera would refuse an all-empty text column's dtype).
+        good = schema.validate(good)
+    return ValidatedFrame(good=good, rejected=rejected, total_rows=len(frame))

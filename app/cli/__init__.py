@@ -1,5 +1,6 @@
 """The `leadflow` command: database, rules, import, runs, export, explain and the demo."""
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
@@ -20,6 +21,9 @@ app.add_typer(run_app, name="run")
 
 RulesOption = Annotated[
     Path | None, typer.Option("--rules", help="Rules YAML (default: LEADFLOW_RULES_PATH).")
+]
+DryRunFlag = Annotated[
+    bool, typer.Option("--dry-run", help="Decide only; write and send nothing.")
 ]
 
 
@@ -44,6 +48,32 @@ def check_rules(rules: Path | None) -> str | None:
     except RulesError as error:
         fail(str(error))
     return path
+
+
+def run_hour_flow(
+    flow: Callable[..., Any], *, as_of: str | None, dry_run: bool, rules: Path | None
+) -> dict[str, Any]:
+    """Run an hourly flow (promotion, recycling, SLA) for one hour from the command line.
+
+    Checks `--as-of` and `--rules` before any flow run starts, warns when email would go
+    to files, prints the summary, and says so when the hour was already decided.
+    """
+    from app.cli.nurture_commands import warn_about_transport
+    from app.cli.scoring_commands import parse_as_of
+
+    hour = parse_as_of(as_of)
+    rules_path = check_rules(rules)
+    if not dry_run:
+        warn_about_transport(get_settings())
+    summary = finish_flow_run(
+        flow(as_of=hour, dry_run=dry_run, rules_path=rules_path, return_state=True)
+    )
+    if summary.get("superseded_by"):
+        typer.echo(
+            f"already decided: the latest applied hour is {summary['superseded_by']}; "
+            "this rerun decided, wrote and sent nothing"
+        )
+    return summary
 
 
 def finish_flow_run(state: "State[Any]") -> dict[str, Any]:

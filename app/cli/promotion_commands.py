@@ -1,39 +1,18 @@
 """`leadflow run promotion`: the mql-promotion flow for one hour."""
 
-from typing import Annotated
-
-import typer
-
-from app.cli import RulesOption, check_rules, finish_flow_run, run_app
-from app.cli.scoring_commands import AsOfOption, parse_as_of
+from app.cli import DryRunFlag, RulesOption, run_app, run_hour_flow
+from app.cli.scoring_commands import AsOfOption
 
 
 @run_app.command("promotion")
 def run_promotion_command(
-    as_of: AsOfOption = None,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Decide only; write and send nothing.")
-    ] = False,
-    rules: RulesOption = None,
+    as_of: AsOfOption = None, dry_run: DryRunFlag = False, rules: RulesOption = None
 ) -> None:
-    """Promote leads, assign owners and hand them to sales on Slack for one hour.
+    """Promote leads, assign owners and hand them to sales on Slack and by email for one hour.
 
-    Exits 1 when the Slack hand-off could not be dispatched (e.g. no token); the
+    Exits 1 when the hand-off could not be dispatched (e.g. no Slack token); the
     messages stay pending in the outbox for the next run.
     """
-    hour = parse_as_of(as_of)
-    rules_path = check_rules(rules)
-    from app.cli.nurture_commands import warn_about_transport
     from flows.mql_promotion import mql_promotion
-    from leadflow.settings import get_settings
 
-    if not dry_run:
-        warn_about_transport(get_settings())
-    summary = finish_flow_run(
-        mql_promotion(as_of=hour, dry_run=dry_run, rules_path=rules_path, return_state=True)
-    )
-    if summary.get("superseded_by"):
-        typer.echo(
-            f"already decided: the latest applied hour is {summary['superseded_by']}; "
-            "this rerun decided, wrote and sent nothing"
-        )
+    run_hour_flow(mql_promotion, as_of=as_of, dry_run=dry_run, rules=rules)

@@ -5,39 +5,23 @@ from typing import Annotated
 
 import typer
 
-from app.cli import RulesOption, check_rules, fail, finish_flow_run, run_app
-from app.cli.scoring_commands import AsOfOption, export_app, parse_as_of
+from app.cli import DryRunFlag, RulesOption, fail, run_app, run_hour_flow
+from app.cli.scoring_commands import AsOfOption, export_app
 from leadflow.settings import get_settings
 
 
 @run_app.command("sla")
 def run_sla_command(
-    as_of: AsOfOption = None,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Decide only; write and send nothing.")
-    ] = False,
-    rules: RulesOption = None,
+    as_of: AsOfOption = None, dry_run: DryRunFlag = False, rules: RulesOption = None
 ) -> None:
     """Open, close and escalate sales SLA clocks for one hour (Slack + internal email).
 
     Exits 1 when waiting escalations could not be dispatched (e.g. no Slack token); they
     stay pending in the outbox for the next run.
     """
-    hour = parse_as_of(as_of)
-    rules_path = check_rules(rules)
-    from app.cli.nurture_commands import warn_about_transport
     from flows.sla_escalation import sla_escalation
 
-    if not dry_run:
-        warn_about_transport(get_settings())
-    summary = finish_flow_run(
-        sla_escalation(as_of=hour, dry_run=dry_run, rules_path=rules_path, return_state=True)
-    )
-    if summary.get("superseded_by"):
-        typer.echo(
-            f"already decided: the latest applied hour is {summary['superseded_by']}; "
-            "this rerun decided, wrote and sent nothing"
-        )
+    run_hour_flow(sla_escalation, as_of=as_of, dry_run=dry_run, rules=rules)
 
 
 @export_app.command("sla")

@@ -43,7 +43,8 @@ ELLIPSIS = "…"
 _OPEN_TOKEN = re.compile(r"(?:&[a-z]*|<[^>]*)\Z")
 
 
-def _mrkdwn(value: object) -> str:
+def slack_escaped(value: object) -> str:
+    """`value` as text safe in any Slack text field: & < > escaped, None as empty."""
     # Slack treats &, < and > as control characters in every text it receives (mrkdwn,
     # plain_text and the top-level text): <!channel> or <https://…|label> would be live.
     text = "" if value is None else str(value)
@@ -127,7 +128,7 @@ class SlackTemplates:
             autoescape=False,
             keep_trailing_newline=False,
         )
-        environment.filters["mrkdwn"] = _mrkdwn
+        environment.filters["mrkdwn"] = slack_escaped
         environment.filters["touch_line"] = _touch_line
         return cls(environment=environment)
 
@@ -142,8 +143,8 @@ class SlackTemplates:
 
 def _touch_line(touch: Mapping[str, Any], labels: Mapping[str, str]) -> str:
     label = labels.get(str(touch["type"]), str(touch["type"]))
-    detail = f" — {_mrkdwn(touch['detail'])}" if touch.get("detail") else ""
-    return f"• {_mrkdwn(touch['at'])} {_mrkdwn(label)}{detail}"
+    detail = f" — {slack_escaped(touch['detail'])}" if touch.get("detail") else ""
+    return f"• {slack_escaped(touch['at'])} {slack_escaped(label)}{detail}"
 
 
 def compose_handoff_messages(
@@ -175,7 +176,7 @@ def compose_handoff_messages(
                 if owner is None
                 else {
                     "name": owner["name"],
-                    "mention": f"<@{slack_id}>" if slack_id else _mrkdwn(owner["name"]),
+                    "mention": f"<@{slack_id}>" if slack_id else slack_escaped(owner["name"]),
                 },
             },
         )

@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Any
 
 from tasks.artifacts import superseded_note
-from tasks.dispatch import DispatchSummary
+from tasks.dispatch import DispatchSummary, dispatch_problem
 from tasks.outbox_admin import failed_markdown
 from tasks.promotion.apply import AppliedPromotions
 from tasks.promotion.decide import PromotionDecisions
@@ -39,15 +39,9 @@ class PromotionOutcome:
         without TLS, or when messages were due and every attempt failed for a reason that
         may pass (network, 5xx, revoked token). The messages stay pending either way.
         """
-        problems = [
-            problem
-            for problem in (
-                _problem("Slack dispatch", self.dispatch),
-                _problem("Internal email dispatch", self.email_dispatch),
-            )
-            if problem
-        ]
-        return "; ".join(problems) or None
+        return dispatch_problem(
+            [("Slack", self.dispatch), ("Internal email", self.email_dispatch)]
+        )
 
     def summary(self) -> dict[str, Any]:
         """Flat counts for the run ledger, the CLI and the flow's return value."""
@@ -89,20 +83,6 @@ class PromotionOutcome:
                 }
             )
         return result
-
-
-def _problem(what: str, dispatch: DispatchSummary | None) -> str | None:
-    if dispatch is None:
-        return None
-    if dispatch.error:
-        return f"{what} could not run: {dispatch.error}"
-    if dispatch.sent == 0 and dispatch.retried > 0:
-        first = f"; first error: {dispatch.errors[0]}" if dispatch.errors else ""
-        return (
-            f"{what} sent nothing: {dispatch.retried} messages failed and stay "
-            f"pending ({dispatch.pending} in the outbox){first}"
-        )
-    return None
 
 
 def promotion_markdown(outcome: PromotionOutcome) -> str:

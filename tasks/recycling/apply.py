@@ -19,7 +19,8 @@ from models.messages import OutboxMessage
 from models.rules import Rules
 from tasks.outbox import enqueue
 from tasks.owners import OwnerPick, OwnerRequest, pick_owners, record_owners
-from tasks.recycling.decide import RECYCLE_REASON, RecyclingDecisions, count_values
+from tasks.quarantine import store_quarantine
+from tasks.recycling.decisions import RECYCLE_REASON, RecyclingDecisions, count_values
 from tasks.stage_history import apply_transitions
 from tasks.status.apply import apply_status_changes
 from tasks.status.decide import StatusChange
@@ -32,12 +33,14 @@ MARKETING_KINDS = (TransitionKind.RECYCLE, TransitionKind.RENURTURE)
 
 @dataclass
 class AppliedRecycling:
-    """What took effect: status changes, every stage move, owners handed back, messages."""
+    """What took effect: status changes, every stage move, owners handed back, messages,
+    and quarantine rows stored (new ones; a rerun finds the same rows stored)."""
 
     changes: list[StatusChange] = field(default_factory=list)
     transitions: list[Transition] = field(default_factory=list)
     owners: list[OwnerPick] = field(default_factory=list)
     enqueued: int = 0
+    quarantined: int = 0
 
     def recycled_by_reason(self) -> dict[str, int]:
         """Applied recycles (back to lead) per reason."""
@@ -65,7 +68,8 @@ def apply_recycling(
     run_id: str | None,
     now: datetime,
 ) -> AppliedRecycling:
-    """Write all decisions and enqueue the reminders in one transaction."""
+    """Write all decisions, enqueue the reminders and store the quarantined input rows,
+    in one transaction."""
     applied = AppliedRecycling()
     with engine.begin() as conn:
         status = apply_status_changes(
@@ -89,6 +93,9 @@ def apply_recycling(
         applied.transitions = [*status.transitions, *moved]
         applied.owners = [*status.owners, *picks]
         applied.enqueued = enqueue(conn, messages, run_id=run_id, now=now)
+        applied.quarantined = store_quarantine(
+            conn, decisions.quarantined, run_id=run_id, now=now
+        )
     return applied
 
 

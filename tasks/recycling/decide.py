@@ -19,9 +19,7 @@ status change, else with `as_of`: a history import recycles old leads at their r
 dates, so nurture programs (which look back `within_days`) never mail the back catalogue.
 """
 
-from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any
 
@@ -30,6 +28,7 @@ import pandas as pd
 from models.enums import ActivityOutcome, LeadStatus, Stage
 from models.lifecycle import TransitionKind
 from models.rules import Rules
+from tasks.recycling.decisions import RECYCLE_REASON, RecyclingDecisions, RetryReminder
 from tasks.recycling.frames import (
     RecyclingFrames,
     by_contact,
@@ -39,6 +38,7 @@ from tasks.recycling.frames import (
     records,
     ts,
 )
+from tasks.recycling.schemas import checked_frames, source_of
 from tasks.status.decide import (
     InvalidStatusMove,
     StatusChange,
@@ -51,7 +51,6 @@ SOURCE = "recycling"
 # HubSpot's closed-lost deal stage and our own name for it, compared case-insensitively.
 LOST_DEAL_STAGES = ("lost", "closedlost")
 LOST_DEAL_REASON = "deal lost"
-RECYCLE_REASON = "recycle"
 UNQUALIFIED_REASON = "unqualified"
 LOST_DEAL_RULE = "recycling:lost_deal"
 # Stages inside sales' hands: where a lead status means work in progress.
@@ -61,65 +60,23 @@ UNREACHABLE_STATUSES = (LeadStatus.NEW.value, LeadStatus.ATTEMPTING.value)
 KEPT_ON_LOST_DEAL = (Stage.CUSTOMER.value, Stage.EVANGELIST.value)
 
 
-@dataclass(frozen=True)
-class RetryReminder:
-    """Today is the agreed re-approach date of a `retry` contact: remind its owner."""
-
-    contact_id: int
-    owner_id: int
-    retry_at: datetime
-    note: str | None
-
-
-@dataclass(frozen=True)
-class RecyclingDecisions:
-    """Everything one recycling hour would write.
-
-    `recycles`: status changes to recycle (unreachable leads) for the status writer;
-    `transitions`: lifecycle moves of statuses set earlier and of lost deals;
-    `reminders`: retry reminders; `unowned_retries`: retry dates due today on contacts
-    without an owner (nobody to remind).
-    """
-
-    as_of: datetime
-    recycles: list[StatusChange] = field(default_factory=list)
-    transitions: list[Transition] = field(default_factory=list)
-    reminders: list[RetryReminder] = field(default_factory=list)
-    unowned_retries: int = 0
-
-    def recycled_by_reason(self) -> dict[str, int]:
-        """Decided recycles (back to lead) per reason."""
-        reasons = [c.reason or RECYCLE_REASON for c in self.recycles] + [
-            t.reason or RECYCLE_REASON for t in self.transitions
-            if t.kind is TransitionKind.RECYCLE
-        ]
-        return count_values(reasons)
-
-    def counts(self) -> dict[str, int]:
-        """Decided recycles, disqualifications, re-nurtures and retry reminders."""
-        return {
-            "recycled": len(self.recycles)
-            + sum(1 for t in self.transitions if t.kind is TransitionKind.RECYCLE),
-            "disqualified": sum(1 for t in self.transitions if t.kind is TransitionKind.DISQUALIFY),
-            "renurtured": sum(1 for t in self.transitions if t.kind is TransitionKind.RENURTURE),
-            "retry_reminders": len(self.reminders),
-            "retry_without_owner": self.unowned_retries,
-        }
-
-
-def count_values(values: Iterable[str]) -> dict[str, int]:
-    """How often each value occurs, sorted by value."""
-    return dict(sorted(Counter(values).items()))
-
-
 def decide_recycling(
-    frames: RecyclingFrames, *, rules: Rules, as_of: datetime, tz: tzinfo
+    frames: RecyclingFrames,
+    *,
+    rules: Rules,
+    as_of: datetime,
+    tz: tzinfo,
+    max_bad_row_share: float = 1.0,
 ) -> RecyclingDecisions:
     """Recycles, disqualifications, re-nurtures and retry reminders at `as_of` (pure).
 
     `tz` is the business time zone: a retry date is due on its local calendar day. At
-    most one move per contact; the rules are tried in the order above.
+    most one move per contact; the rules are tried in the order above. Rows failing
+    `tasks.recycling.schemas` are quarantined and the rest decided; more than
+    `max_bad_row_share` of them raises `TooManyBadRows`.
     """
+    frames, rejected = checked_frames(frames, max_bad_row_share=max_bad_row_share)
+    bad_owners = {r.row_number for r in rejected if r.source == source_of("owners")}
     contacts = {int(r["contact_id"]): r for r in records(frames.contacts)}
     history = by_contact(frames.statuses, "at", as_of)
     activities = by_contact(frames.activities, "occurred_at", as_of)
@@ -128,10 +85,12 @@ def decide_recycling(
     transitions = _status_moves(contacts, history, rules=rules, as_of=as_of, taken=taken)
     taken |= {t.contact_id for t in transitions}
     transitions += _lost_deals(contacts, history, frames.deals, as_of=as_of, taken=taken)
-    reminders, unowned = _retry_reminders(contacts, history, as_of=as_of, tz=tz)
+    reminders, unowned = _retry_reminders(
+        contacts, history, as_of=as_of, tz=tz, bad_owners=bad_owners
+    )
     return RecyclingDecisions(
         as_of=as_of, recycles=recycles, transitions=transitions, reminders=reminders,
-        unowned_retries=unowned,
+        unowned_retries=unowned, quarantined=rejected,
     )
 
 
@@ -289,6 +248,7 @@ def _retry_reminders(
     *,
     as_of: datetime,
     tz: tzinfo,
+    bad_owners: set[int],
 ) -> tuple[list[RetryReminder], int]:
     today = as_of.astimezone(tz).date()
     reminders: list[RetryReminder] = []
@@ -303,7 +263,7 @@ def _retry_reminders(
         retry_at = ts(set_by["retry_at"]) if set_by else None
         if retry_at is None or retry_at > as_of or retry_at.astimezone(tz).date() != today:
             continue
-        if missing(contact["owner_id"]):
+        if missing(contact["owner_id"]) or int(contact["owner_id"]) in bad_owners:
             unowned += 1
             continue
         reminders.append(

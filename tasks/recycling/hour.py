@@ -15,7 +15,8 @@ from models.rules import Rules
 from tasks.beats import BeatTimer, database_beat, opaque, plain_beat
 from tasks.dispatch import dispatch_internal_emails_beat, dispatch_slack
 from tasks.recycling.apply import AppliedRecycling, apply_recycling
-from tasks.recycling.decide import RecyclingDecisions, decide_recycling
+from tasks.recycling.decide import decide_recycling
+from tasks.recycling.decisions import RecyclingDecisions
 from tasks.recycling.frames import RecyclingFrames
 from tasks.recycling.read import read_recycling_frames
 from tasks.recycling.reminders import compose_retry_reminders
@@ -36,8 +37,11 @@ def decide_recycles(
     frames: RecyclingFrames, rules: Rules, as_of: datetime, settings: Settings
 ) -> tuple[RecyclingDecisions, list[OutboxMessage]]:
     """Decide recycles, disqualifications, re-nurtures and retry reminders, and compose
-    the reminder messages (pure)."""
-    decisions = decide_recycling(frames, rules=rules, as_of=as_of, tz=settings.tz)
+    the reminder messages (pure). Input rows failing their schema are quarantined."""
+    decisions = decide_recycling(
+        frames, rules=rules, as_of=as_of, tz=settings.tz,
+        max_bad_row_share=settings.max_bad_row_share,
+    )
     messages = compose_retry_reminders(
         decisions, frames, language=rules.sla.language, tz=settings.tz
     )
@@ -52,7 +56,8 @@ def apply_recycles(
     rules: Rules,
     run_id: str,
 ) -> AppliedRecycling:
-    """Write status changes, stage moves, owners and reminders in one transaction."""
+    """Write status changes, stage moves, owners, reminders and quarantine rows in one
+    transaction."""
     return apply_recycling(
         ensure_database(database_url), decisions, messages, rules=rules, run_id=run_id,
         now=utc_now(),

@@ -6,6 +6,7 @@ so. Each message's key is (contact, retry date), so a reminder goes out once tha
 however many hours decide it.
 """
 
+import shlex
 from collections.abc import Mapping
 from datetime import datetime, tzinfo
 from typing import Any
@@ -15,9 +16,13 @@ import pandera.pandas as pa
 
 from models.messages import OutboxMessage
 from tasks.internal_email import INTERNAL_EMAIL_CHANNEL, internal_email
-from tasks.promotion.handoff import SLACK_CHANNEL, fit_slack_limits, valid_slack_user_id
-from tasks.promotion.handoff import _mrkdwn as slack_escaped
-from tasks.recycling.decide import RecyclingDecisions, RetryReminder
+from tasks.promotion.handoff import (
+    SLACK_CHANNEL,
+    fit_slack_limits,
+    slack_escaped,
+    valid_slack_user_id,
+)
+from tasks.recycling.decisions import RecyclingDecisions, RetryReminder
 from tasks.recycling.frames import RecyclingFrames, cell_text, records
 
 KIND = "retry_reminder"
@@ -31,9 +36,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "note": "前回のメモ: {note}",
         "todo": "対応のお願い:\n"
         "1. 本日中にご連絡ください（電話またはメール）。\n"
-        "2. 結果を記録してください: leadflow log-activity {email} --type call "
+        "2. 結果を記録してください: leadflow log-activity {email_arg} --type call "
         "--outcome connected（不在なら no_answer）\n"
-        "3. 結論が出たらステータスを更新してください: leadflow set-status {email} "
+        "3. 結論が出たらステータスを更新してください: leadflow set-status {email_arg} "
         "sales_ready / retry --retry-at <次回日時> / recycle --reason <理由> / unqualified",
         "no_company": "会社名未登録",
     },
@@ -45,9 +50,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "note": "Note from last time: {note}",
         "todo": "What to do:\n"
         "1. Contact them today (call or email).\n"
-        "2. Log the result: leadflow log-activity {email} --type call --outcome connected "
+        "2. Log the result: leadflow log-activity {email_arg} --type call --outcome connected "
         "(no_answer if you could not reach them)\n"
-        "3. Once decided, update the status: leadflow set-status {email} sales_ready / "
+        "3. Once decided, update the status: leadflow set-status {email_arg} sales_ready / "
         "retry --retry-at <next date> / recycle --reason <why> / unqualified",
         "no_company": "company unknown",
     },
@@ -156,6 +161,8 @@ def _words(
         "contact": name or str(contact["email"]),
         "company": cell_text(contact["company_name"]) or texts["no_company"],
         "email": str(contact["email"]),
+        # Pasted into a shell by the owner: quoted, whatever the address holds.
+        "email_arg": shlex.quote(str(contact["email"])),
         "owner": cell_text(owner.get("name")) or str(owner.get("email") or ""),
         "date": local.strftime("%Y-%m-%d"),
         "time": local.strftime("%H:%M"),

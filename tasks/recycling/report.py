@@ -6,10 +6,10 @@ from typing import Any
 
 from models.lifecycle import TransitionKind
 from tasks.artifacts import superseded_note
-from tasks.dispatch import DispatchSummary
+from tasks.dispatch import DispatchSummary, dispatch_problem
 from tasks.outbox_admin import failed_markdown
 from tasks.recycling.apply import AppliedRecycling
-from tasks.recycling.decide import RecyclingDecisions
+from tasks.recycling.decisions import RecyclingDecisions
 
 MAX_LISTED = 50
 
@@ -36,21 +36,9 @@ class RecyclingOutcome:
         A channel that cannot be used (no Slack token, SMTP login refused) is a problem
         only while messages wait for it; they stay pending in the outbox either way.
         """
-        for name, summary in (("Slack", self.slack), ("internal email", self.email)):
-            if summary is None:
-                continue
-            if summary.error and summary.pending:
-                return (
-                    f"{name} dispatch could not run: {summary.error} "
-                    f"({summary.pending} messages pending)"
-                )
-            if summary.sent == 0 and summary.retried > 0:
-                first = f"; first error: {summary.errors[0]}" if summary.errors else ""
-                return (
-                    f"{name} dispatch sent nothing: {summary.retried} messages failed and "
-                    f"stay pending ({summary.pending} in the outbox){first}"
-                )
-        return None
+        return dispatch_problem(
+            [("Slack", self.slack), ("Internal email", self.email)], pending_only=True
+        )
 
     def summary(self) -> dict[str, Any]:
         """Flat counts for the run ledger, the CLI and the flow's return value."""
@@ -66,6 +54,7 @@ class RecyclingOutcome:
             "owners_to_marketing": applied.to_marketing() if applied else 0,
             "reminders_decided": self.messages,
             "reminders_enqueued": applied.enqueued if applied else 0,
+            "quarantined": self.decisions.bad_rows,
             "beat_seconds": self.beat_seconds,
             "superseded_by": self.superseded_by,
         }
@@ -90,7 +79,8 @@ def recycling_markdown(outcome: RecyclingOutcome) -> str:
         title,
         "",
         *superseded_note(outcome.superseded_by),
-        f"Run `{outcome.run_id}` read {outcome.candidates} candidate contacts.",
+        f"Run `{outcome.run_id}` read {outcome.candidates} candidate contacts; "
+        f"{outcome.decisions.bad_rows} input rows quarantined.",
         "",
     ]
     problem = outcome.dispatch_problem()

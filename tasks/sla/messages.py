@@ -21,7 +21,7 @@ from models.messages import OutboxMessage
 from models.rules import Rules
 from tasks.internal_email import internal_email
 from tasks.promotion.handoff import SLACK_CHANNEL, fit_slack_limits, valid_slack_user_id
-from tasks.promotion.handoff import _mrkdwn as mrkdwn
+from tasks.promotion.handoff import slack_escaped as mrkdwn
 from tasks.sla.decisions import Escalation
 
 SLA_TEMPLATES_DIR = TEMPLATES_DIR / "sla"

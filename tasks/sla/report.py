@@ -9,7 +9,7 @@ from typing import Any
 
 from models.messages import OutboxMessage
 from tasks.artifacts import superseded_note
-from tasks.dispatch import DispatchSummary
+from tasks.dispatch import DispatchSummary, dispatch_problem
 from tasks.internal_email import INTERNAL_EMAIL_CHANNEL
 from tasks.outbox_admin import failed_markdown
 from tasks.promotion.handoff import SLACK_CHANNEL
@@ -46,17 +46,9 @@ class SlaOutcome:
         A channel that cannot be used (no Slack token, SMTP login refused) is a problem
         only while messages wait for it; they stay pending in the outbox either way.
         """
-        for name, summary in (("Slack", self.slack), ("internal email", self.email)):
-            if summary is None:
-                continue
-            if summary.error and summary.pending:
-                return (f"{name} dispatch could not run: {summary.error} "
-                        f"({summary.pending} messages pending)")
-            if summary.sent == 0 and summary.retried > 0:
-                first = f"; first error: {summary.errors[0]}" if summary.errors else ""
-                return (f"{name} dispatch sent nothing: {summary.retried} messages failed and "
-                        f"stay pending ({summary.pending} in the outbox){first}")
-        return None
+        return dispatch_problem(
+            [("Slack", self.slack), ("Internal email", self.email)], pending_only=True
+        )
 
     def summary(self) -> dict[str, Any]:
         """Flat counts for the run ledger, the CLI and the flow's return value."""

@@ -159,12 +159,17 @@ def test_cli_run_scoring_against_the_server_then_explain_and_export(
 def test_deployment_runs_on_a_process_worker_with_parameters_from_the_cli(
     environment: dict[str, str], imported: Path, work_pool: str
 ) -> None:
-    run(environment, str(BIN / "prefect"), "--no-prompt", "deploy", "--name", "hourly")
-    out = run(
-        environment, str(BIN / "prefect"), "deployment", "run", "hourly-scoring/hourly",
-        "--param", f"as_of={END.replace(hour=5).isoformat()}", "--param", "dry_run=true",
-    )
-    assert "Created flow run" in out
+    run(environment, str(BIN / "prefect"), "--no-prompt", "deploy", "--name", "hourly",
+        "--name", "hourly-recycling", "--name", "hourly-sla")
+    hour = END.replace(hour=5).isoformat()
+    for deployment, dry_run in (("hourly-scoring/hourly", "true"),
+                                ("lead-recycling/hourly-recycling", "false"),
+                                ("sla-escalation/hourly-sla", "false")):
+        out = run(
+            environment, str(BIN / "prefect"), "deployment", "run", deployment,
+            "--param", f"as_of={hour}", "--param", f"dry_run={dry_run}",
+        )
+        assert "Created flow run" in out
     run(environment, str(BIN / "prefect"), "worker", "start", "--pool", work_pool,
         "--run-once", timeout=600)
     runs = json.loads(
@@ -177,8 +182,9 @@ def test_deployment_runs_on_a_process_worker_with_parameters_from_the_cli(
             "        print(json.dumps([[r.name, r.state_type.value] for r in rs]))\n"
             "asyncio.run(main())\n")
     )
-    deployed = [state for name, state in runs if name.startswith("hourly-scoring 2026-11-20T05")]
-    assert deployed == ["COMPLETED"], runs
+    for flow in ("hourly-scoring", "lead-recycling", "sla-escalation"):
+        deployed = [state for name, state in runs if name.startswith(f"{flow} 2026-11-20T05")]
+        assert deployed == ["COMPLETED"], (flow, runs)
 
 
 def test_deploying_all_puts_every_schedule_on_and_the_scheduler_creates_upcoming_runs(

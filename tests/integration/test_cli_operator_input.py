@@ -42,7 +42,8 @@ def test_an_as_of_outside_the_supported_years_is_refused_with_one_clear_line(
 ) -> None:
     monkeypatch.setenv("LEADFLOW_DATABASE_URL", f"sqlite:///{tmp_path / 'unused.db'}")
     _register_commands()
-    for command in (["run", "scoring"], ["run", "promotion"], ["run", "nurture"]):
+    for command in (["run", "scoring"], ["run", "promotion"], ["run", "nurture"],
+                    ["run", "recycling"], ["run", "sla"]):
         result = CliRunner().invoke(app, [*command, "--as-of", as_of])
 
         assert result.exit_code == 1
@@ -60,7 +61,7 @@ def test_an_as_of_that_is_not_a_timestamp_is_refused_with_an_example(tmp_path: P
     assert "is not an ISO 8601 timestamp (e.g. 2026-11-22T09:00+09:00)" in result.output
 
 
-@pytest.mark.parametrize("command", ["scoring", "promotion", "nurture"])
+@pytest.mark.parametrize("command", ["scoring", "promotion", "nurture", "recycling", "sla"])
 def test_a_bad_rules_file_stops_a_run_with_one_message_and_no_traceback(
     command: str, tmp_path: Path
 ) -> None:

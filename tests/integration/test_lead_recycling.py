@@ -15,6 +15,7 @@ from models.tables import (
     NurtureEnrollment,
     Outbox,
     OwnerAssignment,
+    Quarantine,
     StageHistory,
 )
 from tasks.nurture.hour import nurture_hour
@@ -331,3 +332,29 @@ def test_a_dry_run_decides_and_writes_nothing(
     assert row_counts(engine) == before
     assert contact_row(engine, lead).lifecycle_stage == "mql"
     assert "(dry run: nothing written)" in recycling_markdown(outcome)
+
+
+@inside_one_flow
+def test_a_contact_with_an_unknown_lead_status_is_quarantined_and_the_rest_still_recycled(
+    engine: Engine, w: Seeder, owners: dict[str, int], settings: Settings
+) -> None:
+    lead = mql(w, owners)
+    calls(w, lead, "no_answer", "no_answer", "no_answer")
+    odd = w.contact(email="odd@example.com", lifecycle_stage="opportunity",
+                    lead_status="on_hold", owner_id=owners["is"])
+    w.deal(contact_id=odd, stage="closedlost", closed_at=T - HOUR)
+
+    outcome = recycle(settings)
+
+    assert contact_row(engine, lead).lifecycle_stage == "lead"
+    assert contact_row(engine, odd).lifecycle_stage == "opportunity"
+    with engine.connect() as conn:
+        stored = conn.execute(
+            select(Quarantine.source, Quarantine.row_number, Quarantine.field,
+                   Quarantine.value, Quarantine.run_id)
+        ).all()
+    assert [tuple(r) for r in stored] == [
+        ("recycling:contacts", odd, "lead_status", "on_hold", outcome.run_id)
+    ]
+    assert outcome.summary()["quarantined"] == 1
+    assert "1 input rows quarantined" in recycling_markdown(outcome)

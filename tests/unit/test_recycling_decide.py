@@ -15,7 +15,8 @@ from models.lifecycle import TransitionKind
 from models.nurture_rules import Entry
 from models.rules import load_rules
 from tasks.nurture.decide import NurtureFrames
-from tasks.recycling.decide import RecyclingDecisions, decide_recycling, stamp
+from tasks.recycling.decide import decide_recycling, stamp
+from tasks.recycling.decisions import RecyclingDecisions
 from tasks.recycling.frames import (
     ACTIVITY_COLUMNS,
     CONTACT_COLUMNS,
@@ -25,6 +26,7 @@ from tasks.recycling.frames import (
     RecyclingFrames,
 )
 from tasks.recycling.reminders import compose_retry_reminders
+from tasks.validation import TooManyBadRows
 
 RULES = load_rules(Path(__file__).resolve().parents[2] / "rules" / "default.yaml")
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -359,3 +361,59 @@ def test_a_contact_that_moved_on_since_the_deal_closed_stays_where_it_is() -> No
                      last_stage_at=AS_OF - timedelta(hours=3))
 
     assert decide(frames(contacts=[person], deals=[lost_deal()])).transitions == []
+
+
+def test_a_contact_with_an_unknown_lead_status_is_quarantined_and_the_others_still_recycled(
+) -> None:
+    calls = [call(o, d, contact_id=c) for c in (1, 2)
+             for o, d in (("no_answer", 1), ("voicemail", 2), ("no_answer", 3))]
+
+    decisions = decide(
+        frames(contacts=[contact(1, lead_status="on_hold"), contact(2)], activities=calls)
+    )
+
+    assert [c.contact_id for c in decisions.recycles] == [2]
+    [record] = decisions.quarantined
+    assert (record.source, record.row_number, record.field, record.value) == (
+        "recycling:contacts", 1, "lead_status", "on_hold"
+    )
+    assert "must be one of new, attempting" in record.reason
+    assert decisions.bad_rows == 1
+
+
+def test_a_contact_with_a_bad_activity_row_is_held_back_for_the_hour() -> None:
+    naive = call("no_answer", 2.5, contact_id=1)
+    naive["occurred_at"] = naive["occurred_at"].replace(tzinfo=None)
+    calls = [call("no_answer", 1), call("no_answer", 2), naive, call("no_answer", 3)]
+
+    decisions = decide(frames(contacts=[contact(1)], activities=calls))
+
+    assert decisions.recycles == []
+    assert [(r.source, r.row_number, r.field) for r in decisions.quarantined] == [
+        ("recycling:activities", 1, "occurred_at")
+    ]
+
+
+def test_a_bad_deal_or_owner_row_is_quarantined_by_its_id_and_the_rest_still_decided() -> None:
+    people = [contact(1, lifecycle_stage="opportunity", lead_status=None),
+              contact(2, lead_status="retry", owner_id=8)]
+    deals = [lost_deal(deal_id=-5, contact_id=1), lost_deal(deal_id=11, contact_id=1)]
+    owner = {"owner_id": 8, "name": "佐藤", "email": "not an address", "slack_user_id": None}
+
+    decisions = decide(frames(contacts=people, deals=deals, owners=[owner],
+                              statuses=[retry_row(AS_OF, contact_id=2)]))
+
+    assert [t.contact_id for t in decisions.transitions] == [1]
+    assert sorted((r.source, r.row_number) for r in decisions.quarantined) == [
+        ("recycling:deals", -5), ("recycling:owners", 8)
+    ]
+    # Nobody trustworthy to remind: counted, not sent.
+    assert (decisions.reminders, decisions.counts()["retry_without_owner"]) == ([], 1)
+
+
+def test_more_bad_rows_than_the_allowed_share_stop_the_hour_naming_the_first() -> None:
+    data = frames(contacts=[contact(1, lead_status="on_hold"), contact(2)])
+
+    with pytest.raises(TooManyBadRows, match=r"1 of 2 recycling input rows.*recycling:contacts "
+                                             r"row 1 field lead_status"):
+        decide_recycling(data, rules=RULES, as_of=AS_OF, tz=TOKYO, max_bad_row_share=0.2)
