@@ -114,6 +114,9 @@ class PromotionRules(_Strict):
     slack: SlackHandoff = SlackHandoff()
     # Bounds how far back event rules look, so a run never reads the whole ledger.
     event_lookback_days: int = Field(default=180, gt=0)
+    # Unowned leads get an owner when their team has one again, if they entered their
+    # stage at most this many days ago (None: no limit); older ones wait for an import.
+    late_assignment_within_days: int | None = Field(default=14, gt=0)
 
     @model_validator(mode="after")
     def _unique_names(self) -> "PromotionRules":

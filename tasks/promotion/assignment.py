@@ -10,7 +10,7 @@ of the team is active.
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pandas as pd
 
@@ -79,15 +79,25 @@ class Assignment:
 
 
 def late_candidates(
-    unowned: pd.DataFrame, *, moved: set[int], rules: Rules
+    unowned: pd.DataFrame, *, moved: set[int], rules: Rules, as_of: datetime
 ) -> list[tuple[int, Team]]:
-    """Unowned contacts in an assign stage, not moved this hour, with their routed team."""
+    """Unowned contacts in an assign stage, not moved this hour, with their routed team.
+
+    Only contacts that entered their stage within `promotion.late_assignment_within_days`
+    of `as_of`: importing years of old MQLs without owners must not hand them all to
+    sales at once (a contact without stage history has no known hand-off time either).
+    """
     assign_stages = {stage.value for stage in rules.promotion.assign_stages}
+    window = rules.promotion.late_assignment_within_days
+    since = None if window is None else as_of - timedelta(days=window)
     late: list[tuple[int, Team]] = []
     for row in unowned.sort_values("contact_id").to_dict("records"):
         contact_id = int(row["contact_id"])
         stage = row["lifecycle_stage"]
         if contact_id in moved or stage not in assign_stages or not pd.isna(row["owner_id"]):
+            continue
+        entered = row["last_stage_at"]
+        if since is not None and (pd.isna(entered) or entered < since):
             continue
         source = row["lead_source"] if isinstance(row["lead_source"], str) else None
         team = route_team(rules.promotion.routing, to_stage=Stage(stage), lead_source=source)

@@ -268,7 +268,7 @@ def decide_promotions(
     )
     known_bad = {r.row_number for r in validated.rejected}
     late = late_candidates(
-        unowned.good, moved={t.contact_id for t in transitions}, rules=rules
+        unowned.good, moved={t.contact_id for t in transitions}, rules=rules, as_of=as_of
     )
     assignments = decide_assignments(
         contacts=inputs.contacts,

@@ -1,6 +1,6 @@
 """Late assignment decided from frames: unowned leads join their team's rotation (pure)."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,8 @@ AS_OF = datetime(2026, 11, 20, 3, tzinfo=UTC)
 
 def unowned(cid: int, *, stage: str = "mql", **extra: Any) -> dict[str, Any]:
     row: dict[str, Any] = dict.fromkeys(UNOWNED_COLUMNS)
-    row.update(contact_id=cid, email=f"c{cid}@example.com", lifecycle_stage=stage, score=55.0)
+    row.update(contact_id=cid, email=f"c{cid}@example.com", lifecycle_stage=stage, score=55.0,
+               last_stage_at=AS_OF - timedelta(days=2))
     row.update(extra)
     return row
 
@@ -89,3 +90,17 @@ def test_a_lead_promoted_this_hour_is_assigned_as_a_promotion_not_late() -> None
 
     assert [(t.contact_id, t.to_stage.value) for t in decisions.transitions] == [(1, "sql")]
     assert [(a.owner_id, a.late) for a in decisions.assignments] == [(2, False)]
+
+
+def test_leads_that_entered_their_stage_long_ago_or_at_no_known_time_are_not_assigned_late(
+) -> None:
+    # A migration of old MQLs without owners must not hand them all to sales at once.
+    inputs = world(
+        [unowned(1, last_stage_at=AS_OF - timedelta(days=15)), unowned(2, last_stage_at=None),
+         unowned(3, last_stage_at=AS_OF - timedelta(days=13))],
+        owners=[(1, "a", "a@x", "is", True, 1.0, None)],
+    )
+
+    decisions = decide_promotions(inputs, RULES, as_of=AS_OF)
+
+    assert [a.contact_id for a in decisions.assignments] == [3]
