@@ -38,3 +38,10 @@ def test_the_demo_imports_replays_and_points_at_what_to_try_next(
     summary = format_summary(headline)
     assert "leadflow explain" in summary
     assert "top leads:" in summary
+    assert "SLA clocks (breached / all):" in summary
+    assert "leadflow export sla -o sla.csv" in summary
+    sales = headline["sales"]
+    assert isinstance(sales, dict)
+    clocks: dict[str, tuple[int, int]] = sales["clocks"]
+    if clocks:  # handed-off leads got their clocks, each policy one per hand-off
+        assert len({total for total, _ in clocks.values()}) == 1
