@@ -137,6 +137,9 @@ def demo(
     # Set before Prefect is imported, which configures its logging once.
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # Without a configured server Prefect runs a temporary one that stops with this
+    # process; stopped while recording the last task run it logs a harmless traceback.
+    os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "CRITICAL")
     from app.demo import DemoOptions, format_summary, run_demo
 
     options = DemoOptions(
