@@ -24,6 +24,7 @@ from models.tables import (
     SlaEscalation,
     StageHistory,
 )
+from tasks.sla.calendar import BusinessCalendar
 from tasks.status.decide import InvalidStatusMove
 from tasks.status.run import StatusInputError, log_activity, set_status
 
@@ -33,9 +34,10 @@ _DONE = {LeadStatus.SALES_READY.value, LeadStatus.RECYCLE.value, LeadStatus.UNQU
 
 @dataclass(frozen=True)
 class Touch:
-    """A planned sales action: an activity, optionally followed by a status decision."""
+    """A planned sales action `business_hours` after the hand-off: an activity, optionally
+    followed by a status decision."""
 
-    offset: timedelta
+    business_hours: int
     outcome: str
     decision: str | None = None
 
@@ -54,33 +56,39 @@ def _draw(seed: int, contact_id: int, salt: str) -> float:
 
 
 def plan_touches(seed: int, contact_id: int) -> list[Touch]:
-    """The touches a rep makes on this lead after its hand-off (empty: ignored)."""
+    """The touches a rep makes on this lead after its hand-off (empty: ignored).
+
+    Reps work business hours (a business day has 9): most call within the first hours,
+    some only a day or two later, some never reach the lead, a few never try.
+    """
     profile = _draw(seed, contact_id, "profile")
-    first = timedelta(hours=1 + int(_draw(seed, contact_id, "delay") * 20))
+    first = 1 + int(_draw(seed, contact_id, "delay") * 6)
     if profile < 0.12:
         return []
     if profile < 0.30:
-        return [Touch(first, "no_answer"), Touch(first + timedelta(hours=50), "voicemail"),
-                Touch(first + timedelta(hours=98), "no_answer")]
+        return [Touch(first, "no_answer"), Touch(first + 9, "voicemail"),
+                Touch(first + 18, "no_answer")]
     if profile < 0.45:
-        first += timedelta(hours=30)
+        first += 10 + int(_draw(seed, contact_id, "late") * 12)
     decision = _draw(seed, contact_id, "decision")
     final = (
         "sales_ready" if decision < 0.45 else "retry" if decision < 0.6
         else "unqualified" if decision < 0.75 else "recycle" if decision < 0.9 else None
     )
+    decide_early = _draw(seed, contact_id, "decide_early") < 0.7
     return [
         Touch(first, "connected"),
-        Touch(first + timedelta(hours=72), "connected"),
-        Touch(first + timedelta(hours=170), "connected", decision=final),
+        Touch(first + 27, "connected", decision=final if decide_early else None),
+        Touch(first + 63, "connected", decision=None if decide_early else final),
     ]
 
 
 def work_leads(
-    engine: Engine, *, rules: Rules, start: datetime, end: datetime, seed: int
+    engine: Engine, *, rules: Rules, start: datetime, end: datetime, seed: int, tz: str
 ) -> SalesDay:
     """Log the touches and decisions planned in (start, end] for every handed-off lead."""
     done = SalesDay()
+    calendar = BusinessCalendar(rules.calendar, tz)
     with engine.connect() as conn:
         rows = conn.execute(
             select(Contact.id, Contact.email, Owner.email, StageHistory.to_stage,
@@ -98,7 +106,7 @@ def work_leads(
     handoffs = [(cid, *values) for cid, values in latest.items()]
     for contact_id, email, owner_email, handed_off in handoffs:
         for touch in plan_touches(seed, contact_id):
-            at = handed_off + touch.offset
+            at = calendar.add_business_hours(handed_off, touch.business_hours)
             if not start < at <= end:
                 continue
             try:
@@ -162,7 +170,8 @@ def sales_summary(engine: Engine) -> dict[str, object]:
             select(Contact.email)
             .join(SlaClock, SlaClock.contact_id == Contact.id)
             .where(SlaClock.level > 0)
-            .order_by(SlaClock.started_at.desc())
+            # The lead that went furthest up a ladder (a reassignment, a manager told).
+            .order_by(SlaClock.level.desc(), SlaClock.started_at.desc())
             .limit(1)
         ).scalar_one_or_none()
     return {

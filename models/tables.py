@@ -427,7 +427,8 @@ class LeadStatusHistory(Base):
 class SlaClock(Base):
     """One SLA policy's clock for a contact's MQL cycle (the n-th hand-off of the contact).
 
-    `level` is the highest ladder level fired so far (0: none).
+    `level` is the highest ladder level fired so far (0: none). `closed_at`: the cycle
+    ended before the stop condition was met (then `satisfied_at` stays empty).
     """
 
     __tablename__ = "sla_clocks"
@@ -439,6 +440,7 @@ class SlaClock(Base):
     due_at: Mapped[datetime]
     satisfied_at: Mapped[datetime | None]
     breached_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
     level: Mapped[int] = mapped_column(Integer, default=0)
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("owners.id"))
     updated_at: Mapped[datetime]

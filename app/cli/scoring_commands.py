@@ -81,7 +81,10 @@ def export_contacts(
         frame = read_contacts_export(conn)
     if hubspot:
         frame = to_hubspot_stages(frame)
-    write_csv(frame, str(output))
+    try:
+        write_csv(frame, str(output))
+    except OSError as error:
+        fail(f"cannot write {output}: {error.strerror or error}")
     typer.echo(f"wrote {len(frame)} contacts to {output}")
 
 
@@ -95,8 +98,11 @@ def explain(
     as_of: AsOfOption = None,
     rules: RulesOption = None,
 ) -> None:
-    """Explain a contact: its score signal by signal (points, dates, windows, caps), its
-    lead-status history, SLA clocks and follow-up tasks."""
+    """Explain a contact: its score, lead-status history, SLA clocks and follow-up tasks.
+
+    The score is shown signal by signal (points, dates, windows, caps); times are in the
+    business time zone.
+    """
     from sqlalchemy import select
 
     from flows.common import resolve_rules

@@ -15,14 +15,18 @@ EXAMPLE = "e.g. 2026-11-22T09:30+09:00"
 AtOption = Annotated[
     str | None,
     typer.Option("--at", help="When it happened: ISO 8601 (naive = business time zone); "
-                 "default now."),
+                 "default now, to the minute."),
 ]
 
 
 def parse_time(text: str | None, *, option: str) -> datetime:
-    """An exact instant from the command line (naive = business time zone); None = now."""
+    """An exact instant from the command line (naive = business time zone).
+
+    None is the current minute: the same command run twice within a minute is the same
+    activity, so it is recorded once.
+    """
     if text is None:
-        return utc_now()
+        return utc_now().replace(second=0, microsecond=0)
     try:
         instant = parse_instant(text, naive_tz=get_settings().tz)
     except ValueError:
@@ -55,7 +59,8 @@ def log_activity_command(
 ) -> None:
     """Record a sales activity and move the lead status as its outcome says.
 
-    Logging the same activity (email, type, outcome, --at) again adds nothing.
+    Logging the same activity (email, type, outcome, --at) again adds nothing; without
+    --at it is the current minute. An --at in the future is refused.
     """
     from flows.common import resolve_rules
     from leadflow.db import ensure_database
@@ -69,6 +74,7 @@ def log_activity_command(
         logged = log_activity(
             ensure_database(settings.database_url), rules=loaded, email=email, type=type,
             outcome=outcome, at=when, now=utc_now(), owner_email=owner, note=note,
+            tz=settings.tz,
         )
     except StatusInputError as error:
         fail(str(error))
@@ -89,9 +95,11 @@ def set_status_command(
     at: AtOption = None,
     rules: RulesOption = None,
 ) -> None:
-    """Move a contact's lead status; sales_ready makes it sql, recycle hands it back to
-    marketing as a lead, unqualified makes it other. A move the rules forbid changes
-    nothing and exits 1.
+    """Move a contact's lead status; sales_ready makes it sql, recycle a lead, unqualified other.
+
+    recycle also hands the lead back to a marketing owner. Asking for the status it
+    already has changes nothing (exit 0); a move the rules forbid, or an --at in the
+    future, changes nothing and exits 1.
     """
     from flows.common import resolve_rules
     from leadflow.db import ensure_database
@@ -106,7 +114,7 @@ def set_status_command(
     try:
         result = set_status(
             ensure_database(settings.database_url), rules=loaded, email=email, status=status,
-            at=when, now=utc_now(), reason=reason, retry_at=retry,
+            at=when, now=utc_now(), reason=reason, retry_at=retry, tz=settings.tz,
         )
     except (StatusInputError, InvalidStatusMove) as error:
         fail(str(error))

@@ -48,6 +48,7 @@ def upgrade() -> None:
         sa.Column("due_at", UTC(timezone=True), nullable=False),
         sa.Column("satisfied_at", UTC(timezone=True), nullable=True),
         sa.Column("breached_at", UTC(timezone=True), nullable=True),
+        sa.Column("closed_at", UTC(timezone=True), nullable=True),
         sa.Column("level", sa.Integer(), nullable=False),
         sa.Column("owner_id", sa.Integer(), sa.ForeignKey("owners.id"), nullable=True),
         sa.Column("updated_at", UTC(timezone=True), nullable=False),

@@ -23,7 +23,7 @@ from tasks.quarantine import store_quarantine
 from tasks.sla.decisions import ClockRow, Escalation, SlaDecisions
 from tasks.sla.messages import Reassignment
 
-CLOCK_FIELDS = ("started_at", "due_at", "satisfied_at", "breached_at", "level")
+CLOCK_FIELDS = ("started_at", "due_at", "satisfied_at", "breached_at", "closed_at", "level")
 
 
 @dataclass

@@ -1,8 +1,10 @@
 """One SLA clock of one cycle (pure): when it starts, is due, is satisfied, is breached,
 and when each ladder level comes due.
 
-Only facts inside the cycle (at/after the clock's start, before the cycle's end) and at
-or before `as_of` count; a clock still unsatisfied when its cycle ends closes then.
+Only facts inside the cycle and at or before `as_of` count: touches and statuses from
+the clock's start up to the instant the cycle ends (the call or status change that ended
+it is still part of it), assignments before it. A clock whose stop condition was not met
+when its cycle ended is closed then: not satisfied, and it never escalates again.
 """
 
 from dataclasses import dataclass, field
@@ -10,7 +12,16 @@ from datetime import datetime
 
 from models.sla_rules import LadderLevel, SlaPolicy, StopCondition
 from tasks.sla.calendar import BusinessCalendar
-from tasks.sla.cycles import Cycle, StageRow, decided_at
+from models.enums import LeadStatus
+from models.lifecycle import TransitionKind
+from tasks.sla.cycles import Cycle, StageRow, decided_at, moved_at
+
+# The stage move a deciding status brings (lead_status.lifecycle): history without the
+# status row (imported, or a recycle written by stage only) still shows the decision.
+STATUS_MOVE_KINDS = {
+    LeadStatus.RECYCLE.value: TransitionKind.RECYCLE.value,
+    LeadStatus.UNQUALIFIED.value: TransitionKind.DISQUALIFY.value,
+}
 
 
 @dataclass(frozen=True)
@@ -42,6 +53,12 @@ class ClockState:
     satisfied_at: datetime | None
     breached_at: datetime | None
     touches: tuple[datetime, ...]
+    closed_at: datetime | None = None
+
+    @property
+    def ended_at(self) -> datetime | None:
+        """When the clock stopped counting: satisfied or closed, if it did."""
+        return self.satisfied_at or self.closed_at
 
     def touches_by(self, instant: datetime) -> int:
         """How many touches the clock had counted by `instant`."""
@@ -52,8 +69,11 @@ class ClockState:
         return self.touches[n - 1] if len(self.touches) >= n else None
 
 
-def _inside(at: datetime, *, start: datetime, end: datetime | None, as_of: datetime) -> bool:
-    return start <= at <= as_of and (end is None or at < end)
+def _inside(
+    at: datetime, *, start: datetime, end: datetime | None, as_of: datetime,
+    with_end: bool = False,
+) -> bool:
+    return start <= at <= as_of and (end is None or at < end or (with_end and at == end))
 
 
 def clock_start(
@@ -84,14 +104,17 @@ def stop_instant(
     statuses = [
         (at, status)
         for at, status in facts.statuses
-        if _inside(at, start=start, end=end, as_of=as_of)
+        if _inside(at, start=start, end=end, as_of=as_of, with_end=True)
     ]
     if until.statuses is not None:
         wanted = {s.value for s in until.statuses}
         found = [at for at, status in statuses if status in wanted]
-        # Imported HubSpot data often has no status, only the move to sql it brought.
-        moved = decided_at([r for r in facts.stages if r.at <= as_of], start=start, end=end)
-        candidates = [*found[:1], *([moved] if moved is not None else [])]
+        # Imported HubSpot data often has no status, only the stage move it brought.
+        known = [r for r in facts.stages if r.at <= as_of]
+        kinds = tuple(kind for status, kind in STATUS_MOVE_KINDS.items() if status in wanted)
+        moves = [decided_at(known, start=start, end=end),
+                 moved_at(known, kinds=kinds, start=start, end=end)]
+        candidates = [*found[:1], *(m for m in moves if m is not None)]
         return min(candidates) if candidates else None
     left = {s.value for s in until.left_statuses or []}
     return next((at for at, status in statuses if status not in left), None)
@@ -111,14 +134,15 @@ def clock_state(
         return None
     due = calendar.add(started, policy.due)
     touches = tuple(
-        at for at in facts.touches if _inside(at, start=started, end=cycle.ended_at, as_of=as_of)
+        at for at in facts.touches
+        if _inside(at, start=started, end=cycle.ended_at, as_of=as_of, with_end=True)
     )
     satisfied = stop_instant(
         policy.until, facts, start=started, end=cycle.ended_at, touches=touches, as_of=as_of
     )
-    if satisfied is None and cycle.ended_at is not None:
-        satisfied = cycle.ended_at
-    breached = due if as_of >= due and (satisfied is None or satisfied > due) else None
+    closed = cycle.ended_at if satisfied is None else None
+    ended = satisfied or closed
+    breached = due if as_of >= due and (ended is None or ended > due) else None
     return ClockState(
         policy=policy,
         started_at=started,
@@ -126,6 +150,7 @@ def clock_state(
         satisfied_at=satisfied,
         breached_at=breached,
         touches=touches,
+        closed_at=closed,
     )
 
 
@@ -137,6 +162,6 @@ def level_due(clock: ClockState, level: LadderLevel, calendar: BusinessCalendar)
 def level_missed(clock: ClockState, level: LadderLevel, due: datetime) -> bool:
     """Whether the clock still owed what `level` checks at its due time: not satisfied or
     closed by then, and (for a follow-up level) fewer touches than it asks for."""
-    if clock.satisfied_at is not None and clock.satisfied_at <= due:
+    if clock.ended_at is not None and clock.ended_at <= due:
         return False
     return level.touches is None or clock.touches_by(due) < level.touches

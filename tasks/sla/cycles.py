@@ -1,9 +1,11 @@
 """Hand-offs and MQL cycles (pure): when sales starts owing a lead, and when that ends.
 
 A hand-off is a stage-history row entering mql, or entering sql/opportunity from a
-stage before mql (a demo request skips mql and still owes a first touch). The n-th
-hand-off of a contact opens its cycle n, which ends at the contact's next hand-off or at
-its next recycle / disqualify / re-nurture move; the SLA clocks of a cycle close then.
+stage before mql (a demo request skips mql and still owes a first touch), whatever its
+kind (`import` rows of `leadflow import contacts` too). The n-th hand-off of a contact
+opens its cycle n, which ends at the contact's next hand-off or at its next recycle /
+disqualify / re-nurture move (an imported move out of the funnel or back before mql
+counts as one); the SLA clocks of a cycle that are not satisfied by then close then.
 """
 
 from collections.abc import Iterable, Mapping
@@ -26,7 +28,16 @@ ENDING_KINDS = (
     TransitionKind.DISQUALIFY.value,
     TransitionKind.RENURTURE.value,
 )
-# A forward move into one of these decides the lead for sales (the SQL decision).
+# The kind of the stage-history rows `leadflow import contacts` writes: moves as HubSpot
+# recorded them, forward or not.
+IMPORT_KIND = "import"
+# Kinds whose move into a decided stage is the SQL decision.
+DECIDING_KINDS = (TransitionKind.FORWARD.value, IMPORT_KIND)
+# An imported move into one of these took the lead away from sales: its cycle ends.
+IMPORT_ENDING_STAGES = (
+    Stage.SUBSCRIBER.value, Stage.LEAD.value, Stage.OTHER.value, Stage.LOST_RENURTURE.value,
+)
+# A forward (or imported) move into one of these decides the lead for sales.
 DECIDED_STAGES = (
     Stage.SQL.value, Stage.OPPORTUNITY.value, Stage.CUSTOMER.value, Stage.EVANGELIST.value,
 )
@@ -76,6 +87,13 @@ def stage_rows(records: Iterable[Mapping[str, Any]]) -> list[StageRow]:
     return sorted(rows, key=lambda row: row.at)
 
 
+def ends_cycle(row: "StageRow") -> bool:
+    """Whether a stage-history row (not a hand-off) ends the cycle it falls in."""
+    return row.kind in ENDING_KINDS or (
+        row.kind == IMPORT_KIND and row.to_stage in IMPORT_ENDING_STAGES
+    )
+
+
 def contact_cycles(contact_id: int, rows: list[StageRow], *, as_of: datetime) -> list[Cycle]:
     """The contact's cycles from its stage history (oldest first), facts up to `as_of`."""
     known = [row for row in rows if row.at <= as_of]
@@ -86,7 +104,7 @@ def contact_cycles(contact_id: int, rows: list[StageRow], *, as_of: datetime) ->
             row.at
             for row in known
             if row.at > start.at
-            and (row.kind in ENDING_KINDS or is_handoff(row.from_stage, row.to_stage))
+            and (ends_cycle(row) or is_handoff(row.from_stage, row.to_stage))
         ]
         cycles.append(
             Cycle(
@@ -101,16 +119,29 @@ def contact_cycles(contact_id: int, rows: list[StageRow], *, as_of: datetime) ->
 
 
 def decided_at(rows: list[StageRow], *, start: datetime, end: datetime | None) -> datetime | None:
-    """The first forward move into sql or beyond at/after `start` and before `end`."""
+    """The first forward or imported move into sql or beyond at/after `start` and before
+    `end`."""
     for row in rows:
         if (
             row.at >= start
             and (end is None or row.at < end)
-            and row.kind == TransitionKind.FORWARD.value
+            and row.kind in DECIDING_KINDS
             and row.to_stage in DECIDED_STAGES
         ):
             return row.at
     return None
+
+
+def moved_at(
+    rows: list[StageRow], *, kinds: tuple[str, ...], start: datetime, end: datetime | None
+) -> datetime | None:
+    """The first move of one of `kinds` at/after `start` and at/before `end` (the move
+    that ends a cycle is still part of it)."""
+    return next(
+        (row.at for row in rows
+         if row.kind in kinds and row.at >= start and (end is None or row.at <= end)),
+        None,
+    )
 
 
 def _missing(value: object) -> bool:

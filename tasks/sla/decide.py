@@ -8,6 +8,7 @@ one follow-up task per level with the instant it was done.
 """
 
 from collections import defaultdict
+from dataclasses import replace
 from datetime import datetime, tzinfo
 from typing import Any
 
@@ -42,14 +43,17 @@ from tasks.sla.schemas import (
     SLA_OWNERS,
     SLA_STAGES,
     SLA_STATUSES,
+    reason_text,
 )
 from tasks.validation import QuarantineRecord, check_bad_row_share, split_valid_rows
+
+CLOCK_TIMES = ("started_at", "due_at", "satisfied_at", "breached_at", "closed_at")
 
 
 def _valid(frame: pd.DataFrame, schema: Any, source: str, key: str,
            rejected: list[QuarantineRecord]) -> pd.DataFrame:
     checked = split_valid_rows(frame, schema, source=source, row_numbers=frame[key])
-    rejected.extend(checked.rejected)
+    rejected.extend(replace(r, reason=reason_text(r.reason)) for r in checked.rejected)
     return checked.good
 
 
@@ -213,11 +217,13 @@ def _clock_row(
 ) -> ClockRow | None:
     before_level = int(existing["level"]) if existing else 0
     level = max([before_level, *(e.level for e in fires)])
-    before = {k: _maybe(existing[k]) for k in ("started_at", "due_at", "satisfied_at",
-                                                "breached_at")} if existing else {}
+    before = {k: _maybe(existing[k]) for k in CLOCK_TIMES} if existing else {}
     after: dict[str, Any] = {"started_at": state.started_at, "due_at": state.due_at,
                              "satisfied_at": state.satisfied_at,
-                             "breached_at": state.breached_at}
+                             # A stored breach stays (its escalations went out), even if
+                             # a touch logged later is dated before the due time.
+                             "breached_at": before.get("breached_at") or state.breached_at,
+                             "closed_at": state.closed_at}
     if existing and level == before_level and all(
         _same(before[k], v) for k, v in after.items()
     ):
@@ -229,7 +235,8 @@ def _clock_row(
         if existing else owner,
         opened=existing is None,
         satisfied=state.satisfied_at is not None and before.get("satisfied_at") is None,
-        breached=state.breached_at is not None and before.get("breached_at") is None,
+        breached=after["breached_at"] is not None and before.get("breached_at") is None,
+        closed=state.closed_at is not None and before.get("closed_at") is None,
     )
 
 

@@ -33,7 +33,10 @@ class SlaInputs:
 
 @dataclass(frozen=True)
 class ClockRow:
-    """A clock to write (new or changed) and what changed about it."""
+    """A clock to write (new or changed) and what changed about it.
+
+    `closed_at`: the cycle ended before the stop condition was met (never satisfied).
+    """
 
     contact_id: int
     cycle: int
@@ -44,9 +47,11 @@ class ClockRow:
     breached_at: datetime | None
     level: int
     owner_id: int | None
+    closed_at: datetime | None = None
     opened: bool = False
     satisfied: bool = False
     breached: bool = False
+    closed: bool = False
 
 
 @dataclass(frozen=True)
@@ -106,7 +111,7 @@ class SlaDecisions:
         return len({(r.source, r.row_number) for r in self.quarantined})
 
     def by_policy(self, what: str) -> dict[str, int]:
-        """Clocks `opened`, `satisfied` or `breached` this hour, per policy."""
+        """Clocks `opened`, `satisfied`, `breached` or `closed` this hour, per policy."""
         counts: dict[str, int] = defaultdict(int)
         for clock in self.clocks:
             if getattr(clock, what):

@@ -1,4 +1,8 @@
-"""`leadflow export sla`: one row per SLA clock, times in the business time zone."""
+"""`leadflow export sla`: one row per SLA clock, times in the business time zone.
+
+The issue's columns come first, in its order; `closed_at` (the cycle ended before the
+clock was satisfied) is appended so a sheet built on the first eight keeps working.
+"""
 
 from datetime import tzinfo
 
@@ -10,15 +14,17 @@ from tasks.export import neutralise_formulas
 
 SLA_EXPORT_COLUMNS = [
     "email", "policy", "cycle", "started_at", "due_at", "satisfied_at", "breached_at", "level",
+    "closed_at",
 ]
-TIME_COLUMNS = ("started_at", "due_at", "satisfied_at", "breached_at")
+TIME_COLUMNS = ("started_at", "due_at", "satisfied_at", "breached_at", "closed_at")
 
 
 def read_sla_export(conn: Connection) -> pd.DataFrame:
     """Every clock with its contact's email, ordered by email, cycle and policy."""
     rows = conn.execute(
         select(Contact.email, SlaClock.policy, SlaClock.cycle, SlaClock.started_at,
-               SlaClock.due_at, SlaClock.satisfied_at, SlaClock.breached_at, SlaClock.level)
+               SlaClock.due_at, SlaClock.satisfied_at, SlaClock.breached_at, SlaClock.level,
+               SlaClock.closed_at)
         .join(Contact, Contact.id == SlaClock.contact_id)
         .order_by(Contact.email, SlaClock.cycle, SlaClock.policy)
     ).all()

@@ -39,7 +39,14 @@ from models.tables import (
     SlaEscalation,
     StageHistory,
 )
-from tasks.sla.cycles import DIRECT_HANDOFF_STAGES, ENDING_KINDS, HANDOFF_STAGE, NOT_BEFORE_MQL
+from tasks.sla.cycles import (
+    DIRECT_HANDOFF_STAGES,
+    ENDING_KINDS,
+    HANDOFF_STAGE,
+    IMPORT_ENDING_STAGES,
+    IMPORT_KIND,
+    NOT_BEFORE_MQL,
+)
 from tasks.sla.decisions import SlaInputs
 
 CONTACT_COLUMNS = ["contact_id", "email", "owner_id", "lead_source"]
@@ -49,7 +56,7 @@ STATUS_COLUMNS = ["contact_id", "to_status", "at"]
 ASSIGNMENT_COLUMNS = ["contact_id", "owner_id", "team", "at"]
 OWNER_COLUMNS = ["owner_id", "name", "email", "team", "manager_email", "slack_user_id", "active"]
 CLOCK_COLUMNS = ["contact_id", "cycle", "policy", "started_at", "due_at", "satisfied_at",
-                 "breached_at", "level", "owner_id"]
+                 "breached_at", "level", "owner_id", "closed_at"]
 ESCALATION_COLUMNS = ["contact_id", "cycle", "policy", "level"]
 FOLLOW_UP_COLUMNS = ["contact_id", "cycle", "day", "due_at", "done_at", "owner_id"]
 CONTEXT_COLUMNS = ["contact_id", "email", "first_name", "last_name", "company_name",
@@ -65,6 +72,14 @@ def handoff_condition() -> ColumnElement[bool]:
             or_(StageHistory.from_stage.is_(None),
                 StageHistory.from_stage.not_in(NOT_BEFORE_MQL)),
         ),
+    )
+
+
+def ending_condition() -> ColumnElement[bool]:
+    """SQL for a stage-history row that ends a cycle (see tasks.sla.cycles.ends_cycle)."""
+    return or_(
+        StageHistory.kind.in_(ENDING_KINDS),
+        and_(StageHistory.kind == IMPORT_KIND, StageHistory.to_stage.in_(IMPORT_ENDING_STAGES)),
     )
 
 
@@ -91,7 +106,8 @@ def candidates_query(*, rules: Rules, as_of: datetime) -> Select[tuple[int, date
             func.max(SlaClock.cycle).label("max_cycle"),
             func.sum(
                 case(
-                    (or_(SlaClock.satisfied_at.is_(None), SlaClock.satisfied_at > as_of), 1),
+                    (and_(or_(SlaClock.satisfied_at.is_(None), SlaClock.satisfied_at > as_of),
+                          or_(SlaClock.closed_at.is_(None), SlaClock.closed_at > as_of)), 1),
                     else_=0,
                 )
             ).label("open"),
@@ -120,7 +136,7 @@ def candidates_query(*, rules: Rules, as_of: datetime) -> Select[tuple[int, date
         StageHistory.contact_id == handoffs.c.contact_id,
         StageHistory.at > handoffs.c.last_at,
         StageHistory.at <= as_of,
-        StageHistory.kind.in_(ENDING_KINDS),
+        ending_condition(),
     )
     return (
         select(handoffs.c.contact_id, handoffs.c.first_at)
@@ -185,7 +201,7 @@ def read_sla_inputs(conn: Connection, *, rules: Rules, as_of: datetime) -> SlaIn
     clocks = rows(
         select(SlaClock.contact_id, SlaClock.cycle, SlaClock.policy, SlaClock.started_at,
                SlaClock.due_at, SlaClock.satisfied_at, SlaClock.breached_at, SlaClock.level,
-               SlaClock.owner_id).where(SlaClock.contact_id.in_(ids)),
+               SlaClock.owner_id, SlaClock.closed_at).where(SlaClock.contact_id.in_(ids)),
         CLOCK_COLUMNS,
     )
     escalations = rows(

@@ -60,6 +60,7 @@ class SlaOutcome:
             "clocks_opened": decisions.by_policy("opened"),
             "clocks_satisfied": decisions.by_policy("satisfied"),
             "clocks_breached": decisions.by_policy("breached"),
+            "clocks_closed": decisions.by_policy("closed"),
             "escalations": decisions.escalations_by_level(),
             "escalations_applied": applied.escalations_by_level() if applied else {},
             "reassigned": len(applied.reassigned) if applied else len(self.reassignments),
@@ -82,16 +83,18 @@ class SlaOutcome:
 
 
 def _clock_table(decisions: SlaDecisions) -> list[str]:
-    opened, satisfied, breached = (decisions.by_policy(w)
-                                   for w in ("opened", "satisfied", "breached"))
-    policies = sorted(set(opened) | set(satisfied) | set(breached))
-    lines = ["## Clocks by policy", "", "| policy | opened | satisfied | breached |",
-             "|---|---:|---:|---:|"]
+    opened, satisfied, breached, closed = (
+        decisions.by_policy(w) for w in ("opened", "satisfied", "breached", "closed")
+    )
+    policies = sorted(set(opened) | set(satisfied) | set(breached) | set(closed))
+    lines = ["## Clocks by policy", "",
+             "| policy | opened | satisfied | breached | closed unsatisfied |",
+             "|---|---:|---:|---:|---:|"]
     if not policies:
-        lines.append("| (none) | 0 | 0 | 0 |")
+        lines.append("| (none) | 0 | 0 | 0 | 0 |")
     for policy in policies:
         lines.append(f"| {policy} | {opened.get(policy, 0)} | {satisfied.get(policy, 0)} | "
-                     f"{breached.get(policy, 0)} |")
+                     f"{breached.get(policy, 0)} | {closed.get(policy, 0)} |")
     return lines
 
 

@@ -4,7 +4,7 @@ lifecycle move a status brings (sales_ready → sql, recycle → lead, unqualifi
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import NamedTuple
 
 from models.enums import ActivityOutcome, LeadStatus, Stage
@@ -58,12 +58,13 @@ def decide_status_change(
     reason: str | None = None,
     retry_at: datetime | None = None,
     since: datetime | None = None,
+    tz: tzinfo = UTC,
 ) -> StatusChange:
     """An explicit move (set-status, an imported status): allowed, or `InvalidStatusMove`.
 
     `retry` needs a re-approach date after `at`; `recycle` needs a reason. A change
     dated before `since` (when the current status was set) would rewrite history and
-    is refused too.
+    is refused too; that refusal names both instants in `tz`.
     """
     if current == to_status.value:
         raise InvalidStatusMove(
@@ -82,8 +83,8 @@ def decide_status_change(
     if since is not None and at < since:
         raise InvalidStatusMove(
             f"cannot move lead status {current} → {to_status.value} at "
-            f"{at.isoformat(timespec='minutes')}: it became {current} later, at "
-            f"{since.isoformat(timespec='minutes')}"
+            f"{at.astimezone(tz).isoformat(timespec='minutes')}: it became {current} later, "
+            f"at {since.astimezone(tz).isoformat(timespec='minutes')}"
         )
     return StatusChange(
         contact_id=contact_id, from_status=current, to_status=to_status, at=at, source=source,

@@ -1,9 +1,12 @@
-"""Reading lead statuses: each contact's current status and when it was set."""
+"""Reading lead statuses: each contact's current status and when it was set, and the
+re-approach date of a lead at retry."""
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from sqlalchemy import Connection, func, select
 
+from models.enums import LeadStatus
 from models.status_rules import LeadStatusRules
 from models.tables import Contact, LeadStatusHistory
 from tasks.status.decide import CurrentStatus
@@ -40,3 +43,14 @@ def read_current_statuses(
         for contact_id, status, since in conn.execute(statement.where(Contact.id.in_(part))):
             current[int(contact_id)] = CurrentStatus(status, since)
     return current
+
+
+def read_retry_at(conn: Connection, contact_id: int) -> datetime | None:
+    """The re-approach date of the contact's latest move to retry (None: there is none)."""
+    return conn.execute(
+        select(LeadStatusHistory.retry_at)
+        .where(LeadStatusHistory.contact_id == contact_id,
+               LeadStatusHistory.to_status == LeadStatus.RETRY.value)
+        .order_by(LeadStatusHistory.at.desc())
+        .limit(1)
+    ).scalar_one_or_none()

@@ -35,8 +35,14 @@ def describe_logged(logged: ActivityLogged, *, tz: tzinfo) -> str:
 
 
 def describe_set(result: StatusSet, *, tz: tzinfo) -> str:
-    """`lead status of a@x.com: connected → sales_ready at …; lifecycle mql → sql`."""
+    """`lead status of a@x.com: connected → sales_ready at …; lifecycle mql → sql`, or
+    `lead status of a@x.com is already connected; nothing changed`."""
     change = result.change
+    if change is None:
+        kept = f"lead status of {result.email} is already {result.status.value}"
+        if result.retry_at is not None:
+            kept += f" (re-approach {local_time(result.retry_at, tz)})"
+        return f"{kept}; nothing changed"
     text = (
         f"lead status of {result.email}: {change.from_status or '-'} → "
         f"{change.to_status.value} at {local_time(change.at, tz)}"

@@ -1,13 +1,14 @@
 """The one wiring of `leadflow log-activity` and `leadflow set-status`.
 
 Each command is one transaction: read the contact, decide, apply through
-`apply_status_changes` (the one writer of lead statuses). Bad input raises
-`StatusInputError` or `InvalidStatusMove` before anything is written.
+`apply_status_changes` (the one writer of lead statuses). Bad input — an unknown
+value, an `at` in the future — raises `StatusInputError` or `InvalidStatusMove`
+before anything is written.
 """
 
 import hashlib
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, tzinfo
 from enum import StrEnum
 from typing import NamedTuple, TypeVar
 
@@ -20,10 +21,13 @@ from models.tables import Activity, Contact, Owner
 from tasks.status.activities import move_statuses_from_activities
 from tasks.status.apply import AppliedStatusChanges, apply_status_changes
 from tasks.status.decide import StatusChange, Touch, decide_status_change
-from tasks.status.read import read_current_statuses
+from tasks.status.read import read_current_statuses, read_retry_at
 
 E = TypeVar("E", bound=StrEnum)
 OWNERS_SHOWN = 20
+# Room for a clock a little ahead of this machine's; anything later is a typo, and a
+# status dated in the future would refuse every real change until then.
+FUTURE_SLACK = timedelta(minutes=5)
 
 
 class StatusInputError(ValueError):
@@ -54,13 +58,19 @@ class ActivityLogged:
 
 @dataclass(frozen=True)
 class StatusSet:
-    """What `set_status` did: the change, its lifecycle move and any new owner's email."""
+    """What `set_status` did: the change, its lifecycle move and any new owner's email.
+
+    `change` is None when the lead already had `status` (nothing was written);
+    `retry_at` is then the re-approach date a lead at retry keeps.
+    """
 
     email: str
-    change: StatusChange
+    status: LeadStatus
+    change: StatusChange | None
     lifecycle_stage: str | None
     applied: AppliedStatusChanges
     owner_email: str | None
+    retry_at: datetime | None = None
 
 
 def parse_choice(value: str, choices: type[E], *, option: str) -> E:
@@ -80,6 +90,15 @@ def activity_key(*, email: str, type: ActivityType, outcome: ActivityOutcome, at
     return "cli-" + hashlib.sha256(text.encode()).hexdigest()[:40]
 
 
+def check_not_future(at: datetime, *, now: datetime, tz: tzinfo) -> None:
+    """A `StatusInputError` (naming `at` in `tz`) when `at` is more than a few minutes
+    after `now`."""
+    if at > now + FUTURE_SLACK:
+        raise StatusInputError(
+            f"--at {at.astimezone(tz).isoformat(timespec='minutes')} is in the future"
+        )
+
+
 def log_activity(
     engine: Engine,
     *,
@@ -91,14 +110,17 @@ def log_activity(
     now: datetime,
     owner_email: str | None = None,
     note: str | None = None,
+    tz: tzinfo = UTC,
 ) -> ActivityLogged:
     """Record one sales activity and move the contact's lead status as its outcome says.
 
     The activity's id comes from email, type, outcome and `at`, so logging the same
-    activity again adds nothing and moves nothing.
+    activity again adds nothing and moves nothing. An `at` in the future is refused
+    (messages name instants in `tz`).
     """
     kind = parse_choice(type, ActivityType, option="--type")
     result = parse_choice(outcome, ActivityOutcome, option="--outcome")
+    check_not_future(at, now=now, tz=tz)
     with engine.begin() as conn:
         contact = _read_contact(conn, email)
         owner_id = None if owner_email is None else _read_owner_id(conn, owner_email)
@@ -138,20 +160,31 @@ def set_status(
     now: datetime,
     reason: str | None = None,
     retry_at: datetime | None = None,
+    tz: tzinfo = UTC,
 ) -> StatusSet:
     """Move a contact's lead status explicitly, with the lifecycle move the status brings.
 
-    Raises `InvalidStatusMove` (nothing written) when the rules do not allow the move,
-    `retry` lacks a re-approach date or `recycle` a reason.
+    Asking for the status the lead already has writes nothing and is no error (`change`
+    is None). Raises `InvalidStatusMove` (nothing written) when the rules do not allow
+    the move, `retry` lacks a re-approach date or `recycle` a reason, and
+    `StatusInputError` for an `at` in the future; messages name instants in `tz`.
     """
     target = parse_choice(status, LeadStatus, option="STATUS")
+    check_not_future(at, now=now, tz=tz)
     with engine.begin() as conn:
         contact = _read_contact(conn, email)
         current = read_current_statuses(conn, [contact.id])[contact.id]
+        if current.status == target.value:
+            return StatusSet(
+                email=contact.email, status=target, change=None,
+                lifecycle_stage=contact.lifecycle_stage, applied=AppliedStatusChanges(),
+                owner_email=None,
+                retry_at=read_retry_at(conn, contact.id) if target is LeadStatus.RETRY else None,
+            )
         change = decide_status_change(
             contact_id=contact.id, current=current.status, to_status=target, at=at,
             source="cli", rules=rules.lead_status, reason=(reason or "").strip() or None,
-            retry_at=retry_at, since=current.since,
+            retry_at=retry_at, since=current.since, tz=tz,
         )
         applied = apply_status_changes(conn, [change], rules=rules, run_id=None, now=now)
         if not applied.changes:
@@ -166,8 +199,8 @@ def set_status(
             else None
         )
     return StatusSet(
-        email=contact.email, change=change, lifecycle_stage=contact.lifecycle_stage,
-        applied=applied, owner_email=owner_email,
+        email=contact.email, status=target, change=change,
+        lifecycle_stage=contact.lifecycle_stage, applied=applied, owner_email=owner_email,
     )
 
 

@@ -66,3 +66,20 @@ def test_hubspot_export_after_a_promotion_writes_hubspot_stage_names(tmp_path: P
     assert rows["promoted@example.com"]["lifecycle_stage"] == "marketingqualifiedlead"
     assert rows["promoted@example.com"]["became_mql_at"] == "2026-11-20T03:00:00+00:00"
     assert rows["quiet@example.com"]["lifecycle_stage"] == "lead"
+
+
+@pytest.mark.parametrize("target", ["missing/folder/contacts.csv", "."])
+def test_export_to_a_folder_that_does_not_exist_or_to_a_folder_fails_with_one_line(
+    target: str, tmp_path: Path, settings: Settings,
+    use_settings: Callable[[Settings], Settings],
+) -> None:
+    use_settings(settings)
+    _register_commands()
+    output = tmp_path / target
+
+    result = CliRunner().invoke(app, ["export", "contacts", "-o", str(output)])
+
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit)
+    [line] = result.output.strip().splitlines()
+    assert line.startswith(f"cannot write {output}: ")

@@ -1,11 +1,14 @@
 """Lead status through the real CLI: log-activity, set-status, imports and promotion."""
 
+import inspect
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+import typer
 from sqlalchemy import Engine, select
 from typer.testing import CliRunner, Result
 
@@ -151,6 +154,60 @@ def test_log_activity_refuses_unknown_values_with_one_line_and_writes_nothing(
     assert everything(engine) == before
 
 
+def test_log_activity_without_at_twice_in_one_minute_records_one_activity_at_that_minute(
+    engine: Engine, seed: Seeder, leadflow: Callable[..., Result]
+) -> None:
+    seed.contact(email="taro@acme.example", lifecycle_stage="mql", lead_status="new")
+    command = ("log-activity", "taro@acme.example", "--type", "call", "--outcome", "no_answer")
+    if datetime.now(UTC).second >= 50:
+        # Both runs must fall in one minute: start at the top of the next one.
+        time.sleep(61 - datetime.now(UTC).second)
+
+    first = leadflow(*command)
+    again = leadflow(*command)
+
+    assert first.exit_code == 0, first.output
+    assert again.exit_code == 0, again.output
+    assert again.output.startswith("already recorded: call no_answer for taro@acme.example")
+    with engine.connect() as conn:
+        [occurred_at] = conn.execute(select(Activity.occurred_at)).scalars().all()
+    assert (occurred_at.second, occurred_at.microsecond) == (0, 0)
+    assert [row[2] for row in statuses(engine)] == ["attempting"]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("log-activity", "taro@acme.example", "--type", "call", "--outcome", "connected"),
+        ("set-status", "taro@acme.example", "connected"),
+        ("set-status", "taro@acme.example", "retry", "--retry-at", "2030-02-01T10:00"),
+    ],
+)
+def test_an_at_in_the_future_is_refused_with_one_line_and_writes_nothing(
+    command: tuple[str, ...], engine: Engine, seed: Seeder, leadflow: Callable[..., Result]
+) -> None:
+    seed.contact(email="taro@acme.example", lifecycle_stage="mql", lead_status="attempting")
+    before = everything(engine)
+
+    result = leadflow(*command, "--at", "2030-01-01T10:00")
+
+    assert result.exit_code == 1
+    assert result.output.strip() == "--at 2030-01-01T10:00+09:00 is in the future"
+    assert everything(engine) == before
+
+
+def test_an_at_a_minute_ahead_of_this_clock_is_accepted(
+    engine: Engine, seed: Seeder, leadflow: Callable[..., Result]
+) -> None:
+    taro = seed.contact(email="taro@acme.example", lifecycle_stage="mql", lead_status="new")
+    soon = (datetime.now(UTC) + timedelta(minutes=1)).replace(second=0, microsecond=0)
+
+    result = leadflow("set-status", "taro@acme.example", "attempting", "--at", soon.isoformat())
+
+    assert result.exit_code == 0, result.output
+    assert statuses(engine) == [(taro, "new", "attempting", soon, "cli", None)]
+
+
 def test_set_status_sales_ready_makes_the_lead_an_sql_with_its_history(
     engine: Engine, seed: Seeder, leadflow: Callable[..., Result]
 ) -> None:
@@ -200,6 +257,53 @@ def test_an_invalid_status_move_exits_non_zero_and_changes_nothing(
     assert result.exit_code == 1
     assert message in result.output
     assert "Traceback" not in result.output
+    assert everything(engine) == before
+
+
+@pytest.mark.parametrize(
+    ("current", "arguments", "message"),
+    [
+        ("connected", ("connected",), "lead status of taro@acme.example is already connected"),
+        ("recycle", ("recycle",), "lead status of taro@acme.example is already recycle"),
+        ("retry", ("retry", "--retry-at", "2026-07-01T10:00"),
+         "lead status of taro@acme.example is already retry "
+         "(re-approach 2026-06-01T10:00+09:00)"),
+    ],
+)
+def test_setting_the_status_a_lead_already_has_exits_0_and_changes_nothing(
+    current: str, arguments: tuple[str, ...], message: str, engine: Engine, seed: Seeder,
+    leadflow: Callable[..., Result],
+) -> None:
+    seed.contact(email="taro@acme.example", lifecycle_stage="mql", lead_status="connected")
+    if current != "connected":
+        assert leadflow("set-status", "taro@acme.example", current, "--reason", "来期予算",
+                        "--at", "2026-05-01T10:00",
+                        "--retry-at", "2026-06-01T10:00").exit_code == 0
+    before = everything(engine)
+
+    result = leadflow("set-status", "taro@acme.example", *arguments)
+
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == f"{message}; nothing changed"
+    assert everything(engine) == before
+
+
+def test_a_set_status_dated_before_the_current_status_names_both_times_in_business_time(
+    engine: Engine, seed: Seeder, leadflow: Callable[..., Result]
+) -> None:
+    seed.contact(email="taro@acme.example", lifecycle_stage="mql", lead_status="new")
+    assert leadflow("set-status", "taro@acme.example", "attempting",
+                    "--at", "2026-05-02T10:00").exit_code == 0
+    before = everything(engine)
+
+    result = leadflow("set-status", "taro@acme.example", "connected",
+                      "--at", "2026-05-01T10:00+09:00")
+
+    assert result.exit_code == 1
+    assert result.output.strip() == (
+        "cannot move lead status attempting → connected at 2026-05-01T10:00+09:00: "
+        "it became attempting later, at 2026-05-02T10:00+09:00"
+    )
     assert everything(engine) == before
 
 
@@ -390,3 +494,20 @@ def test_erasing_a_contact_removes_its_status_history(
     assert result.exit_code == 0, result.output
     assert "lead status history rows: 1" in result.output
     assert statuses(engine) == []
+
+
+def test_every_command_sums_itself_up_in_one_line_in_leadflow_help() -> None:
+    """`leadflow --help` shows each command's first help paragraph with its line breaks."""
+    _register_commands()
+    broken = []
+    pending: list[tuple[str, Any]] = [("leadflow", typer.main.get_command(app))]
+    while pending:
+        name, command = pending.pop()
+        summary = inspect.cleandoc(command.help or "").split("\n\n")[0]
+        if "\n" in summary:
+            broken.append(name)
+        pending.extend(
+            (f"{name} {sub}", child) for sub, child in getattr(command, "commands", {}).items()
+        )
+
+    assert broken == []

@@ -1,6 +1,7 @@
 """Lead-status decisions (pure): allowed moves, their conditions, moves from activities."""
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -91,6 +92,19 @@ def test_recycle_needs_a_reason(reason: str | None) -> None:
 def test_a_change_dated_before_the_current_status_was_set_is_refused() -> None:
     with pytest.raises(InvalidStatusMove, match="connected → sales_ready"):
         decide("connected", S.SALES_READY, since=AT + timedelta(hours=1))
+
+
+def test_a_change_dated_too_early_names_both_instants_in_the_given_time_zone() -> None:
+    message = (
+        "cannot move lead status connected → sales_ready at 2026-05-01T10:00+09:00: "
+        "it became connected later, at 2026-05-01T11:00+09:00"
+    )
+
+    with pytest.raises(InvalidStatusMove) as refused:
+        decide("connected", S.SALES_READY, since=AT + timedelta(hours=1),
+               tz=ZoneInfo("Asia/Tokyo"))
+
+    assert str(refused.value) == message
 
 
 def test_activities_walk_the_status_forward_in_time_order() -> None:
