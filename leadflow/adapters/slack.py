@@ -285,6 +285,6 @@ def slack_sender(settings: Settings) -> Callable[[OutboxRow], None]:
     if not token:
         raise SlackNotConfigured(
             "no Slack token: set LEADFLOW_SLACK_TOKEN or LEADFLOW_SLACK_TOKEN_SECRET "
-            "(a Prefect Secret block); hand-off messages stay pending in the outbox"
+            "(a Prefect Secret block); Slack messages stay pending in the outbox"
         )
     return SlackSender(make_web_client(token=token, base_url=settings.slack_api_url))
