@@ -28,7 +28,9 @@ def mql_promotion(
     since their latest stage change) and the unowned contacts of the assign stages;
     decides transitions (forward only; demo request → sql; competitor domain → other),
     hot leads and owners — late ones too, for leads promoted while their team had no
-    active owner; writes them with the Slack messages and the owners' hand-off emails to
+    active owner, and the hand-over to field sales of leads sales marked sales_ready;
+    recycled leads score their way back only after `promotion.recycle_cooldown_days`;
+    writes them with the Slack messages and the owners' hand-off emails to
     the outbox in one transaction; then drains the outbox. A rerun of the same hour
     changes nothing and sends nothing twice. Ends with the `mql-promotion-summary`
     artifact. A run whose Slack or email dispatch could not work (no token, SMTP login

@@ -12,7 +12,8 @@ and is an allowed move from its current stage wins. Kinds:
   number of days ("downloaded a document, then viewed 3+ service pages").
 
 Event-driven kinds look only at events after the contact's latest stage change, so a
-recycled contact is judged on what it did since.
+recycled contact is judged on what it did since; the score kind waits for
+`recycle_cooldown_days` after a recycle or re-nurture, and for new behaviour.
 """
 
 from typing import Annotated, Literal
@@ -114,9 +115,13 @@ class PromotionRules(_Strict):
     slack: SlackHandoff = SlackHandoff()
     # Bounds how far back event rules look, so a run never reads the whole ledger.
     event_lookback_days: int = Field(default=180, gt=0)
-    # Unowned leads get an owner when their team has one again, if they entered their
-    # stage at most this many days ago (None: no limit); older ones wait for an import.
+    # Unowned leads get an owner when their team has one again, and leads a lead status
+    # moved into another team's stage (sales_ready → sql) go to that team, if they
+    # entered their stage at most this many days ago (None: no limit).
     late_assignment_within_days: int | None = Field(default=14, gt=0)
+    # A recycled or re-nurtured lead becomes MQL again by its score only this many days
+    # after the move, and only once it showed new behaviour; event rules act at once.
+    recycle_cooldown_days: int = Field(default=30, ge=0)
 
     @model_validator(mode="after")
     def _unique_names(self) -> "PromotionRules":

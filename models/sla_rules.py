@@ -1,7 +1,8 @@
 """Sales SLA policies as data: a start event, a stop condition, a due time and a ladder.
 
 A policy opens one clock per contact and MQL cycle. The clock is satisfied when its stop
-condition is met (or the contact leaves mql for good); each ladder level fires once, at
+condition is met, or closed unsatisfied when the cycle ends first (recycle,
+disqualification, re-nurture, a new hand-off); each ladder level fires once, at
 `after` from the clock's start, if the clock is not satisfied by then (a level with
 `touches` asks instead for that many sales touches by then: the follow-up cadence).
 """

@@ -2,8 +2,9 @@
 
 Natural keys everywhere (stage history: contact + stage + at; assignments: contact + at,
 written by `tasks.owners.record_owners`; outbox: idempotency key) and conditional updates
-make a rerun of the same hour a no-op. A late assignment takes effect only if the contact
-is still unowned in an assign stage; its hand-off messages are dropped with it otherwise.
+make a rerun of the same hour a no-op. A late assignment (or hand-over to the stage's
+team) takes effect only if the contact is still in an assign stage with the owner it was
+read with; its hand-off messages are dropped with it otherwise.
 """
 
 from collections.abc import Sequence
@@ -42,6 +43,7 @@ class AppliedPromotions:
     quarantined: int = 0
     late_assigned: int = 0
     emails_enqueued: int = 0
+    handed_over: int = 0
 
     def by_stage(self) -> dict[str, int]:
         """Applied transitions per target stage."""
@@ -120,15 +122,17 @@ def apply_promotions(
         enqueued=enqueued,
         companies=len(applied.companies),
         quarantined=quarantined,
-        late_assigned=len(late),
+        late_assigned=sum(1 for a in late if not a.handover),
         emails_enqueued=emails_enqueued,
+        handed_over=sum(1 for a in late if a.handover),
     )
 
 
 def _claim_late(
     conn: Connection, assignments: Sequence[Assignment], *, rules: Rules
 ) -> list[Assignment]:
-    """Late assignments that still apply: the contact is unowned and in an assign stage.
+    """Late assignments that still apply: the contact is in an assign stage and its owner
+    is the one read (none, or the other team's owner a hand-over replaces).
 
     The conditional update keeps a contact someone assigned meanwhile with its owner.
     """
@@ -141,7 +145,9 @@ def _claim_late(
             update(Contact)
             .where(
                 Contact.id == assignment.contact_id,
-                Contact.owner_id.is_(None),
+                Contact.owner_id.is_(None)
+                if assignment.replaces is None
+                else Contact.owner_id == assignment.replaces,
                 Contact.lifecycle_stage.in_(stages),
             )
             .values(owner_id=assignment.owner_id)

@@ -5,7 +5,8 @@ state is rebuilt by replaying the team's stored assignment history, so the same 
 always yields the same next owners, and over any stretch of leads each active owner's
 share stays within one lead of its weight share. Contacts promoted while their team had
 no active owner get one later ("late assignment"), in the same rotation, once an owner
-of the team is active.
+of the team is active; so do contacts a lead status moved into the stage of another team
+(sales_ready → sql goes to field sales: the "hand-over").
 """
 
 from collections.abc import Mapping, Sequence
@@ -20,6 +21,9 @@ from models.rules import Rules
 from tasks.transitions import Transition
 
 LATE_ASSIGNMENT_REASON = "late assignment"
+# The rule of a stage move a lead status brought, as tasks.status names it
+# ("lead_status:sales_ready").
+LEAD_STATUS_RULE_PREFIX = "lead_status:"
 
 
 def route_team(routing: Routing, *, to_stage: Stage, lead_source: str | None) -> Team:
@@ -67,7 +71,10 @@ def weighted_round_robin(
 class Assignment:
     """An owner for a contact; `owner_id` None when the team has no active owner.
 
-    `late`: the contact was promoted earlier, while its team had no active owner.
+    `late`: assigned outside this hour's moves: the contact was promoted earlier while its
+    team had no active owner, or (`handover`) a lead status moved it into the stage of
+    another team. `replaces`: its owner when read; the new owner is kept only if that
+    is unchanged.
     """
 
     contact_id: int
@@ -76,32 +83,73 @@ class Assignment:
     at: datetime
     reason: str
     late: bool = False
+    handover: bool = False
+    replaces: int | None = None
+
+
+@dataclass(frozen=True)
+class LateCandidate:
+    """A contact of an assign stage that needs an owner of `team` outside this hour's moves.
+
+    `owner_id`: its owner when read (None: unowned). `handover`: a lead status moved it
+    into a stage another team works, and its owner is not of that team.
+    """
+
+    contact_id: int
+    team: Team
+    owner_id: int | None = None
+    handover: bool = False
+
+    @property
+    def reason(self) -> str:
+        """Why the contact gets an owner, as the assignment history stores it."""
+        return f"handed to {self.team.value}" if self.handover else LATE_ASSIGNMENT_REASON
+
+
+def moved_by_lead_status(rule: object) -> bool:
+    """Whether a stage-history rule is the move a lead status brought."""
+    return isinstance(rule, str) and rule.startswith(LEAD_STATUS_RULE_PREFIX)
 
 
 def late_candidates(
-    unowned: pd.DataFrame, *, moved: set[int], rules: Rules, as_of: datetime
-) -> list[tuple[int, Team]]:
-    """Unowned contacts in an assign stage, not moved this hour, with their routed team.
+    unowned: pd.DataFrame,
+    *,
+    moved: set[int],
+    owner_teams: Mapping[int, str],
+    rules: Rules,
+    as_of: datetime,
+) -> list[LateCandidate]:
+    """Contacts in an assign stage, not moved this hour, that need an owner of their routed
+    team: unowned ones, and those a lead status moved into the stage (its latest change)
+    whose owner is not of the team routing gives the stage (`owner_teams`: owner → team).
 
     Only contacts that entered their stage within `promotion.late_assignment_within_days`
     of `as_of`: importing years of old MQLs without owners must not hand them all to
     sales at once (a contact without stage history has no known hand-off time either).
+    A contact imported into the stage with an owner keeps it: only a lead status hands over.
     """
     assign_stages = {stage.value for stage in rules.promotion.assign_stages}
     window = rules.promotion.late_assignment_within_days
     since = None if window is None else as_of - timedelta(days=window)
-    late: list[tuple[int, Team]] = []
+    late: list[LateCandidate] = []
     for row in unowned.sort_values("contact_id").to_dict("records"):
         contact_id = int(row["contact_id"])
         stage = row["lifecycle_stage"]
-        if contact_id in moved or stage not in assign_stages or not pd.isna(row["owner_id"]):
+        if contact_id in moved or stage not in assign_stages:
             continue
         entered = row["last_stage_at"]
         if since is not None and (pd.isna(entered) or entered < since):
             continue
         source = row["lead_source"] if isinstance(row["lead_source"], str) else None
         team = route_team(rules.promotion.routing, to_stage=Stage(stage), lead_source=source)
-        late.append((contact_id, team))
+        current = row["owner_id"]
+        if pd.isna(current):
+            late.append(LateCandidate(contact_id, team))
+        elif (
+            moved_by_lead_status(row.get("last_stage_rule"))
+            and owner_teams.get(int(current)) != team.value
+        ):
+            late.append(LateCandidate(contact_id, team, owner_id=int(current), handover=True))
     return late
 
 
@@ -111,7 +159,7 @@ def decide_assignments(
     owners: pd.DataFrame,
     history: pd.DataFrame,
     transitions: Sequence[Transition],
-    late: Sequence[tuple[int, Team]],
+    late: Sequence[LateCandidate],
     rules: Rules,
     as_of: datetime,
 ) -> list[Assignment]:
@@ -126,8 +174,8 @@ def decide_assignments(
     active_ids = {int(o) for o in active["owner_id"]}
     by_id = contacts.set_index("contact_id")
 
-    # Per team: (contact, reason, late), this hour's moves first.
-    wanted: dict[str, list[tuple[int, str, bool]]] = {}
+    # Per team: (contact, reason, late candidate or None), this hour's moves first.
+    wanted: dict[str, list[tuple[int, str, LateCandidate | None]]] = {}
     for transition in transitions:
         if transition.to_stage not in assign_stages:
             continue
@@ -142,9 +190,11 @@ def decide_assignments(
         ):
             continue
         reason = f"{transition.to_stage.value} via {transition.rule}"
-        wanted.setdefault(team.value, []).append((transition.contact_id, reason, False))
-    for contact_id, team in late:
-        wanted.setdefault(team.value, []).append((contact_id, LATE_ASSIGNMENT_REASON, True))
+        wanted.setdefault(team.value, []).append((transition.contact_id, reason, None))
+    for waiting in late:
+        wanted.setdefault(waiting.team.value, []).append(
+            (waiting.contact_id, waiting.reason, waiting)
+        )
 
     assignments: list[Assignment] = []
     for team_name, team_wanted in sorted(wanted.items()):
@@ -154,14 +204,16 @@ def decide_assignments(
         }
         past = [int(o) for o in history.loc[history["team"] == team_name, "owner_id"]]
         picks = weighted_round_robin(weights, history=past, count=len(team_wanted))
-        for index, (contact_id, reason, is_late) in enumerate(team_wanted):
+        for index, (contact_id, reason, candidate) in enumerate(team_wanted):
             owner = picks[index] if index < len(picks) else None
-            if is_late and owner is None:
+            if candidate is not None and owner is None:
                 continue
             assignments.append(
                 Assignment(
                     contact_id=contact_id, owner_id=owner, team=team_name, at=as_of,
-                    reason=reason, late=is_late,
+                    reason=reason, late=candidate is not None,
+                    handover=candidate is not None and candidate.handover,
+                    replaces=None if candidate is None else candidate.owner_id,
                 )
             )
     return assignments

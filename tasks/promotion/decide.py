@@ -3,29 +3,22 @@
 Pure: frames + rules + as_of in, `PromotionDecisions` out; no I/O, no clock, no Prefect.
 """
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import pandas as pd
 
 from models.enums import Stage
-from models.promotion_rules import (
-    EmailDomainRule,
-    EventMatch,
-    EventRule,
-    ScoreRule,
-    SequenceRule,
-    TransitionRule,
-)
+from models.promotion_rules import TransitionRule
 from models.promotion_schemas import promotion_contacts_schema, transitions_schema
 from models.rules import Rules
 from tasks.promotion.assignment import Assignment, decide_assignments, late_candidates
+from tasks.promotion.matching import held_back_from_score, rule_matches
 from tasks.transitions import Proposal, Transition, decide_transitions, kind_for
 from tasks.validation import QuarantineRecord, check_bad_row_share, split_valid_rows
 
 UNOWNED_COLUMNS = ["contact_id", "email", "lifecycle_stage", "owner_id", "lead_source",
-                   "hot_at", "score", "last_stage_at"]
+                   "hot_at", "score", "last_stage_at", "last_stage_rule"]
 
 
 def _no_unowned() -> pd.DataFrame:
@@ -36,8 +29,9 @@ def _no_unowned() -> pd.DataFrame:
 class PromotionInputs:
     """Everything the decide beat needs for one as_of.
 
-    `unowned`: contacts already in an assign stage without an owner (promoted while
-    their team had no active owner), for late assignment.
+    `unowned`: contacts already in an assign stage that may need an owner outside this
+    hour's moves (late assignment): those without one (promoted while their team had no
+    active owner), and those a lead status moved there lately, with their owner.
     """
 
     as_of: datetime
@@ -77,7 +71,9 @@ class PromotionDecisions:
     def counts(self) -> dict[str, int]:
         """Transitions per target stage, plus hot marks, assignments and late assignments.
 
-        `awaiting_owner`: contacts promoted earlier whose team still has no active owner.
+        `handed_over`: contacts a lead status moved into another team's stage, given an
+        owner of that team. `awaiting_owner`: late candidates whose team still has no
+        active owner.
         """
         by_stage: dict[str, int] = {}
         for transition in self.transitions:
@@ -88,95 +84,10 @@ class PromotionDecisions:
             "hot": len(self.hot),
             "assigned": sum(1 for a in promoted if a.owner_id is not None),
             "unassigned": sum(1 for a in promoted if a.owner_id is None),
-            "late_assigned": sum(1 for a in self.assignments if a.late),
+            "late_assigned": sum(1 for a in self.assignments if a.late and not a.handover),
+            "handed_over": sum(1 for a in self.assignments if a.handover),
             "awaiting_owner": self.awaiting_owner,
         }
-
-
-def _matching(events: pd.DataFrame, match: EventMatch) -> pd.DataFrame:
-    mask = events["type"].isin([e.value for e in match.events])
-    if match.details is not None:
-        mask &= events["detail"].isin(match.details)
-    return events[mask]
-
-
-def _contacts_with(events: pd.DataFrame, match: EventMatch) -> set[int]:
-    counts = _matching(events, match).groupby("contact_id").size()
-    return {int(cid) for cid in counts[counts >= match.min].index}
-
-
-def _email_domain(email: str) -> str:
-    return email.rsplit("@", 1)[-1].strip().lower()
-
-
-def _in_domains(email: object, domains: Iterable[str]) -> bool:
-    if not isinstance(email, str) or "@" not in email:
-        return False
-    domain = _email_domain(email)
-    return any(domain == d.lower() or domain.endswith("." + d.lower()) for d in domains)
-
-
-def _sequence_contacts(events: pd.DataFrame, rule: SequenceRule) -> set[int]:
-    within = timedelta(days=rule.within_days) if rule.within_days is not None else None
-    per_step = [_matching(events, step) for step in rule.steps]
-    candidates = set(per_step[0]["contact_id"].astype(int))
-    for frame in per_step[1:]:
-        candidates &= set(frame["contact_id"].astype(int))
-    matched: set[int] = set()
-    for contact_id in sorted(candidates):
-        times = [
-            sorted(frame.loc[frame["contact_id"] == contact_id, "occurred_at"])
-            for frame in per_step
-        ]
-        if _sequence_done(times, [step.min for step in rule.steps], within=within):
-            matched.add(contact_id)
-    return matched
-
-
-def _sequence_done(
-    times: list[list[datetime]], minimums: list[int], *, within: timedelta | None
-) -> bool:
-    """Whether each step's `min` events happened after the previous step completed.
-
-    The earliest start that completes (inside `within` of its first event) wins.
-    """
-    first_step = times[0]
-    for start_index in range(len(first_step) - minimums[0] + 1):
-        started = first_step[start_index]
-        done = first_step[start_index + minimums[0] - 1]
-        for step_times, minimum in zip(times[1:], minimums[1:], strict=True):
-            later = [t for t in step_times if t > done]
-            if len(later) < minimum:
-                break
-            done = later[minimum - 1]
-        else:
-            if within is None or done - started <= within:
-                return True
-    return False
-
-
-def rule_matches(
-    rule: TransitionRule, inputs: PromotionInputs, *, thresholds: dict[str, int]
-) -> set[int]:
-    """The contacts a transition rule matches, whatever their current stage."""
-    contacts, events = inputs.contacts, inputs.events
-    if isinstance(rule, ScoreRule):
-        line = thresholds[rule.threshold] if isinstance(rule.threshold, str) else rule.threshold
-        scores = pd.to_numeric(contacts["score"], errors="coerce")
-        reached = scores >= line
-        if "awaiting_reengagement" in contacts:
-            # Recycled or re-nurtured and silent since: the score that sales already
-            # worked does not make it an MQL again; new behaviour does.
-            reached &= ~contacts["awaiting_reengagement"].fillna(False).astype(bool)
-        return {int(cid) for cid in contacts.loc[reached, "contact_id"]}
-    if isinstance(rule, EmailDomainRule):
-        listed = contacts["email"].map(lambda email: _in_domains(email, rule.domains))
-        return {int(cid) for cid in contacts.loc[listed.astype(bool), "contact_id"]} & (
-            _contacts_with(events, rule)
-        )
-    if isinstance(rule, EventRule):
-        return _contacts_with(events, rule)
-    return _sequence_contacts(events, rule)
 
 
 def _describe(rule: TransitionRule) -> str:
@@ -238,9 +149,15 @@ def decide_promotions(
         int(cid): (stage if isinstance(stage, str) else None)
         for cid, stage in zip(contacts["contact_id"], contacts["lifecycle_stage"], strict=True)
     }
+    held = held_back_from_score(
+        contacts, cooldown_days=rules.promotion.recycle_cooldown_days, as_of=as_of
+    )
     proposals: list[Proposal] = []
     for rule in rules.promotion.transitions:
-        for contact_id in sorted(rule_matches(rule, inputs, thresholds=thresholds)):
+        matched = rule_matches(
+            rule, contacts=contacts, events=inputs.events, thresholds=thresholds, held=held
+        )
+        for contact_id in sorted(matched):
             proposals.append(
                 Proposal(
                     contact_id=contact_id,
@@ -267,8 +184,16 @@ def decide_promotions(
         row_numbers=inputs.unowned["contact_id"],
     )
     known_bad = {r.row_number for r in validated.rejected}
+    owner_teams = {
+        int(o): str(t)
+        for o, t in zip(inputs.owners["owner_id"], inputs.owners["team"], strict=True)
+    }
     late = late_candidates(
-        unowned.good, moved={t.contact_id for t in transitions}, rules=rules, as_of=as_of
+        unowned.good,
+        moved={t.contact_id for t in transitions},
+        owner_teams=owner_teams,
+        rules=rules,
+        as_of=as_of,
     )
     assignments = decide_assignments(
         contacts=inputs.contacts,

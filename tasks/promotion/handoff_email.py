@@ -119,7 +119,7 @@ def compose_handoff_emails(
             language,
             {
                 **facts.about(handoff.contact_id, kind="handoff", rule=handoff.rule),
-                "late": handoff.key.startswith("late:"),
+                "late": handoff.late,
                 "owner": {"name": owner["name"], "email": owner["email"]},
                 "first_touch": _first_touch(
                     facts, handoff.contact_id, calendar=calendar, policy=policy

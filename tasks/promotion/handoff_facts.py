@@ -85,7 +85,8 @@ def records(frame: pd.DataFrame, key: str) -> dict[int, dict[str, Any]]:
 
 
 def _local(value: object, tz: tzinfo) -> str:
-    if value is None or value is pd.NaT:
+    # pd.NaT is a datetime too: test for a missing value before converting anything.
+    if missing(value):
         return "-"
     if isinstance(value, pd.Timestamp):
         # pandas' own astimezone is an order of magnitude slower than datetime's.
@@ -97,11 +98,15 @@ def _local(value: object, tz: tzinfo) -> str:
 
 @dataclass(frozen=True)
 class Handoff:
-    """One hand-off to announce: `key` is the natural key its messages' keys derive from."""
+    """One hand-off to announce: `key` is the natural key its messages' keys derive from.
+
+    `late`: the owner comes after the hand-off (the team had no active owner then).
+    """
 
     contact_id: int
     rule: str
     key: str
+    late: bool = False
 
 
 class HandoffFacts:
@@ -135,9 +140,10 @@ class HandoffFacts:
         self.as_of_label = decisions.as_of.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
 
     def handoffs(self) -> list[Handoff]:
-        """This run's hand-offs: moves into a notify stage, then late assignments there.
+        """This run's hand-offs: moves into a notify stage, then late assignments and
+        hand-overs to the stage's team there.
 
-        A late assignment's key is the assignment's natural key (contact + hour).
+        Their keys are the assignment's natural key (contact + hour).
         """
         notify = {stage.value for stage in self.rules.promotion.slack.notify_stages}
         found = [
@@ -148,9 +154,11 @@ class HandoffFacts:
         for assignment in self.decisions.assignments:
             if assignment.late and self.stage_of(assignment.contact_id) in notify:
                 stamp = assignment.at.strftime("%Y%m%dT%H%M%SZ")
+                prefix = "handover" if assignment.handover else "late"
                 found.append(
                     Handoff(assignment.contact_id, assignment.reason,
-                            f"late:{assignment.contact_id}:{stamp}")
+                            f"{prefix}:{assignment.contact_id}:{stamp}",
+                            late=not assignment.handover)
                 )
         return found
 
@@ -168,11 +176,15 @@ class HandoffFacts:
         return str(self.contacts[contact_id]["lifecycle_stage"])
 
     def entered_at(self, contact_id: int) -> datetime:
-        """When the contact entered its current stage (this run's hour if it moved now)."""
+        """When the contact entered its current stage: this run's hour if it moved now or
+        when that is unknown (no stage history), so the hand-off starts now."""
         transition = self.stage_after.get(contact_id)
         if transition is not None:
             return transition.at
         at = self.contacts[contact_id].get("last_stage_at")
+        # pd.NaT is an instance of datetime (and NaT.astimezone raises): test it first.
+        if missing(at):
+            return self.decisions.as_of
         if isinstance(at, pd.Timestamp):
             return at.to_pydatetime()
         return at if isinstance(at, datetime) else self.decisions.as_of

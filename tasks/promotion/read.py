@@ -36,6 +36,7 @@ from models.tables import (
     StageHistory,
     UTCDateTime,
 )
+from tasks.promotion.assignment import LEAD_STATUS_RULE_PREFIX
 from tasks.promotion.decide import UNOWNED_COLUMNS, PromotionInputs
 from tasks.transitions import is_allowed, kind_for
 
@@ -50,6 +51,8 @@ CONTACT_COLUMNS = [
     "hot_at",
     "score",
     "last_stage_at",
+    "last_stage_kind",
+    "last_stage_rule",
     "awaiting_reengagement",
 ]
 EVENT_COLUMNS = ["contact_id", "type", "detail", "occurred_at"]
@@ -103,7 +106,8 @@ def frame(rows: Sequence[object], columns: list[str]) -> pd.DataFrame:
 
 
 def _last_stage_change() -> Subquery:
-    """Each contact's latest stage change, and when the run that made it started."""
+    """Each contact's latest stage change (when, its kind and rule), and when the run that
+    made it started."""
     latest_change = (
         select(StageHistory.contact_id, func.max(StageHistory.at).label("last_at"))
         .group_by(StageHistory.contact_id)
@@ -115,6 +119,7 @@ def _last_stage_change() -> Subquery:
             latest_change.c.last_at,
             type_coerce(func.max(Run.started_at), UTCDateTime).label("recorded_at"),
             func.max(StageHistory.kind).label("last_kind"),
+            func.max(StageHistory.rule).label("last_rule"),
         )
         .join(
             StageHistory,
@@ -170,6 +175,8 @@ def _scored_contacts(
             Contact.hot_at,
             snapshot.c.score,
             last_stage.c.last_at,
+            last_stage.c.last_kind,
+            last_stage.c.last_rule,
             _awaiting_reengagement(last_stage, as_of=as_of),
             Contact.score,
             Contact.scored_at,
@@ -192,15 +199,30 @@ def _scored_contacts(
     # A rerun of a past hour must judge the score of that hour: the snapshot at or
     # before as_of wins; the live score counts only if it was computed by then.
     live = contacts["live_score"].where(
-        contacts["scored_at"].map(lambda at: at is not None and at <= as_of).astype(bool)
+        contacts["scored_at"].map(lambda at: not pd.isna(at) and at <= as_of).astype(bool)
     )
     contacts["score"] = contacts["score"].astype("Float64").fillna(live.astype("Float64"))
     return contacts[CONTACT_COLUMNS]
 
 
+def _late_condition(last_stage: Subquery, *, rules: Rules, as_of: datetime) -> ColumnElement[bool]:
+    """Contacts of the assign stages that may need an owner outside this hour's moves:
+    unowned ones, and owned ones a lead status moved there lately (sales_ready → sql);
+    decide keeps those whose owner is not of the team routing gives the stage."""
+    status_move: ColumnElement[bool] = last_stage.c.last_rule.like(f"{LEAD_STATUS_RULE_PREFIX}%")
+    window = rules.promotion.late_assignment_within_days
+    if window is not None:
+        status_move = and_(status_move, last_stage.c.last_at >= as_of - timedelta(days=window))
+    return and_(
+        Contact.lifecycle_stage.in_([s.value for s in rules.promotion.assign_stages]),
+        or_(Contact.owner_id.is_(None), status_move),
+    )
+
+
 def read_promotion_inputs(conn: Connection, *, rules: Rules, as_of: datetime) -> PromotionInputs:
     """Load candidates, their events since their latest stage change, owners and history,
-    and the unowned contacts of the assign stages (for late assignment)."""
+    and the late-assignment candidates of the assign stages (unowned, or moved there by a
+    lead status)."""
     # When the run that made the latest change started: events ingested after it were
     # never seen by any rule, even if they occurred before the change (late imports).
     last_stage = _last_stage_change()
@@ -215,10 +237,7 @@ def read_promotion_inputs(conn: Connection, *, rules: Rules, as_of: datetime) ->
         conn,
         as_of=as_of,
         last_stage=last_stage,
-        where=and_(
-            Contact.lifecycle_stage.in_([s.value for s in rules.promotion.assign_stages]),
-            Contact.owner_id.is_(None),
-        ),
+        where=_late_condition(last_stage, rules=rules, as_of=as_of),
     )[UNOWNED_COLUMNS]
 
     since = as_of - timedelta(days=rules.promotion.event_lookback_days)

@@ -12,7 +12,9 @@ from tasks.promotion.decide import PromotionDecisions
 
 MAX_LISTED = 50
 # Keys of `PromotionDecisions.counts()` that are not stages.
-OWNER_COUNTS = ("hot", "assigned", "unassigned", "late_assigned", "awaiting_owner")
+OWNER_COUNTS = (
+    "hot", "assigned", "unassigned", "late_assigned", "handed_over", "awaiting_owner"
+)
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,7 @@ class PromotionOutcome:
             "hot": self.applied.hot if self.applied else 0,
             "assigned": self.applied.assigned if self.applied else 0,
             "late_assigned": self.applied.late_assigned if self.applied else 0,
+            "handed_over": self.applied.handed_over if self.applied else 0,
             "messages_decided": self.messages,
             "messages_enqueued": self.applied.enqueued if self.applied else 0,
             "emails_decided": self.emails,
@@ -110,13 +113,15 @@ def promotion_markdown(outcome: PromotionOutcome) -> str:
     for stage in stages:
         lines.append(f"| {stage} | {decided[stage]} | {applied.get(stage, 0)} |")
     late_applied = outcome.applied.late_assigned if outcome.applied else 0
+    handed_applied = outcome.applied.handed_over if outcome.applied else 0
     lines += [
         "",
         "| hot leads | owners assigned | no active owner | late assignments (applied) "
-        "| still awaiting an owner |",
-        "|---:|---:|---:|---:|---:|",
+        "| handed to the stage's team (applied) | still awaiting an owner |",
+        "|---:|---:|---:|---:|---:|---:|",
         f"| {decided['hot']} | {decided['assigned']} | {decided['unassigned']} "
-        f"| {decided['late_assigned']} ({late_applied}) | {decided['awaiting_owner']} |",
+        f"| {decided['late_assigned']} ({late_applied}) "
+        f"| {decided['handed_over']} ({handed_applied}) | {decided['awaiting_owner']} |",
     ]
     lines += _dispatch_section(
         "Slack messages",

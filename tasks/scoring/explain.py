@@ -86,6 +86,20 @@ def read_explanation(conn: Connection, *, email: str, rules: Rules, as_of: datet
     )
 
 
+def _at(value: object, tz: tzinfo) -> str:
+    """An instant in the business time zone, to the minute; other values as they are."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return str(value)
+    if hasattr(value, "to_pydatetime"):
+        value = value.to_pydatetime()
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(tz).isoformat(timespec="minutes")
+    return str(value)
+
+
 def format_explanation(explanation: Explanation, rules: Rules, *, tz: tzinfo = UTC) -> str:
     """Human-readable text: each signal, its points, dates, windows and the caps applied;
     then the lead-status history, SLA clocks and follow-up tasks (times in `tz`)."""
@@ -100,7 +114,7 @@ def format_explanation(explanation: Explanation, rules: Rules, *, tz: tzinfo = U
         f"[{c['job_level']}]",
         f"stage {c['lifecycle_stage']}, status {c['lead_status'] or '-'}, "
         f"owner {c['owner_email'] or '-'}",
-        f"score at {e.as_of.isoformat()}: {score['score']} = engagement "
+        f"score at {_at(e.as_of, tz)}: {score['score']} = engagement "
         f"{score['engagement_score']} + fit {score['fit_score']}",
         "",
         f"behaviour (cap {rules.scoring.behaviour.cap}; raw {breakdown['behaviour_raw']}"
@@ -122,14 +136,14 @@ def format_explanation(explanation: Explanation, rules: Rules, *, tz: tzinfo = U
         if item:
             lines.append(
                 f"  + {item['points']:>3}  {signal.name}: {item['units']} {signal.per}(s), "
-                f"latest {item['last_at']} ({rule})"
+                f"latest {_at(item['last_at'], tz)} ({rule})"
             )
         elif not matching.empty and signal.window_days:
             since = e.as_of - timedelta(days=signal.window_days)
             latest = matching["occurred_at"].max()
             lines.append(
-                f"  +   0  {signal.name}: latest {latest.isoformat()} is before the window "
-                f"start {since.isoformat()} ({rule})"
+                f"  +   0  {signal.name}: latest {_at(latest, tz)} is before the window "
+                f"start {_at(since, tz)} ({rule})"
             )
         elif not matching.empty:
             lines.append(f"  +   0  {signal.name}: {len(matching)} event(s), below the minimum "
@@ -154,9 +168,9 @@ def format_explanation(explanation: Explanation, rules: Rules, *, tz: tzinfo = U
             f"(rule: {condition}, {fit_signal.points} pts)"
         )
     if e.stored:
-        lines += ["", f"stored snapshot: {e.stored['score']} at {e.stored['as_of']} "
+        lines += ["", f"stored snapshot: {e.stored['score']} at {_at(e.stored['as_of'], tz)} "
                       f"(run {e.stored['run_id']})"]
     else:
         lines += ["", "no stored snapshot yet (run `leadflow run scoring`)"]
-    lines += format_sales_work(e.sales, tz=tz)
+    lines += format_sales_work(e.sales, tz=tz, sla=rules.sla)
     return "\n".join(lines)

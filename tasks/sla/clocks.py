@@ -10,10 +10,10 @@ when its cycle ended is closed then: not satisfied, and it never escalates again
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from models.sla_rules import LadderLevel, SlaPolicy, StopCondition
-from tasks.sla.calendar import BusinessCalendar
 from models.enums import LeadStatus
 from models.lifecycle import TransitionKind
+from models.sla_rules import LadderLevel, SlaPolicy, StopCondition
+from tasks.sla.calendar import BusinessCalendar
 from tasks.sla.cycles import Cycle, StageRow, decided_at, moved_at
 
 # The stage move a deciding status brings (lead_status.lifecycle): history without the

@@ -28,7 +28,8 @@ def move_statuses_from_activities(
     """Apply the status moves that these newly recorded activities bring.
 
     Only outcomes the rules map to a status are considered, only for contacts whose
-    status can still move, and only activities after the contact's latest status change.
+    status can still move, and only activities at or after the contact's latest status
+    change.
     """
     moving = {outcome.value for outcome in rules.lead_status.activity_outcomes}
     relevant = [t for t in touches if t.outcome in moving]

@@ -135,9 +135,10 @@ def changes_from_new_activities(
 ) -> list[StatusChange]:
     """Status moves that newly recorded activities bring, contact by contact.
 
-    Per contact in `current`, only activities after its latest status change count
-    (what happened before is already reflected in that status), oldest first; see
-    `changes_from_activities`. Contacts missing from `current` are left alone.
+    Per contact in `current`, only activities at or after its latest status change count
+    (what happened before is already reflected in that status; times are often whole
+    minutes, so a call logged in the minute the status changed still counts), oldest
+    first; see `changes_from_activities`. Contacts missing from `current` are left alone.
     """
     by_contact: dict[int, list[Touch]] = {}
     for touch in touches:
@@ -147,7 +148,7 @@ def changes_from_new_activities(
     for contact_id in sorted(by_contact):
         status, since = current[contact_id]
         later = sorted(
-            (t for t in by_contact[contact_id] if since is None or t.at > since),
+            (t for t in by_contact[contact_id] if since is None or t.at >= since),
             key=lambda t: t.at,
         )
         changes.extend(

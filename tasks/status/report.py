@@ -22,7 +22,7 @@ def describe_logged(logged: ActivityLogged, *, tz: tzinfo) -> str:
     if not logged.applied.changes:
         status, since = logged.lead_status, logged.status_since
         kept = f"lead status stays {status}" if status else "no lead status to move"
-        if status and since is not None and logged.at <= since:
+        if status and since is not None and logged.at < since:
             kept += f" (it was set later, at {local_time(since, tz)})"
         return f"recorded {what}; {kept}"
     moves = ", ".join(

@@ -11,6 +11,7 @@ from leadflow.paths import DEFAULT_RULES_PATH
 from leadflow.settings import Settings
 from models.rules import load_rules, parse_rules
 from models.tables import Outbox
+from tasks.imports import import_file
 from tasks.promotion.hour import promote_hour
 from tasks.promotion.report import PromotionOutcome, promotion_markdown
 from tests.support.hours import inside_one_flow
@@ -185,3 +186,50 @@ def test_a_lead_without_an_owner_gets_a_slack_handoff_but_no_email(
     assert outcome.decisions.counts()["unassigned"] == 1
     assert len(slack_api.posted()) == 1
     assert smtp_server.messages() == [] and emails_in_outbox(engine) == []
+
+
+def import_unowned_mql_without_a_date(engine: Engine, settings: Settings, tmp_path: Path) -> None:
+    """Import an MQL with neither `became_mql_at` nor an owner: it has no stage history."""
+    path = tmp_path / "contacts.csv"
+    path.write_text("email,lifecycle_stage,first_name\nkeiko@beta.example,mql,恵子\n",
+                    encoding="utf-8")
+    import_file(engine, kind="contacts", path=path, source=path.name, naive_tz=settings.tz,
+                now=T0 - HOUR)
+
+
+@inside_one_flow
+def test_a_lead_without_a_known_stage_date_assigned_late_is_due_from_the_hand_off(
+    engine: Engine, w: Seeder, live_settings: Settings, smtp_server: LoopbackSmtpServer,
+    tmp_path: Path,
+) -> None:
+    # Before: its hand-off start was NaT and every run failed in the first-touch deadline.
+    data = RULES.model_dump(mode="json", by_alias=True)
+    data["promotion"]["late_assignment_within_days"] = None
+    unlimited = parse_rules(data, source=Path("unlimited.yaml"))
+    w.owner(email="sato@example.jp", name="佐藤 花子", created_at=T0)
+    import_unowned_mql_without_a_date(engine, live_settings, tmp_path)
+    # Another candidate with stage history makes the column a datetime one: NaT, not None.
+    other = w.contact(email="other@gamma.example", lifecycle_stage="lead")
+    w.stage_change(contact_id=other, from_stage=None, to_stage="lead", at=T0 - 50 * HOUR,
+                   rule="import")
+
+    outcome = promote(live_settings, rules=unlimited)
+
+    assert outcome.summary()["late_assigned"] == 1
+    [mail] = smtp_server.messages()
+    assert mail["To"].addresses[0].addr_spec == "sato@example.jp"
+    assert "24時間以内、期限 2026-11-21 12:00 JST" in mail.get_content()
+
+
+@inside_one_flow
+def test_a_lead_without_a_known_stage_date_does_not_stop_later_runs_and_is_not_paged(
+    engine: Engine, w: Seeder, live_settings: Settings, smtp_server: LoopbackSmtpServer,
+    tmp_path: Path,
+) -> None:
+    w.owner(email="sato@example.jp", created_at=T0)
+    import_unowned_mql_without_a_date(engine, live_settings, tmp_path)
+
+    outcomes = [promote(live_settings, as_of=T0 + n * HOUR) for n in range(3)]
+
+    assert [o.summary()["late_assigned"] for o in outcomes] == [0, 0, 0]
+    assert smtp_server.messages() == []

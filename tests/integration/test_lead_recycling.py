@@ -259,17 +259,27 @@ def test_a_retry_date_reminds_the_owner_once_that_day_on_slack_and_by_email(
     assert contact_row(engine, lead).lead_status == "retry"
 
 
-@inside_one_flow
-def test_a_recycled_lead_can_become_mql_again(
-    engine: Engine, w: Seeder, owners: dict[str, int], settings: Settings
-) -> None:
+def recycled_lead(w: Seeder, owners: dict[str, int], settings: Settings) -> int:
+    """An MQL recycled as unreachable at its third call (RECYCLED_AT), keeping score 65."""
     lead = mql(w, owners)
     calls(w, lead, "no_answer", "no_answer", "no_answer")
     recycle(settings)
-    w.score(contact_id=lead, score=65, at=T + 5 * HOUR)
-    w.event(contact_id=lead, type="page_view", detail="pricing", occurred_at=T + 4 * HOUR)
+    w.score(contact_id=lead, score=65, at=T + HOUR)
+    return lead
 
-    promote_hour(settings=settings, rules=RULES, as_of=T + 6 * HOUR)
+
+COOLDOWN = timedelta(days=RULES.promotion.recycle_cooldown_days)
+RECYCLED_AT = HANDOFF + 9 * HOUR  # the third unanswered call
+
+
+@inside_one_flow
+def test_a_recycled_lead_with_new_behaviour_becomes_mql_again_by_score_after_the_cooldown(
+    engine: Engine, w: Seeder, owners: dict[str, int], settings: Settings
+) -> None:
+    lead = recycled_lead(w, owners, settings)
+    w.event(contact_id=lead, type="page_view", detail="blog", occurred_at=T + 4 * HOUR)
+
+    promote_hour(settings=settings, rules=RULES, as_of=RECYCLED_AT + COOLDOWN)
 
     row = contact_row(engine, lead)
     assert (row.lifecycle_stage, row.lead_status) == ("mql", "new")
@@ -279,21 +289,45 @@ def test_a_recycled_lead_can_become_mql_again(
 
 
 @inside_one_flow
-def test_a_recycled_lead_keeping_its_old_score_stays_with_marketing_until_it_shows_up_again(
+def test_a_recycled_lead_stays_with_marketing_on_its_score_within_the_cooldown_even_if_active(
     engine: Engine, w: Seeder, owners: dict[str, int], settings: Settings
 ) -> None:
-    lead = mql(w, owners)
-    calls(w, lead, "no_answer", "no_answer", "no_answer")
-    recycle(settings)
-    w.score(contact_id=lead, score=65, at=T + HOUR)
+    lead = recycled_lead(w, owners, settings)
+    w.event(contact_id=lead, type="page_view", detail="pricing", occurred_at=T + 4 * HOUR)
 
-    promote_hour(settings=settings, rules=RULES, as_of=T + 2 * HOUR)
+    promote_hour(settings=settings, rules=RULES, as_of=T + 6 * HOUR)
+    promote_hour(settings=settings, rules=RULES, as_of=RECYCLED_AT + COOLDOWN - HOUR)
+
+    assert contact_row(engine, lead).lifecycle_stage == "lead"
+
+
+@inside_one_flow
+def test_a_recycled_lead_silent_since_the_recycle_stays_with_marketing_after_the_cooldown(
+    engine: Engine, w: Seeder, owners: dict[str, int], settings: Settings
+) -> None:
+    lead = recycled_lead(w, owners, settings)
+
+    promote_hour(settings=settings, rules=RULES, as_of=RECYCLED_AT + COOLDOWN)
     assert contact_row(engine, lead).lifecycle_stage == "lead"
 
     w.event(contact_id=lead, type="page_view", detail="pricing",
-            occurred_at=T + 2 * HOUR + HOUR / 2)
-    promote_hour(settings=settings, rules=RULES, as_of=T + 3 * HOUR)
+            occurred_at=RECYCLED_AT + COOLDOWN + HOUR / 2)
+    promote_hour(settings=settings, rules=RULES, as_of=RECYCLED_AT + COOLDOWN + HOUR)
     assert contact_row(engine, lead).lifecycle_stage == "mql"
+
+
+@inside_one_flow
+def test_a_demo_request_promotes_a_recycled_lead_to_sql_at_once_within_the_cooldown(
+    engine: Engine, w: Seeder, owners: dict[str, int], settings: Settings
+) -> None:
+    lead = recycled_lead(w, owners, settings)
+    w.event(contact_id=lead, type="form_submit", detail="demo_request",
+            occurred_at=T + 4 * HOUR)
+
+    promote_hour(settings=settings, rules=RULES, as_of=T + 6 * HOUR)
+
+    assert contact_row(engine, lead).lifecycle_stage == "sql"
+    assert stage_rows(engine, lead)[-1].rule == "demo_request"
 
 
 @inside_one_flow

@@ -175,6 +175,22 @@ def test_log_activity_without_at_twice_in_one_minute_records_one_activity_at_tha
     assert [row[2] for row in statuses(engine)] == ["attempting"]
 
 
+def test_a_call_logged_in_the_minute_of_the_last_status_change_still_moves_the_status(
+    engine: Engine, seed: Seeder, leadflow: Callable[..., Result]
+) -> None:
+    seed.contact(email="taro@acme.example", lifecycle_stage="mql", lead_status="new")
+    call = ("log-activity", "taro@acme.example", "--type", "call", "--at", "2026-05-01T10:00")
+
+    assert leadflow(*call, "--outcome", "no_answer").exit_code == 0
+    result = leadflow(*call, "--outcome", "connected")
+
+    assert result.exit_code == 0, result.output
+    assert result.output.strip().endswith("; lead status attempting → connected")
+    assert [row[1:4] for row in statuses(engine)] == [
+        ("new", "attempting", T0), ("attempting", "connected", T0)
+    ]
+
+
 @pytest.mark.parametrize(
     "command",
     [

@@ -1,11 +1,13 @@
 """SLA hours against the real store, Slack and SMTP: the first-touch ladder, reruns,
-touches that stop it, imported history that pages nobody, and `export sla`."""
+touches that stop it, imported history (recent pages, historic pages nobody), breaches
+that stay, clocks a recycle closes, `export sla` and `leadflow explain`."""
 
 import csv
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
@@ -15,9 +17,18 @@ from typer.testing import CliRunner
 from app.cli import _register_commands, app
 from leadflow.settings import Settings
 from models.rules import Rules, load_rules
-from models.tables import Contact, FollowUpTask, OwnerAssignment, SlaClock, SlaEscalation
+from models.tables import (
+    Contact,
+    FollowUpTask,
+    OwnerAssignment,
+    Quarantine,
+    SlaClock,
+    SlaEscalation,
+)
+from tasks.imports import import_file
 from tasks.sla.hour import sla_hour
 from tasks.sla.report import SlaOutcome, sla_markdown
+from tasks.status.run import log_activity, set_status
 from tests.support.hours import inside_one_flow
 from tests.support.seeding import Seeder
 from tests.support.settings import settings_for
@@ -228,7 +239,7 @@ def test_run_sla_and_export_sla_on_the_cli_write_one_row_per_clock_with_tokyo_of
         "email": "'=cmd@acme.example", "policy": "first_touch", "cycle": "1",
         "started_at": f"2026-11-17T10:00:00{TOKYO}", "due_at": f"2026-11-18T10:00:00{TOKYO}",
         "satisfied_at": f"2026-11-18T16:00:00{TOKYO}",
-        "breached_at": f"2026-11-18T10:00:00{TOKYO}", "level": "1",
+        "breached_at": f"2026-11-18T10:00:00{TOKYO}", "level": "1", "closed_at": "",
     }]
 
 
@@ -257,3 +268,180 @@ def test_a_dry_run_shows_the_escalation_but_writes_and_sends_nothing(
     assert "(dry run: nothing written)" in sla_markdown(dry)
     assert slack_api.posted() == []
     assert rows(engine, SlaClock) == [] and rows(engine, SlaEscalation) == []
+
+
+def import_contacts(engine: Engine, tmp_path: Path, lines: list[str], *, now: datetime) -> None:
+    """`leadflow import contacts` of these CSV lines (after the header), as run at `now`."""
+    path = tmp_path / "contacts.csv"
+    header = "email,first_name,last_name,lifecycle_stage,owner_email,became_mql_at,became_sql_at"
+    path.write_text("\n".join([header, *lines]) + "\n", encoding="utf-8")
+    summary = import_file(engine, kind="contacts", path=path, source=path.name,
+                          naive_tz=ZoneInfo("Asia/Tokyo"), now=now)
+    assert summary.quarantined_rows == 0, summary
+
+
+def clocks_by_email(engine: Engine) -> dict[tuple[str, str], Any]:
+    with engine.connect() as conn:
+        emails = dict(conn.execute(select(Contact.id, Contact.email)).tuples().all())
+    return {(emails[clock.contact_id], clock.policy): clock for clock in rows(engine, SlaClock)}
+
+
+@inside_one_flow
+def test_contacts_imported_as_mql_two_days_ago_open_breached_clocks_and_page_the_owner(
+    engine: Engine, w: Seeder, team: dict[str, int], live: Settings, slack_api: FakeSlackApi,
+    smtp_server: LoopbackSmtpServer, tmp_path: Path,
+) -> None:
+    import_contacts(engine, tmp_path, [
+        "taro@acme.example,太郎,山田,mql,sato@example.com,2026-11-15T10:00:00+09:00,",
+        "hana@acme.example,花,鈴木,sql,sato@example.com,2026-11-15T10:00,2026-11-16T15:00",
+    ], now=T0 - HOUR)
+
+    outcome = run(live, T0, rules=RULES)
+
+    clocks = clocks_by_email(engine)
+    assert sorted(policy for email, policy in clocks if email == "taro@acme.example") == [
+        "first_touch", "follow_ups", "sql_decision"
+    ]
+    mql_at = T0 - 48 * HOUR
+    first = clocks[("taro@acme.example", "first_touch")]
+    assert (first.started_at, first.breached_at, first.level) == (mql_at, T0 - 24 * HOUR, 2)
+    # The imported move into sql is the SQL decision (Monday 15:00 Tokyo).
+    decided = clocks[("hana@acme.example", "sql_decision")]
+    assert (decided.satisfied_at, decided.breached_at) == (
+        datetime(2026, 11, 16, 6, tzinfo=UTC), None
+    )
+    assert outcome.summary()["escalations_applied"]["first_touch:1"] == 2
+    assert outcome.summary()["quarantined"] == 0
+    assert rows(engine, Quarantine) == []
+    assert {p["channel"] for p in slack_api.posted()} == {"DUOWNER1", "DUBOSS01"}
+    assert smtp_server.received
+
+
+@inside_one_flow
+def test_contacts_imported_as_mql_two_years_ago_open_their_clocks_and_page_nobody(
+    engine: Engine, w: Seeder, team: dict[str, int], live: Settings, slack_api: FakeSlackApi,
+    smtp_server: LoopbackSmtpServer, tmp_path: Path,
+) -> None:
+    import_contacts(engine, tmp_path, [
+        "taro@acme.example,太郎,山田,mql,sato@example.com,2024-11-15T10:00:00+09:00,",
+    ], now=T0 - HOUR)
+
+    outcome = run(live, T0, rules=RULES)
+
+    clocks = rows(engine, SlaClock)
+    assert sorted(c.policy for c in clocks) == ["first_touch", "follow_ups", "sql_decision"]
+    assert all(c.breached_at is not None and c.level == 0 for c in clocks)
+    assert outcome.summary()["escalations"] == {}
+    assert rows(engine, SlaEscalation) == []
+    assert slack_api.posted() == [] and smtp_server.received == []
+
+
+@inside_one_flow
+def test_a_breach_stays_recorded_when_a_touch_dated_before_it_is_logged_later(
+    engine: Engine, w: Seeder, team: dict[str, int], settings: Settings,
+) -> None:
+    mql(w, team["owner"])
+    run(settings, T0 + 24 * HOUR)
+    [escalation] = rows(engine, SlaEscalation)
+
+    log_activity(engine, rules=FIRST_TOUCH_ONLY, email="taro@acme.example", type="call",
+                 outcome="no_answer", at=T0 + 2 * HOUR, now=T0 + 25 * HOUR)
+    later = run(settings, T0 + 25 * HOUR)
+    run(settings, T0 + 48 * HOUR)
+
+    [clock] = rows(engine, SlaClock)
+    assert (clock.satisfied_at, clock.breached_at, clock.level) == (
+        T0 + 2 * HOUR, T0 + 24 * HOUR, 1
+    )
+    assert later.summary()["clocks_satisfied"] == {"first_touch": 1}
+    assert rows(engine, SlaEscalation) == [escalation]
+
+
+@inside_one_flow
+def test_a_recycle_before_any_touch_closes_the_clocks_it_did_not_satisfy_and_pages_nobody(
+    engine: Engine, w: Seeder, team: dict[str, int], live: Settings, slack_api: FakeSlackApi,
+    smtp_server: LoopbackSmtpServer, tmp_path: Path,
+    use_settings: Callable[[Settings], Settings],
+) -> None:
+    mql(w, team["owner"])
+    run(live, T0, rules=RULES)
+    recycled = T0 + 10 * HOUR
+    set_status(engine, rules=RULES, email="taro@acme.example", status="recycle",
+               reason="not a sales case yet", at=recycled, now=recycled)
+
+    outcomes = [run(live, T0 + hours * HOUR, rules=RULES) for hours in (11, 24, 48, 96)]
+
+    assert slack_api.posted() == [] and smtp_server.received == []
+    assert rows(engine, SlaEscalation) == []
+    assert outcomes[0].summary()["clocks_closed"] == {"first_touch": 1, "follow_ups": 1}
+    # Closed clocks settle the contact: later hours do not read it again.
+    assert [o.decisions.contacts for o in outcomes] == [1, 0, 0, 0]
+    clocks = {c.policy: c for c in rows(engine, SlaClock)}
+    assert {p: (c.satisfied_at, c.closed_at, c.breached_at) for p, c in clocks.items()} == {
+        "first_touch": (None, recycled, None),
+        "follow_ups": (None, recycled, None),
+        # A recycle is a decision: the SQL-decision and stale-new clocks are satisfied
+        # (stale_new late: 8 business hours ended at 18:00, before the recycle).
+        "sql_decision": (recycled, None, None),
+        "stale_new": (recycled, None, T0 + 8 * HOUR),
+    }
+
+    use_settings(live)
+    _register_commands()
+    path = tmp_path / "sla.csv"
+    assert CliRunner().invoke(app, ["export", "sla", "-o", str(path)]).exit_code == 0
+    with path.open(newline="", encoding="utf-8") as handle:
+        exported = list(csv.DictReader(handle))
+    assert list(exported[0]) == ["email", "policy", "cycle", "started_at", "due_at",
+                                 "satisfied_at", "breached_at", "level", "closed_at"]
+    first = next(r for r in exported if r["policy"] == "first_touch")
+    assert (first["satisfied_at"], first["closed_at"]) == ("", f"2026-11-17T20:00:00{TOKYO}")
+
+    explained = CliRunner().invoke(app, ["explain", "taro@acme.example"]).output
+    assert ("first_touch (cycle 1): started 2026-11-17T10:00+09:00, due 2026-11-18T10:00+09:00, "
+            "closed unsatisfied 2026-11-17T20:00+09:00 (the cycle ended), level 0") in explained
+    assert ("cycle 1, day 3: due 2026-11-20T18:00+09:00, closed 2026-11-17T20:00+09:00 "
+            "(the cycle ended)") in explained
+    assert ", open" not in explained.split("follow-up tasks")[1]
+
+
+@inside_one_flow
+def test_explain_lists_each_escalation_with_whom_it_told_and_the_reassignment(
+    engine: Engine, w: Seeder, team: dict[str, int], live: Settings,
+    use_settings: Callable[[Settings], Settings],
+) -> None:
+    mql(w, team["owner"])
+    for hours in (24, 48, 72):
+        run(live, T0 + hours * HOUR)
+    use_settings(live)
+    _register_commands()
+
+    result = CliRunner().invoke(app, ["explain", "taro@acme.example"])
+
+    assert result.exit_code == 0, result.output
+    section = result.output.split("SLA escalations")[1].split("follow-up tasks")[0]
+    assert section.splitlines()[1:5] == [
+        "  2026-11-18T10:00+09:00  first_touch level 1 (cycle 1, due 2026-11-18T10:00+09:00): "
+        "notify → owner sato@example.com by slack, email",
+        "  2026-11-19T10:00+09:00  first_touch level 2 (cycle 1, due 2026-11-19T10:00+09:00): "
+        "notify → manager boss@example.com by slack, email",
+        "  2026-11-20T10:00+09:00  first_touch level 3 (cycle 1, due 2026-11-20T10:00+09:00): "
+        "reassign → team channel #is-team by slack",
+        "    reassigned sato@example.com → tanaka@example.com",
+    ]
+
+
+@inside_one_flow
+def test_explain_says_an_escalation_without_an_owner_went_to_the_team_channel(
+    engine: Engine, w: Seeder, team: dict[str, int], live: Settings,
+    use_settings: Callable[[Settings], Settings],
+) -> None:
+    mql(w, None)
+    run(live, T0 + 24 * HOUR)
+    use_settings(live)
+    _register_commands()
+
+    result = CliRunner().invoke(app, ["explain", "taro@acme.example"])
+
+    assert ("first_touch level 1 (cycle 1, due 2026-11-18T10:00+09:00): notify → team channel "
+            "by slack — no owner") in result.output

@@ -104,3 +104,57 @@ def test_leads_that_entered_their_stage_long_ago_or_at_no_known_time_are_not_ass
     decisions = decide_promotions(inputs, RULES, as_of=AS_OF)
 
     assert [a.contact_id for a in decisions.assignments] == [3]
+
+
+IS_AND_FS = [(1, "a", "a@x", "is", True, 1.0, None), (2, "f", "f@x", "fs", True, 1.0, None)]
+
+
+def test_an_sql_lead_made_sales_ready_by_inside_sales_is_handed_to_field_sales() -> None:
+    inputs = world(
+        [unowned(1, stage="sql", owner_id=1, last_stage_rule="lead_status:sales_ready")],
+        owners=IS_AND_FS,
+    )
+
+    decisions = decide_promotions(inputs, RULES, as_of=AS_OF)
+
+    [handed] = decisions.assignments
+    assert (handed.contact_id, handed.owner_id, handed.team, handed.reason) == (
+        1, 2, "fs", "handed to fs"
+    )
+    assert (handed.late, handed.handover, handed.replaces) == (True, True, 1)
+    assert (decisions.counts()["handed_over"], decisions.counts()["late_assigned"]) == (1, 0)
+
+
+def test_an_owned_lead_is_not_handed_over_when_no_lead_status_moved_it_or_its_owner_fits(
+) -> None:
+    inputs = world(
+        [
+            # Imported into sql with an inside-sales owner: the import's choice stands.
+            unowned(1, stage="sql", owner_id=1, last_stage_rule="import"),
+            # Already with field sales.
+            unowned(2, stage="sql", owner_id=2, last_stage_rule="lead_status:sales_ready"),
+            # Inside sales is the team of mql.
+            unowned(3, stage="mql", owner_id=1, last_stage_rule="lead_status:connected"),
+            # Moved by its lead status longer ago than late_assignment_within_days.
+            unowned(4, stage="sql", owner_id=1, last_stage_rule="lead_status:sales_ready",
+                    last_stage_at=AS_OF - timedelta(days=15)),
+        ],
+        owners=IS_AND_FS,
+    )
+
+    decisions = decide_promotions(inputs, RULES, as_of=AS_OF)
+
+    assert decisions.assignments == []
+    assert decisions.counts()["awaiting_owner"] == 0
+
+
+def test_a_hand_over_waits_while_the_stages_team_has_no_active_owner() -> None:
+    inputs = world(
+        [unowned(1, stage="sql", owner_id=1, last_stage_rule="lead_status:sales_ready")],
+        owners=[(1, "a", "a@x", "is", True, 1.0, None), (2, "f", "f@x", "fs", False, 1.0, None)],
+    )
+
+    decisions = decide_promotions(inputs, RULES, as_of=AS_OF)
+
+    assert decisions.assignments == []
+    assert decisions.counts()["awaiting_owner"] == 1

@@ -162,6 +162,17 @@ def test_only_activities_after_the_latest_status_change_count_oldest_first() -> 
     ]
 
 
+def test_an_activity_in_the_same_instant_as_the_latest_status_change_still_counts() -> None:
+    changes = changes_from_new_activities(
+        [Touch(1, "connected", AT)], {1: CurrentStatus("attempting", AT)}, rules=RULES,
+        source="activity",
+    )
+
+    assert [(c.from_status, c.to_status.value, c.at) for c in changes] == [
+        ("attempting", "connected", AT)
+    ]
+
+
 def test_an_import_records_the_statuses_it_set_or_changed_and_nothing_else() -> None:
     changes = imported_status_changes(
         {1: "new", 2: "connected", 3: None}, {1: "attempting", 2: "connected", 4: "new"},

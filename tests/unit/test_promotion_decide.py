@@ -100,6 +100,42 @@ def test_a_demo_request_beats_the_score_rule_because_it_is_listed_first() -> Non
     assert moves(decide_promotions(frame, RULES, as_of=AS_OF)) == {1: ("sql", "demo_request")}
 
 
+def recycled(cid: int, *, days_ago: float, silent: bool = False, kind: str = "recycle") -> dict:
+    """A lead sent back to marketing `days_ago` days before AS_OF, keeping score 65."""
+    return contact(cid, score=65, last_stage_kind=kind, awaiting_reengagement=silent,
+                   last_stage_at=AS_OF - timedelta(days=days_ago))
+
+
+def test_a_recycled_lead_is_promoted_by_score_only_after_the_cooldown_and_new_behaviour() -> None:
+    assert RULES.promotion.recycle_cooldown_days == 30
+    frame = inputs(
+        [
+            recycled(1, days_ago=29),
+            recycled(2, days_ago=30),
+            recycled(3, days_ago=45, silent=True),
+            recycled(4, days_ago=2, kind="renurture"),
+            recycled(5, days_ago=2, kind="forward"),
+        ]
+    )
+
+    assert moves(decide_promotions(frame, RULES, as_of=AS_OF)) == {
+        2: ("mql", "mql_score"), 5: ("mql", "mql_score"),
+    }
+
+
+def test_a_demo_request_promotes_a_recycled_lead_during_the_cooldown() -> None:
+    frame = inputs(
+        [recycled(1, days_ago=1)], events=[(1, "form_submit", "demo_request", AS_OF - DAY / 2)]
+    )
+    assert moves(decide_promotions(frame, RULES, as_of=AS_OF)) == {1: ("sql", "demo_request")}
+
+
+def test_the_recycle_cooldown_is_rules_data() -> None:
+    frame = inputs([recycled(1, days_ago=8)])
+    week = with_promotion(recycle_cooldown_days=7)
+    assert moves(decide_promotions(frame, week, as_of=AS_OF)) == {1: ("mql", "mql_score")}
+
+
 def test_a_competitor_form_disqualifies_even_a_high_score_and_is_not_hot() -> None:
     frame = inputs(
         [contact(1, score=95, email="x@competitor.example")],

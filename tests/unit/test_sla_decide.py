@@ -86,6 +86,15 @@ def clock(decisions: SlaDecisions, policy: str, cycle: int = 1) -> Any:
     return next(c for c in decisions.clocks if c.policy == policy and c.cycle == cycle)
 
 
+def stored_clocks(decisions: SlaDecisions) -> pd.DataFrame:
+    """The clocks decided, as the next hour reads them back from sla_clocks."""
+    return pd.DataFrame(
+        [(c.contact_id, c.cycle, c.policy, c.started_at, c.due_at, c.satisfied_at,
+          c.breached_at, c.level, c.owner_id, c.closed_at) for c in decisions.clocks],
+        columns=CLOCK_COLUMNS,
+    )
+
+
 def test_first_touch_ladder_reminds_the_owner_then_the_manager_then_reassigns() -> None:
     world = World()
 
@@ -203,7 +212,9 @@ def test_a_recycle_closes_the_cycle_and_a_later_mql_starts_cycle_two() -> None:
     decisions = world.decide(again + HOUR)
 
     old = clock(decisions, "first_touch", cycle=1)
-    assert (old.satisfied_at, old.breached_at) == (recycled, T0 + 24 * HOUR)
+    assert (old.satisfied_at, old.breached_at, old.closed_at) == (
+        None, T0 + 24 * HOUR, recycled
+    )
     assert clock(decisions, "sql_decision", cycle=1).satisfied_at == recycled
     assert clock(decisions, "first_touch", cycle=2).started_at == again
 
@@ -231,11 +242,7 @@ def test_a_lead_without_an_owner_escalates_with_no_owner_to_the_routed_team() ->
 def test_an_unchanged_stored_clock_is_not_written_again() -> None:
     world = World()
     first = world.decide(T0 + HOUR)
-    stored = pd.DataFrame(
-        [(c.contact_id, c.cycle, c.policy, c.started_at, c.due_at, c.satisfied_at,
-          c.breached_at, c.level, c.owner_id) for c in first.clocks],
-        columns=CLOCK_COLUMNS,
-    )
+    stored = stored_clocks(first)
 
     again = world.decide(T0 + 2 * HOUR, clocks=stored)
     later = world.touch(T0 + 3 * HOUR).decide(T0 + 4 * HOUR, clocks=stored)
@@ -243,3 +250,97 @@ def test_an_unchanged_stored_clock_is_not_written_again() -> None:
     assert again.clocks == []
     [touched] = later.clocks
     assert (touched.policy, touched.opened, touched.satisfied) == ("first_touch", False, True)
+
+
+def test_imported_stage_history_opens_clocks_and_an_imported_move_to_sql_decides() -> None:
+    decided = T0 + 30 * HOUR
+    world = World(stages=[(1, None, "lead", T0 - 50 * HOUR, "import"),
+                          (1, "lead", "mql", T0, "import"),
+                          (1, "mql", "sql", decided, "import")], statuses=[])
+
+    decisions = world.decide(decided + HOUR)
+
+    assert decisions.quarantined == []
+    assert {c.policy for c in decisions.clocks} == {
+        "first_touch", "follow_ups", "sql_decision", "stale_new"
+    }
+    assert clock(decisions, "sql_decision").satisfied_at == decided
+    assert clock(decisions, "first_touch").breached_at == T0 + 24 * HOUR
+
+
+def test_a_stored_breach_stays_when_a_touch_dated_before_the_due_time_is_logged_later() -> None:
+    world = World()
+    breached = world.decide(T0 + 25 * HOUR)
+    assert clock(breached, "first_touch").breached_at == T0 + 24 * HOUR
+
+    later = world.touch(T0 + 2 * HOUR).decide(T0 + 26 * HOUR, clocks=stored_clocks(breached))
+
+    first = clock(later, "first_touch")
+    assert (first.satisfied_at, first.breached_at, first.satisfied) == (
+        T0 + 2 * HOUR, T0 + 24 * HOUR, True
+    )
+    assert not first.breached  # breached an hour earlier, not now
+
+
+def test_a_recycle_before_any_touch_closes_first_touch_unsatisfied_and_decides_sql() -> None:
+    recycled = T0 + 10 * HOUR
+    world = World(stages=[(1, "lead", "mql", T0, "forward"),
+                          (1, "mql", "lead", recycled, "recycle")],
+                  statuses=[(1, "new", T0), (1, "recycle", recycled)])
+
+    decisions = world.decide(T0 + 30 * HOUR)
+
+    first = clock(decisions, "first_touch")
+    assert (first.satisfied_at, first.closed_at, first.breached_at) == (None, recycled, None)
+    assert first.closed and not first.satisfied
+    assert clock(decisions, "follow_ups").closed_at == recycled
+    sql = clock(decisions, "sql_decision")
+    assert (sql.satisfied_at, sql.closed_at) == (recycled, None)
+    assert decisions.escalations == []
+    assert decisions.by_policy("closed") == {"first_touch": 1, "follow_ups": 1}
+
+
+def test_a_call_that_recycles_the_lead_is_its_first_touch() -> None:
+    # An activity import moving the status at the call's instant ends the cycle then.
+    ended = T0 + 5 * HOUR
+    world = World(stages=[(1, "lead", "mql", T0, "forward"),
+                          (1, "mql", "other", ended, "disqualify")],
+                  statuses=[(1, "new", T0), (1, "unqualified", ended)]).touch(ended)
+
+    decisions = world.decide(ended + HOUR)
+
+    assert clock(decisions, "first_touch").satisfied_at == ended
+    assert clock(decisions, "sql_decision").satisfied_at == ended
+
+
+def test_a_re_nurture_closes_the_sql_decision_unsatisfied() -> None:
+    moved = T0 + 30 * HOUR
+    world = World(stages=[(1, "lead", "mql", T0, "forward"),
+                          (1, "mql", "lost_renurture", moved, "renurture")])
+
+    sql = clock(world.decide(moved + HOUR), "sql_decision")
+
+    assert (sql.satisfied_at, sql.closed_at) == (None, moved)
+
+
+def test_a_clock_closed_after_its_breach_stays_breached_and_fires_no_later_level() -> None:
+    recycled = T0 + 30 * HOUR
+    world = World(stages=[(1, "lead", "mql", T0, "forward"),
+                          (1, "mql", "lead", recycled, "recycle")])
+    assert world.fire(T0 + 24 * HOUR) == [("first_touch", 1, "notify")]
+
+    assert world.fire(T0 + 48 * HOUR) == []
+    first = clock(world.decide(T0 + 48 * HOUR), "first_touch")
+    assert (first.breached_at, first.closed_at) == (T0 + 24 * HOUR, recycled)
+
+
+def test_quarantined_sla_rows_say_why_in_words() -> None:
+    world = World(statuses=[(1, "new", T0), (1, "snoozed", T0 + HOUR)])
+
+    decisions = world.decide(T0 + 2 * HOUR)
+
+    [record] = decisions.quarantined
+    assert (record.source, record.field, record.value) == (
+        "sla:lead_status_history", "to_status", "snoozed"
+    )
+    assert record.reason.startswith("not a known lead status (known: new, attempting")
