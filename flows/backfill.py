@@ -3,7 +3,8 @@
 One flow run per hour costs about a second of orchestration; a backfill runs each
 hour's scoring, promotion, recycling, nurture and SLA escalation as tasks of a single
 run instead, so a month replays in a minute (demo, catch-up after an outage, what-if
-runs under other rules).
+runs under other rules). Each hour is `tasks.cycle.run_cycle_hour`, the same wiring the
+scheduled `lead-cycle` flow runs.
 """
 
 from collections.abc import Callable, Iterator
@@ -18,13 +19,10 @@ from prefect.client.schemas.objects import State
 from prefect.runtime import flow_run
 
 from flows.common import dispatch_stopped, resolve_as_of, resolve_rules
+from flows.notify import notify_failure
 from leadflow.settings import get_settings
 from tasks.clock import Clock
-from tasks.nurture.hour import nurture_hour
-from tasks.promotion.hour import promote_hour
-from tasks.recycling.hour import recycle_hour
-from tasks.scoring.hour import score_hour
-from tasks.sla.hour import sla_hour
+from tasks.cycle import CycleStep, run_cycle_hour
 
 
 def backfill_hours(start: datetime, end: datetime, every_hours: int) -> list[datetime]:
@@ -97,7 +95,13 @@ def backfill_run_name() -> str:
     return f"backfill {first:%Y-%m-%dT%H:%MZ} → {last:%Y-%m-%dT%H:%MZ}{suffix}"
 
 
-@flow(name="backfill", flow_run_name=backfill_run_name, log_prints=True)
+@flow(
+    name="backfill",
+    flow_run_name=backfill_run_name,
+    log_prints=True,
+    on_failure=[notify_failure],
+    on_crashed=[notify_failure],
+)
 def backfill(
     start: datetime,
     end: datetime,
@@ -137,6 +141,16 @@ def backfill(
     rules = resolve_rules(rules_path)
     settings = get_settings()
     clock = Clock.SIMULATED if simulate_clock else Clock.LIVE
+    steps = {CycleStep.SCORING} | {
+        step
+        for step, wanted in (
+            (CycleStep.PROMOTION, promote),
+            (CycleStep.RECYCLING, recycle),
+            (CycleStep.NURTURE, nurture),
+            (CycleStep.SLA, sla),
+        )
+        if wanted
+    }
     rows: list[dict[str, object]] = []
     problems: list[str] = []
     hours = backfill_hours(start, end, every_hours)
@@ -144,42 +158,12 @@ def backfill(
     for done, hour in enumerate(hours, start=1):
         if hook is not None:
             hook(hours[done - 2] if done > 1 else None, hour)
-        scored = score_hour(settings=settings, rules=rules, as_of=hour, dry_run=dry_run)
-        row: dict[str, object] = {
-            "as_of": hour.isoformat(),
-            "scored": scored.scored,
-            "snapshots": scored.snapshots_written,
-            "quarantined": len(scored.quarantined),
-        }
-        if promote:
-            outcome = promote_hour(settings=settings, rules=rules, as_of=hour, dry_run=dry_run)
-            promoted = outcome.summary()
-            row["promoted"] = sum(promoted["promoted"].values()) if promoted["promoted"] else 0
-            row["slack_sent"] = promoted.get("messages_sent", 0)
-            row["slack_pending"] = promoted.get("messages_pending", 0)
-            row["late_assigned"] = promoted["late_assigned"]
-            row["handoff_emails_sent"] = promoted.get("emails_sent", 0)
-            problems += [p for p in [outcome.dispatch_problem()] if p]
-        if recycle:
-            recycled = recycle_hour(settings=settings, rules=rules, as_of=hour, dry_run=dry_run)
-            summary = recycled.summary()
-            row["recycled"] = sum(summary["recycled"].values())
-            problems += [p for p in [recycled.dispatch_problem()] if p]
-        if nurture:
-            nurtured = nurture_hour(
-                settings=settings, rules=rules, as_of=hour, dry_run=dry_run, clock=clock
-            )
-            counts = nurtured.decisions.counts()
-            row["enrolled"] = counts["enrolled"]
-            row["emails_sent"] = nurtured.dispatch.sent if nurtured.dispatch else 0
-            problems += [p for p in [nurtured.dispatch_problem()] if p]
-        if sla:
-            escalated = sla_hour(settings=settings, rules=rules, as_of=hour, dry_run=dry_run)
-            clocks = escalated.summary()
-            row["sla_breached"] = sum(clocks["clocks_breached"].values())
-            row["escalations"] = sum(clocks["escalations"].values())
-            problems += [p for p in [escalated.dispatch_problem()] if p]
-        rows.append(row)
+        outcome = run_cycle_hour(
+            settings=settings, rules=rules, as_of=hour, dry_run=dry_run, clock=clock, steps=steps
+        )
+        if outcome.problems():
+            problems.append(f"{hour:%Y-%m-%dT%H:%MZ} " + "; ".join(outcome.problems()))
+        rows.append(outcome.row())
         if listener is not None:
             listener(done, len(hours), hour)
         line = progress_line(done, len(hours), hour)

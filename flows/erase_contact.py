@@ -3,6 +3,7 @@
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
+from flows.notify import notify_failure
 from leadflow.settings import get_settings
 from tasks.erase.report import erasure_markdown
 from tasks.erase.run import FLOW_NAME, erase_person
@@ -10,7 +11,12 @@ from tasks.erase.run import FLOW_NAME, erase_person
 ARTIFACT_KEY = "erase-contact-summary"
 
 
-@flow(name=FLOW_NAME, log_prints=True)
+@flow(
+    name=FLOW_NAME,
+    log_prints=True,
+    on_failure=[notify_failure],
+    on_crashed=[notify_failure],
+)
 def erase_contact(email: str, dry_run: bool = False) -> dict[str, object]:
     """Erase a person everywhere leadflow wrote them and suppress the address.
 

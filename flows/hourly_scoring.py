@@ -6,12 +6,19 @@ from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
 from flows.common import resolve_as_of, resolve_rules, run_name_with_as_of
+from flows.notify import notify_failure
 from leadflow.settings import get_settings
 from tasks.scoring.hour import FLOW_NAME, score_hour
 from tasks.scoring.report import scoring_markdown
 
 
-@flow(name=FLOW_NAME, flow_run_name=run_name_with_as_of, log_prints=True)
+@flow(
+    name=FLOW_NAME,
+    flow_run_name=run_name_with_as_of,
+    log_prints=True,
+    on_failure=[notify_failure],
+    on_crashed=[notify_failure],
+)
 def hourly_scoring(
     as_of: datetime | None = None,
     dry_run: bool = False,

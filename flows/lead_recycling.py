@@ -8,6 +8,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.client.schemas.objects import State
 
 from flows.common import finish, resolve_as_of, resolve_rules, run_name_with_as_of
+from flows.notify import notify_failure
 from leadflow.settings import get_settings
 from tasks.recycling.hour import FLOW_NAME, recycle_hour
 from tasks.recycling.report import recycling_markdown
@@ -15,7 +16,13 @@ from tasks.recycling.report import recycling_markdown
 ARTIFACT_KEY = "lead-recycling-summary"
 
 
-@flow(name=FLOW_NAME, flow_run_name=run_name_with_as_of, log_prints=True)
+@flow(
+    name=FLOW_NAME,
+    flow_run_name=run_name_with_as_of,
+    log_prints=True,
+    on_failure=[notify_failure],
+    on_crashed=[notify_failure],
+)
 def lead_recycling(
     as_of: datetime | None = None,
     dry_run: bool = False,

@@ -9,6 +9,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.client.schemas.objects import State
 
 from flows.common import finish, resolve_as_of, resolve_rules, run_name_with_as_of
+from flows.notify import notify_failure
 from leadflow.settings import get_settings
 from tasks.promotion.hour import FLOW_NAME, promote_hour
 from tasks.promotion.report import promotion_markdown
@@ -16,7 +17,13 @@ from tasks.promotion.report import promotion_markdown
 ARTIFACT_KEY = "mql-promotion-summary"
 
 
-@flow(name=FLOW_NAME, flow_run_name=run_name_with_as_of, log_prints=True)
+@flow(
+    name=FLOW_NAME,
+    flow_run_name=run_name_with_as_of,
+    log_prints=True,
+    on_failure=[notify_failure],
+    on_crashed=[notify_failure],
+)
 def mql_promotion(
     as_of: datetime | None = None,
     dry_run: bool = False,

@@ -8,12 +8,19 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.client.schemas.objects import State
 
 from flows.common import finish, resolve_as_of, resolve_rules, run_name_with_as_of
+from flows.notify import notify_failure
 from leadflow.settings import get_settings
 from tasks.nurture.hour import FLOW_NAME, nurture_hour
 from tasks.nurture.report import nurture_markdown
 
 
-@flow(name=FLOW_NAME, flow_run_name=run_name_with_as_of, log_prints=True)
+@flow(
+    name=FLOW_NAME,
+    flow_run_name=run_name_with_as_of,
+    log_prints=True,
+    on_failure=[notify_failure],
+    on_crashed=[notify_failure],
+)
 def nurture_scheduler(
     as_of: datetime | None = None,
     dry_run: bool = False,

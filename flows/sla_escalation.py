@@ -8,6 +8,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.client.schemas.objects import State
 
 from flows.common import finish, resolve_as_of, resolve_rules, run_name_with_as_of
+from flows.notify import notify_failure
 from leadflow.settings import get_settings
 from tasks.sla.hour import FLOW_NAME, sla_hour
 from tasks.sla.report import sla_markdown
@@ -15,7 +16,13 @@ from tasks.sla.report import sla_markdown
 ARTIFACT_KEY = "sla-escalation-summary"
 
 
-@flow(name=FLOW_NAME, flow_run_name=run_name_with_as_of, log_prints=True)
+@flow(
+    name=FLOW_NAME,
+    flow_run_name=run_name_with_as_of,
+    log_prints=True,
+    on_failure=[notify_failure],
+    on_crashed=[notify_failure],
+)
 def sla_escalation(
     as_of: datetime | None = None,
     dry_run: bool = False,

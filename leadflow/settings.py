@@ -50,6 +50,11 @@ class Settings(BaseSettings):
     slack_console: bool = Field(
         default=False, description="Print Slack messages instead of posting them (development)."
     )
+    ops_slack_channel: str = Field(
+        default="",
+        description="Slack channel (#name or id) told once about every failed or crashed "
+        "flow run; empty: no notices.",
+    )
 
     smtp_host: str | None = None
     smtp_port: int = 587

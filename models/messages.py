@@ -65,6 +65,15 @@ class OutboxRow:
         return self.attempts > 0 or self.first_attempt_at is not None
 
 
+class SendLater(Exception):
+    """Not a failure: the message may go out only from `resume_at` (e.g. outside the send
+    window); the dispatcher puts it back, uncounted as an attempt, due at that time."""
+
+    def __init__(self, message: str, *, resume_at: datetime) -> None:
+        super().__init__(message)
+        self.resume_at = resume_at
+
+
 class TransientSendError(Exception):
     """The send may work later (rate limit, 5xx, network); `retry_after` in seconds if known.
 

@@ -39,6 +39,7 @@ from models.messages import (
     OutboxMessage,
     OutboxRow,
     PermanentSendError,
+    SendLater,
     TransientSendError,
 )
 from models.tables import Outbox
@@ -73,7 +74,8 @@ class DispatchReport:
     """What one dispatch pass did; `errors` holds one line per unsent message.
 
     `in_doubt` counts claimed rows a crashed dispatcher had left in `sending`; `lost`
-    counts claimed rows another dispatcher took over after this one's lease ended.
+    counts claimed rows another dispatcher took over after this one's lease ended;
+    `postponed` counts rows the sender said may go only later (`SendLater`).
     """
 
     channel: str
@@ -82,6 +84,7 @@ class DispatchReport:
     retried: int = 0
     failed: int = 0
     deferred: int = 0
+    postponed: int = 0
     in_doubt: int = 0
     lost: int = 0
     errors: list[str] = field(default_factory=list)
@@ -194,6 +197,18 @@ def mark_retry(
     )
 
 
+def mark_postponed(
+    conn: Connection, id: int, *, reason: str, not_before: datetime, token: str | None = None
+) -> None:
+    """Put a row back, due at `not_before`; the attempt just begun does not count."""
+    conn.execute(
+        update(Outbox)
+        .where(*_held(id, token))
+        .values(status=PENDING, last_error=reason, not_before=not_before, claimed_by=None,
+                attempts=Outbox.attempts - 1)
+    )
+
+
 def mark_failed(conn: Connection, id: int, *, error: str, token: str | None = None) -> None:
     """Record a permanent failure: the row is never sent again (unless `retry_failed`)."""
     conn.execute(
@@ -269,6 +284,11 @@ def dispatch(
             continue
         try:
             sender(row)
+        except SendLater as later:
+            with engine.begin() as conn:
+                mark_postponed(conn, row.id, reason=str(later), not_before=later.resume_at,
+                               token=token)
+            report.postponed += 1
         except TransientSendError as error:
             delay = error.retry_after
             wait = delay if delay is not None else backoff_seconds(row.attempts + 1)

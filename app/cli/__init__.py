@@ -140,6 +140,7 @@ def main() -> None:
 
 def _register_commands() -> None:
     # Each command family lives in its own module and registers itself on import.
+    import app.cli.cycle_commands
     import app.cli.erase_commands
     import app.cli.nurture_commands
     import app.cli.outbox_commands

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, select
 from leadflow.adapters.email import EmailTransport
 from leadflow.email_render import EmailRenderer, TrackingLinks, build_message
 from leadflow.settings import Settings
-from models.messages import OutboxRow, PermanentSendError, TransientSendError
+from models.messages import OutboxRow, PermanentSendError, SendLater
 from models.nurture_rules import NurtureRules
 from models.rules import Rules
 from models.tables import Contact, EmailSuppression
@@ -53,9 +53,11 @@ def make_nurture_sender(
         if not consent:
             raise PermanentSendError("suppressed: no opt-in consent")
         zone = contact_zone(row.payload.get("timezone"), business_timezone)
-        if next_send_slot(now, zone=zone, window=rules.send_window) > now:
-            # No retry_after: that would hold back the rest of the batch too.
-            raise TransientSendError("outside the send window; retried by a later run")
+        opens = next_send_slot(now, zone=zone, window=rules.send_window)
+        if opens > now:
+            # Waiting for the window is not a failed send: due again when it opens.
+            raise SendLater(f"outside the send window; goes out from {opens.isoformat()}",
+                            resume_at=opens)
         rendered = renderer.render(row.payload, contact_id=row.contact_id)
         unsubscribe_url = renderer.tracking.unsubscribe(
             email_id=str(row.payload["email_id"]),
@@ -109,7 +111,8 @@ def dispatch_emails(
     # out 200 emails per hour. Failed and retried rows are not due again at `now`.
     while True:
         report = dispatch(engine, channel=EMAIL_CHANNEL, sender=sender, now=now, limit=batch)
-        for name in ("claimed", "sent", "retried", "failed", "deferred", "in_doubt", "lost"):
+        for name in ("claimed", "sent", "retried", "failed", "deferred", "postponed", "in_doubt",
+                     "lost"):
             setattr(total, name, getattr(total, name) + getattr(report, name))
         total.errors.extend(report.errors)
         total.failures.extend(report.failures)

@@ -159,10 +159,10 @@ def test_cli_run_scoring_against_the_server_then_explain_and_export(
 def test_deployment_runs_on_a_process_worker_with_parameters_from_the_cli(
     environment: dict[str, str], imported: Path, work_pool: str
 ) -> None:
-    run(environment, str(BIN / "prefect"), "--no-prompt", "deploy", "--name", "hourly",
+    run(environment, str(BIN / "prefect"), "--no-prompt", "deploy", "--name", "hourly-scoring",
         "--name", "hourly-recycling", "--name", "hourly-sla")
     hour = END.replace(hour=5).isoformat()
-    for deployment, dry_run in (("hourly-scoring/hourly", "true"),
+    for deployment, dry_run in (("hourly-scoring/hourly-scoring", "true"),
                                 ("lead-recycling/hourly-recycling", "false"),
                                 ("sla-escalation/hourly-sla", "false")):
         out = run(
@@ -185,6 +185,60 @@ def test_deployment_runs_on_a_process_worker_with_parameters_from_the_cli(
     for flow in ("hourly-scoring", "lead-recycling", "sla-escalation"):
         deployed = [state for name, state in runs if name.startswith(f"{flow} 2026-11-20T05")]
         assert deployed == ["COMPLETED"], (flow, runs)
+
+
+def row_counts(env: dict[str, str]) -> dict[str, int]:
+    """Rows per leadflow table (the run ledger left out: every run adds its row)."""
+    from sqlalchemy import create_engine, func, select
+
+    from models.tables import Base
+
+    engine = create_engine(env["LEADFLOW_DATABASE_URL"])
+    try:
+        with engine.connect() as conn:
+            return {
+                name: int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+                for name, table in Base.metadata.tables.items()
+                if name != "runs"
+            }
+    finally:
+        engine.dispose()
+
+
+def test_the_lead_cycle_deployment_rerun_for_a_past_hour_changes_and_sends_nothing(
+    environment: dict[str, str], imported: Path, work_pool: str
+) -> None:
+    # Slack goes to the worker's console: no workspace here, and nothing may be posted.
+    worker_env = {**environment, "LEADFLOW_SLACK_CONSOLE": "true"}
+    run(environment, str(BIN / "prefect"), "--no-prompt", "deploy", "--name", "hourly")
+    hour = END.replace(hour=7).isoformat()
+    outbox = Path(environment["LEADFLOW_OUTBOX_DIR"])
+
+    def cycle() -> None:
+        out = run(environment, str(BIN / "prefect"), "deployment", "run", "lead-cycle/hourly",
+                  "--param", f"as_of={hour}")
+        assert "Created flow run" in out
+        run(worker_env, str(BIN / "prefect"), "worker", "start", "--pool", work_pool,
+            "--run-once", timeout=600)
+
+    cycle()
+    after_first = row_counts(environment)
+    emails_first = sorted(outbox.glob("*.eml")) if outbox.exists() else []
+    cycle()
+
+    assert row_counts(environment) == after_first
+    assert (sorted(outbox.glob("*.eml")) if outbox.exists() else []) == emails_first
+    runs = api(environment, "/flow_runs/filter", {
+        "flow_runs": {"name": {"like_": "lead-cycle 2026-11-20T07"}}, "limit": 10,
+    })
+    states = [(r["state_type"], (r.get("state") or {}).get("message")) for r in runs]
+    assert sorted(state for state, _ in states) == ["COMPLETED", "COMPLETED"], states
+    artifacts = api(environment, "/artifacts/filter", {
+        "artifacts": {"key": {"any_": ["lead-cycle-summary"]}}, "limit": 10,
+    })
+    texts = [str(a["data"]) for a in artifacts]
+    assert any("Already decided" in text or "already decided" in text for text in texts), texts
+    assert len({a["flow_run_id"] for a in artifacts}) == 2
 
 
 def test_deploying_all_puts_every_schedule_on_and_the_scheduler_creates_upcoming_runs(

@@ -75,3 +75,16 @@ def test_backfill_replays_each_hour_and_the_next_scheduled_run_is_incremental(
     summary = hourly_scoring(as_of=START + timedelta(hours=4))
     assert summary["full"] is False
     assert summary["candidates"] == 0
+
+
+def test_a_backfill_runs_only_the_steps_it_is_asked_for_through_the_cycle_wiring(
+    database: str,
+) -> None:
+    rows = backfill(
+        start=START, end=START + timedelta(hours=1), promote=False, nurture=False,
+        recycle=False, sla=False,
+    )
+    assert [set(r) for r in rows] == [{"as_of", "scored", "snapshots", "quarantined"}] * 2
+    with ensure_database(database).connect() as conn:
+        flows = set(conn.execute(select(Run.flow).distinct()).scalars())
+    assert flows == {"hourly-scoring"}

@@ -12,7 +12,13 @@ import app.cli
 from leadflow.adapters.email import SmtpTransport
 from leadflow.paths import DEFAULT_RULES_PATH
 from leadflow.settings import get_settings
-from models.messages import OutboxMessage, OutboxRow, PermanentSendError, TransientSendError
+from models.messages import (
+    OutboxMessage,
+    OutboxRow,
+    PermanentSendError,
+    SendLater,
+    TransientSendError,
+)
 from models.rules import load_rules
 from models.tables import Outbox
 from tasks.nurture.decide import PlannedEmail
@@ -60,6 +66,27 @@ def test_claimed_rows_are_invisible_to_a_second_claim_until_the_lease_ends(
     assert claimed[0].created_at == NOW
     assert again == []
     assert len(after_lease) == 2
+
+
+def test_a_message_that_may_go_only_later_waits_uncounted_and_is_no_failure(
+    engine: Engine,
+) -> None:
+    # An email due for a past hour, dispatched at night: it waits for the send window.
+    opens = NOW + timedelta(hours=9)
+    with engine.begin() as conn:
+        enqueue(conn, [_message("night")], run_id="r1", now=NOW)
+
+    def sender(row: OutboxRow) -> None:
+        raise SendLater("outside the send window", resume_at=opens)
+
+    report = dispatch(engine, channel="slack", sender=sender, now=NOW)
+
+    assert (report.sent, report.retried, report.failed, report.postponed) == (0, 0, 0, 1)
+    with engine.connect() as conn:
+        row = conn.execute(select(Outbox.status, Outbox.attempts, Outbox.not_before)).one()
+    assert (row.status, row.attempts, row.not_before) == ("pending", 0, opens)
+    assert dispatch(engine, channel="slack", sender=sender, now=opens - timedelta(minutes=1)
+                    ).claimed == 0
 
 
 def test_dispatch_sends_each_message_once_and_keeps_transient_failures_pending(

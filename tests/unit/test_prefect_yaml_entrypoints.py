@@ -33,3 +33,23 @@ def test_each_deployment_entrypoint_imports_a_prefect_flow(deployment: dict[str,
     assert Path(str(module.__file__)).resolve() == source.resolve()
     flow = getattr(module, function, None)
     assert isinstance(flow, Flow), f"{deployment['name']}: {deployment['entrypoint']} is not a flow"
+
+
+def test_the_lead_cycle_is_the_one_scheduled_deployment_at_five_past_in_tokyo() -> None:
+    scheduled = [deployment for deployment in DEPLOYMENTS if deployment.get("schedules")]
+    assert [(d["name"], d["entrypoint"]) for d in scheduled] == [
+        ("hourly", "flows/lead_cycle.py:lead_cycle")
+    ]
+    [schedule] = scheduled[0]["schedules"]
+    assert (schedule["cron"], schedule["timezone"], schedule["active"]) == (
+        "5 * * * *", "Asia/Tokyo", True
+    )
+
+
+@pytest.mark.parametrize(
+    "deployment", DEPLOYMENTS, ids=[deployment["name"] for deployment in DEPLOYMENTS]
+)
+def test_each_deployment_runs_one_at_a_time_and_a_late_run_waits(
+    deployment: dict[str, Any],
+) -> None:
+    assert deployment["concurrency_limit"] == {"limit": 1, "collision_strategy": "ENQUEUE"}

@@ -1,0 +1,77 @@
+"""Deployment `lead-cycle/hourly`: the whole hourly lead cycle as one ordered run."""
+
+from datetime import datetime
+from typing import Any
+
+from prefect import flow
+from prefect.artifacts import create_markdown_artifact
+from prefect.client.schemas.objects import State
+
+from flows.common import finish, resolve_as_of, resolve_rules, run_name_with_as_of
+from flows.notify import notify_failure
+from leadflow.settings import get_settings
+from tasks.clock import Clock
+from tasks.cycle import cycle_markdown, run_cycle_hour, step_artifacts
+
+FLOW_NAME = "lead-cycle"
+ARTIFACT_KEY = "lead-cycle-summary"
+
+
+@flow(
+    name=FLOW_NAME,
+    flow_run_name=run_name_with_as_of,
+    log_prints=True,
+    on_failure=[notify_failure],
+    on_crashed=[notify_failure],
+)
+def lead_cycle(
+    as_of: datetime | None = None,
+    dry_run: bool = False,
+    rules_path: str | None = None,
+) -> dict[str, Any] | State[Any]:
+    """Run the hour's lead cycle: scoring → promotion → recycling → nurture → SLA escalation.
+
+    Each step starts when the previous one finished, so promotion judges this hour's
+    scores, a lead recycled this hour is enrolled in nurture this hour (recycling runs
+    before nurture for that reason), and the SLA clocks see this hour's hand-offs. Each
+    step is the same hour its own flow runs (and is recorded under that flow's name), and
+    drains its own messages from the outbox. A rerun of an hour already applied changes
+    nothing and sends nothing. Ends with the `lead-cycle-summary` artifact (each step's
+    headline counts and beat times, and the dispatch problems) plus each step's own
+    artifact. When a step could not dispatch its messages (no Slack token, SMTP
+    unreachable) the later steps still run, then the run ends Failed with the reason; the
+    messages stay pending in the outbox for the next run.
+
+    Args:
+        as_of: The hour to run, floored to the hour. Empty means now. A time without a
+            UTC offset is read in the business time zone (LEADFLOW_BUSINESS_TIMEZONE,
+            default Asia/Tokyo); the UI's date picker sends UTC.
+        dry_run: Decide only: report what every step would do, write and send nothing.
+            Scores are not written either, so promotion judges the scores already stored.
+        rules_path: A rules YAML file to use instead of the configured default.
+    """
+    hour = resolve_as_of(as_of)
+    outcome = run_cycle_hour(
+        settings=get_settings(),
+        rules=resolve_rules(rules_path),
+        as_of=hour,
+        dry_run=dry_run,
+        clock=Clock.LIVE,
+    )
+    for artifact in step_artifacts(outcome):
+        create_markdown_artifact(
+            key=artifact.key, markdown=artifact.markdown, description=artifact.description
+        )
+    problem = outcome.dispatch_problem()
+    create_markdown_artifact(
+        key=ARTIFACT_KEY,
+        markdown=cycle_markdown(outcome),
+        description=(f"{problem} — " if problem else "") + f"Lead cycle at {hour.isoformat()}",
+    )
+    for report in outcome.reports():
+        print(
+            f"{report.step.value} at {hour.isoformat()}: "
+            + ", ".join(f"{name} {value}" for name, value in report.headline.items())
+            + (" (already decided: nothing done)" if report.superseded_by else "")
+        )
+    return finish(outcome.summary(), problem=problem)
