@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from models.calendar_rules import CalendarRules
+from models.deal_rules import DealRules
 from models.enums import EventType
 from models.nurture_rules import NurtureRules
 from models.promotion_rules import PromotionRules
@@ -135,7 +136,8 @@ class Scoring(_Strict):
 
 
 class Rules(BaseModel):
-    """A whole rules file: scoring, nurture, promotion, lead status, SLA, calendar, recycling."""
+    """A whole rules file: scoring, nurture, promotion, lead status, SLA, calendar, recycling,
+    deals."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -147,6 +149,7 @@ class Rules(BaseModel):
     sla: SlaRules = SlaRules()
     calendar: CalendarRules = CalendarRules()
     recycling: RecyclingRules = RecyclingRules()
+    deals: DealRules = DealRules()
 
     @property
     def max_score(self) -> int:

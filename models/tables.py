@@ -170,6 +170,26 @@ class Deal(Base):
     updated_at: Mapped[datetime]
 
 
+class DealStageHistory(Base):
+    """One deal-stage change seen by an import: from, to, when, which run.
+
+    `at` is the import's instant, or the deal's `closed_at` for a won/lost outcome; the
+    first import of a deal records its initial stage (from_stage empty). Dwell per stage
+    is the time between consecutive rows of a deal.
+    """
+
+    __tablename__ = "deal_stage_history"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    deal_id: Mapped[int] = mapped_column(ForeignKey("deals.id"), index=True)
+    from_stage: Mapped[str | None] = mapped_column(String(60))
+    to_stage: Mapped[str] = mapped_column(String(60))
+    at: Mapped[datetime]
+    run_id: Mapped[str | None] = mapped_column(String(36))
+    __table_args__ = (
+        UniqueConstraint("deal_id", "to_stage", "at", name="uq_deal_stage_history"),
+    )
+
+
 class ScoreSnapshot(Base):
     """A contact's score at one `as_of`, with the breakdown that explains it."""
 

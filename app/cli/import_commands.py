@@ -13,7 +13,13 @@ from leadflow.settings import get_settings
 from leadflow.timeutil import utc_now
 from models.enums import Stage
 from models.tables import Quarantine
-from tasks.imports import ImportFileError, ImportKind, import_file, parse_stage_map
+from tasks.imports import (
+    ImportFileError,
+    ImportKind,
+    import_file,
+    parse_deal_stage_map,
+    parse_stage_map,
+)
 from tasks.imports.run import ImportProgress
 from tasks.validation import TooManyBadRows
 
@@ -33,6 +39,15 @@ StageMapOption = Annotated[
         "--stage-map",
         help="Map a custom lifecycle stage: CUSTOM=stage (repeatable), e.g. 'Trial=mql'. "
         f"Stages: {', '.join(Stage)}.",
+    ),
+]
+
+DealStageMapOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--stage-map",
+        help="Map a custom deal stage: CUSTOM=stage (repeatable), e.g. 'Engaging=value_agreed'. "
+        "Stages: the rules' deals.stages, won, lost.",
     ),
 ]
 
@@ -65,19 +80,24 @@ def run_import(
     Exits 1 when the share of bad rows passes LEADFLOW_MAX_BAD_ROW_SHARE.
     """
     settings = get_settings()
-    try:
-        mapping = parse_stage_map(stage_map or [])
-    except ValueError as error:
-        fail(str(error))
-        return
     rules = None
-    if kind == "activities":
+    if kind in ("activities", "deals"):
         from models.rules import RulesError, load_rules
 
         try:
             rules = load_rules(settings.rules_path)
         except RulesError as error:
             fail(str(error))
+            return
+    try:
+        if kind == "deals" and rules is not None:
+            mapping: dict[str, Stage] = {}
+            deal_mapping = parse_deal_stage_map(stage_map or [], rules.deals)
+        else:
+            mapping, deal_mapping = parse_stage_map(stage_map or []), {}
+    except ValueError as error:
+        fail(str(error))
+        return
     engine = ensure_database(settings.database_url)
     try:
         with import_progress(path) as on_progress:
@@ -88,6 +108,7 @@ def run_import(
                 naive_tz=settings.tz,
                 now=utc_now(),
                 stage_map=mapping,
+                deal_stage_map=deal_mapping,
                 max_bad_row_share=settings.max_bad_row_share,
                 dry_run=dry_run,
                 on_progress=on_progress,
@@ -138,9 +159,14 @@ def import_activities(path: FileArgument, dry_run: DryRunOption = False) -> None
 
 
 @import_app.command("deals")
-def import_deals(path: FileArgument, dry_run: DryRunOption = False) -> None:
-    """Deals by deal_id: deal_id*, company_domain, contact_email, name*, stage*, amount, …"""
-    run_import("deals", path, dry_run=dry_run)
+def import_deals(
+    path: FileArgument, stage_map: DealStageMapOption = None, dry_run: DryRunOption = False
+) -> None:
+    """Deals by deal_id: deal_id*, company_domain, contact_email, name*, stage*, amount, …
+
+    Stages come from the rules' `deals:` pipeline; a won deal makes its contact a customer.
+    """
+    run_import("deals", path, stage_map=stage_map, dry_run=dry_run)
 
 
 @quarantine_app.command("list")

@@ -5,6 +5,7 @@ read (files → text frames) → prepare (normalise, validate, convert; pure) �
 """
 
 from tasks.imports.columns import IMPORT_KINDS, ImportFileError, ImportKind
+from tasks.imports.deal_stages import parse_deal_stage_map
 from tasks.imports.normalise import parse_stage_map
 from tasks.imports.report import ImportSummary
 from tasks.imports.run import import_file
@@ -15,5 +16,6 @@ __all__ = [
     "ImportKind",
     "ImportSummary",
     "import_file",
+    "parse_deal_stage_map",
     "parse_stage_map",
 ]

@@ -11,10 +11,12 @@ from datetime import datetime
 import pandas as pd
 from sqlalchemy import Connection, Table, select, update
 
+from models.deal_rules import DEFAULT_DEAL_RULES
 from models.rules import Rules
 from models.tables import Activity, Company, Contact, Deal, Event, Owner, StageHistory
 from tasks.erase.suppression import erased_emails
 from tasks.imports.columns import ImportKind
+from tasks.imports.deal_history import record_deal_stages
 from tasks.imports.decide import (
     COMPANY_COLUMNS,
     CONTACT_COLUMNS,
@@ -255,6 +257,16 @@ def _apply_deals(ctx: Context, prepared: Prepared, *, contact_label: str) -> pd.
         updated=update_rows(ctx.conn, DEALS, plan.updates.drop(columns=["source_deal_id"])),
         unchanged=plan.unchanged,
     )
+    recorded = record_deal_stages(
+        ctx.conn,
+        deal_ids=[*plan.inserts["source_deal_id"], *plan.updates["source_deal_id"]],
+        stored=stored,
+        rules=ctx.rules.deals if ctx.rules is not None else DEFAULT_DEAL_RULES,
+        now=ctx.now,
+        run_id=ctx.run_id,
+    )
+    ctx.summary.deal_stage_changes += recorded.history_rows
+    ctx.summary.stage_moves += recorded.customers
     return plan.quarantine
 
 

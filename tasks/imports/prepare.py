@@ -10,6 +10,7 @@ from datetime import datetime, tzinfo
 
 import pandas as pd
 
+from models.deal_rules import DEFAULT_DEAL_RULES, DealRules
 from models.enums import Stage
 from models.schemas import IMPORT_SCHEMAS
 from tasks.imports.columns import ImportKind, Layout, quarantine_frame
@@ -20,6 +21,7 @@ from tasks.imports.convert import (
     unconverted_cells,
     unstorable_cells,
 )
+from tasks.imports.deal_stages import UNKNOWN_DEAL_STAGE, map_deal_stages
 from tasks.imports.normalise import map_lead_statuses, map_stage_names, normalise_text
 from tasks.imports.read import CsvChunk
 from tasks.imports.stage_dates import stage_date_cells
@@ -67,11 +69,14 @@ def prepare_rows(
     naive_tz: tzinfo,
     stage_map: Mapping[str, Stage],
     now: datetime | None = None,
+    deal_rules: DealRules | None = None,
+    deal_stage_map: Mapping[str, str] | None = None,
 ) -> Prepared:
     """Normalise, validate (lazily) and convert one chunk; failures become quarantine rows.
 
     `now` is the import's instant: a contact's stage date after it is quarantined (None
-    skips that check).
+    skips that check). Deal stages must be in `deal_rules` (default pipeline) or mapped
+    by `deal_stage_map` (folded custom name → deal stage).
     """
     kind = layout.kind
     rejected: list[pd.DataFrame] = [chunk.malformed]
@@ -82,9 +87,16 @@ def prepare_rows(
         frame = frame.drop(index=pd.Index(cells["index"].unique()))
     text = normalise_text(frame, kind=kind)
     notes: dict[str, int] = {}
+    unknown_deal_stages = pd.Index([])
     if kind == "contacts":
         text["lifecycle_stage"] = map_stage_names(text["lifecycle_stage"], stage_map)
         text["lead_status"], notes = map_lead_statuses(text["lead_status"])
+    elif kind == "deals":
+        text["stage"], cells = map_deal_stages(
+            text["stage"], deals=deal_rules or DEFAULT_DEAL_RULES, stage_map=deal_stage_map or {}
+        )
+        rejected.append(_quarantine(cells, chunk.lines, layout))
+        unknown_deal_stages = pd.Index(cells["index"].unique())
     for check in (
         lambda t: failing_cells(t, IMPORT_SCHEMAS[kind]),
         lambda t: out_of_range_cells(t, kind=kind),
@@ -92,6 +104,8 @@ def prepare_rows(
         cells = check(text)
         rejected.append(_quarantine(cells, chunk.lines, layout))
         text = text.drop(index=pd.Index(cells["index"].unique()))
+    # Other problems of a row with an unknown deal stage are reported too, then it goes.
+    text = text.drop(index=unknown_deal_stages.intersection(text.index))
     rows = convert_types(text, kind=kind, naive_tz=naive_tz)
     cells = unconverted_cells(text, rows)
     rejected.append(_quarantine(cells, chunk.lines, layout))
@@ -174,7 +188,10 @@ def split_conflicting_duplicates(
 
 
 def unknown_stages(quarantine: pd.DataFrame) -> dict[str, int]:
-    """Custom lifecycle stages that were quarantined, with how many rows each."""
-    mask = quarantine["reason"].str.startswith("unknown lifecycle stage", na=False)
+    """Custom lifecycle (or deal) stages that were quarantined, with how many rows each."""
+    reasons = quarantine["reason"]
+    mask = reasons.str.startswith("unknown lifecycle stage", na=False) | reasons.str.startswith(
+        UNKNOWN_DEAL_STAGE, na=False
+    )
     counts = quarantine.loc[mask, "value"].value_counts()
     return {str(stage): int(count) for stage, count in counts.items()}

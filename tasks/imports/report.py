@@ -28,6 +28,7 @@ class ImportSummary:
     quarantine_records: int = 0
     companies_created: int = 0
     stage_moves: int = 0
+    deal_stage_changes: int = 0
     status_changes: int = 0
     rescored_contacts: int = 0
     max_bad_row_share: float = 1.0
@@ -84,6 +85,7 @@ class ImportSummary:
             "too_many_bad_rows": self.too_many_bad_rows,
             "companies_created": self.companies_created,
             "stage_moves": self.stage_moves,
+            "deal_stage_changes": self.deal_stage_changes,
             "status_changes": self.status_changes,
             "rescored_contacts": self.rescored_contacts,
             "unknown_stages": dict(self.unknown_stages),
@@ -103,6 +105,8 @@ class ImportSummary:
             out.append(f"  companies created: {self.companies_created}")
         if self.stage_moves:
             out.append(f"  stage-history rows written: {self.stage_moves}")
+        if self.deal_stage_changes:
+            out.append(f"  deal-stage-history rows written: {self.deal_stage_changes}")
         if self.status_changes or self.kind == "activities":
             out.append(f"  lead statuses changed: {self.status_changes}")
         if self.rescored_contacts:
@@ -111,10 +115,12 @@ class ImportSummary:
             f"  quarantined: {_rows(self.quarantined_rows)} ({self.bad_row_share:.1%}, "
             f"limit {self.max_bad_row_share:.0%})"
         )
+        deals = self.kind == "deals"
+        what, target = ("deal stage", "<deal stage>") if deals else ("lifecycle stage", "<stage>")
         for stage, count in sorted(self.unknown_stages.items()):
             out.append(
-                f"  unknown lifecycle stage '{stage}': {_rows(count)} quarantined — "
-                f"rerun with --stage-map '{stage}=<stage>'"
+                f"  unknown {what} '{stage}': {_rows(count)} quarantined — "
+                f"rerun with --stage-map '{stage}={target}'"
             )
         for note, count in sorted(self.notes.items()):
             out.append(f"  note: {note} ({_rows(count)})")

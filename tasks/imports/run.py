@@ -46,6 +46,7 @@ def import_file(
     naive_tz: tzinfo,
     now: datetime,
     stage_map: Mapping[str, Stage] | None = None,
+    deal_stage_map: Mapping[str, str] | None = None,
     max_bad_row_share: float = 1.0,
     dry_run: bool = False,
     source: str | None = None,
@@ -64,7 +65,9 @@ def import_file(
     raises ImportFileError naming the file. Too many bad rows do not raise here:
     `summary.check_bad_rows()` raises TooManyBadRows, after the good rows landed.
     `on_progress` hears the rows read after each chunk, with the file's line count.
-    New activities move lead statuses under `rules` (default: rules/default.yaml).
+    New activities move lead statuses under `rules` (default: rules/default.yaml); deals
+    take their pipeline from `rules.deals`, custom deal stages mapped by `deal_stage_map`
+    (see `parse_deal_stage_map`), and record deal-stage history and won customers.
     """
     shown = source or str(path)
     file = Path(path)
@@ -87,8 +90,9 @@ def import_file(
         )
         apply = applier(kind, contact_label=layout.label("contact_email"))
         total = count_data_lines(file) if on_progress is not None else None
-        # Only activities move lead statuses; other kinds never read the rules.
-        status_rules = (rules or load_rules(DEFAULT_RULES_PATH)) if kind == "activities" else None
+        # Activities move lead statuses and deals follow the pipeline; others never read rules.
+        uses_rules = kind in ("activities", "deals")
+        status_rules = (rules or load_rules(DEFAULT_RULES_PATH)) if uses_rules else None
         with engine.connect() as conn:
             transaction = conn.begin()
             try:
@@ -103,6 +107,7 @@ def import_file(
                         layout=layout,
                         naive_tz=naive_tz,
                         stage_map=stage_map or {},
+                        deal_stage_map=deal_stage_map or {},
                         reason_limit=reason_limit,
                     )
                     if on_progress is not None:
@@ -129,11 +134,18 @@ def _import_chunk(
     layout: Layout,
     naive_tz: tzinfo,
     stage_map: Mapping[str, Stage],
+    deal_stage_map: Mapping[str, str],
     reason_limit: int,
 ) -> None:
     summary = ctx.summary
     prepared = prepare_rows(
-        chunk, layout=layout, naive_tz=naive_tz, stage_map=stage_map, now=ctx.now
+        chunk,
+        layout=layout,
+        naive_tz=naive_tz,
+        stage_map=stage_map,
+        now=ctx.now,
+        deal_rules=ctx.rules.deals if ctx.rules is not None else None,
+        deal_stage_map=deal_stage_map,
     )
     found = apply(ctx, prepared)
     parts = [q for q in (prepared.quarantine, found) if not q.empty]

@@ -25,6 +25,7 @@ from typing import Any
 
 import pandas as pd
 
+from models.deal_rules import DEFAULT_DEAL_RULES
 from models.enums import ActivityOutcome, LeadStatus, Stage
 from models.lifecycle import TransitionKind
 from models.rules import Rules
@@ -48,8 +49,9 @@ from tasks.status.decide import (
 from tasks.transitions import Proposal, Transition, decide_transitions
 
 SOURCE = "recycling"
-# HubSpot's closed-lost deal stage and our own name for it, compared case-insensitively.
-LOST_DEAL_STAGES = ("lost", "closedlost")
+# The default pipeline's lost outcome and its aliases (HubSpot's closedlost), compared
+# case-insensitively; `decide_recycling` reads the rules' own (`rules.deals`).
+LOST_DEAL_STAGES = DEFAULT_DEAL_RULES.lost_names()
 LOST_DEAL_REASON = "deal lost"
 UNQUALIFIED_REASON = "unqualified"
 LOST_DEAL_RULE = "recycling:lost_deal"
@@ -84,7 +86,10 @@ def decide_recycling(
     taken = {c.contact_id for c in recycles}
     transitions = _status_moves(contacts, history, rules=rules, as_of=as_of, taken=taken)
     taken |= {t.contact_id for t in transitions}
-    transitions += _lost_deals(contacts, history, frames.deals, as_of=as_of, taken=taken)
+    transitions += _lost_deals(
+        contacts, history, frames.deals, as_of=as_of, taken=taken,
+        lost_stages=rules.deals.lost_names(),
+    )
     reminders, unowned = _retry_reminders(
         contacts, history, as_of=as_of, tz=tz, bad_owners=bad_owners
     )
@@ -200,13 +205,14 @@ def _lost_deals(
     *,
     as_of: datetime,
     taken: set[int],
+    lost_stages: tuple[str, ...],
 ) -> list[Transition]:
     transitions: list[Transition] = []
     lost: list[tuple[datetime, int, dict[str, Any]]] = []
     for deal in records(deals):
         closed = ts(deal["closed_at"])
         if (
-            str(deal["stage"]).strip().lower() in LOST_DEAL_STAGES
+            str(deal["stage"]).strip().lower() in lost_stages
             and closed is not None
             and closed <= as_of
             and not missing(deal["contact_id"])

@@ -26,10 +26,10 @@ FLOW_NAME = "lead-recycling"
 
 
 @database_beat("read-recycling-frames")
-def read_recycling(database_url: str, as_of: datetime) -> RecyclingFrames:
+def read_recycling(database_url: str, rules: Rules, as_of: datetime) -> RecyclingFrames:
     """Read the candidates of every recycling rule with their facts at as_of."""
     with ensure_database(database_url).connect() as conn:
-        return read_recycling_frames(conn, as_of=as_of)
+        return read_recycling_frames(conn, as_of=as_of, lost_stages=rules.deals.lost_names())
 
 
 @plain_beat("decide-recycling")
@@ -86,7 +86,7 @@ def recycle_hour(
         messages: list[OutboxMessage] = []
         if earlier is None:
             with timer.beat("read"):
-                frames = read_recycling(url, as_of)
+                frames = read_recycling(url, opaque(rules), as_of)
             with timer.beat("decide"):
                 candidates = len(frames.contacts)
                 decisions, messages = decide_recycles(

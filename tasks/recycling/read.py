@@ -63,8 +63,13 @@ def _latest_entry(as_of: datetime, stages: Sequence[str] | None = None) -> Subqu
     return query.group_by(StageHistory.contact_id).subquery()
 
 
-def lost_deals_query(as_of: datetime) -> Select[Any]:
-    """Lost deals closed by as_of whose contact has not entered lost_renurture since."""
+def lost_deals_query(
+    as_of: datetime, lost_stages: Sequence[str] = LOST_DEAL_STAGES
+) -> Select[Any]:
+    """Lost deals closed by as_of whose contact has not entered lost_renurture since.
+
+    `lost_stages`: the rules' lost outcome and its aliases, lower-case.
+    """
     renurtured_since = (
         select(StageHistory.id)
         .where(
@@ -76,7 +81,7 @@ def lost_deals_query(as_of: datetime) -> Select[Any]:
         .exists()
     )
     return select(Deal.id, Deal.contact_id, Deal.stage, Deal.closed_at, Deal.lost_reason).where(
-        func.lower(Deal.stage).in_(list(LOST_DEAL_STAGES)),
+        func.lower(Deal.stage).in_(list(lost_stages)),
         Deal.closed_at <= as_of,
         Deal.contact_id.is_not(None),
         ~renurtured_since,
@@ -94,10 +99,13 @@ def _candidates(lost_contacts: Select[Any]) -> ColumnElement[bool]:
     )
 
 
-def read_recycling_frames(conn: Connection, *, as_of: datetime) -> RecyclingFrames:
+def read_recycling_frames(
+    conn: Connection, *, as_of: datetime, lost_stages: Sequence[str] = LOST_DEAL_STAGES
+) -> RecyclingFrames:
     """Load the recycling candidates and their facts at `as_of`."""
-    deals = _frame(conn.execute(lost_deals_query(as_of)).all(), DEAL_COLUMNS)
-    lost_contacts = select(lost_deals_query(as_of).subquery().c.contact_id)
+    lost = lost_deals_query(as_of, lost_stages)
+    deals = _frame(conn.execute(lost).all(), DEAL_COLUMNS)
+    lost_contacts = select(lost.subquery().c.contact_id)
     last_stage = _latest_entry(as_of)
     handoff = _latest_entry(as_of, SALES_STAGES)
     renurtured = _latest_entry(as_of, [Stage.LOST_RENURTURE.value])

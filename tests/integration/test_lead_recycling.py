@@ -176,6 +176,21 @@ def test_a_recycled_lead_without_a_marketing_owner_has_no_owner(
 
 
 @inside_one_flow
+def test_a_portal_that_names_its_lost_outcome_differently_is_recycled_by_that_name(
+    engine: Engine, w: Seeder, owners: dict[str, int], settings: Settings
+) -> None:
+    rules = RULES.model_copy(update={"deals": RULES.deals.model_copy(
+        update={"lost": "verloren", "aliases": {"closedlost": "verloren"}})})
+    person = w.contact(email="kunde@example.com", lifecycle_stage="opportunity",
+                       owner_id=owners["is"])
+    w.deal(contact_id=person, stage="Verloren", closed_at=T - HOUR)
+
+    recycle_hour(settings=settings, rules=rules, as_of=T)
+
+    assert contact_row(engine, person).lifecycle_stage == "lost_renurture"
+
+
+@inside_one_flow
 def test_a_lost_deal_sends_its_contact_to_lost_renurture_and_marketing(
     engine: Engine, w: Seeder, owners: dict[str, int], settings: Settings
 ) -> None:
