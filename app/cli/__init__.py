@@ -140,12 +140,14 @@ def main() -> None:
 
 def _register_commands() -> None:
     # Each command family lives in its own module and registers itself on import.
+    import app.cli.backfill_commands
     import app.cli.cycle_commands
     import app.cli.erase_commands
     import app.cli.nurture_commands
     import app.cli.outbox_commands
     import app.cli.promotion_commands
     import app.cli.recycling_commands
+    import app.cli.report_commands
     import app.cli.scoring_commands
     import app.cli.sla_commands
     import app.cli.status_commands  # noqa: F401

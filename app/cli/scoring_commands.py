@@ -19,11 +19,11 @@ AsOfOption = Annotated[
 AS_OF_YEARS = range(2000, 2101)
 
 
-def parse_as_of(text: str | None) -> datetime:
+def parse_as_of(text: str | None, *, option: str = "--as-of") -> datetime:
     """The CLI's --as-of: ISO 8601, naive read in the business time zone, floored to the hour.
 
     Years outside 2000–2100 are refused with a clear message (they are typos, and the
-    extremes cannot even be converted to UTC).
+    extremes cannot even be converted to UTC). `option` names the flag in the message.
     """
     if text is None:
         return floor_to_hour(utc_now())
@@ -31,12 +31,12 @@ def parse_as_of(text: str | None) -> datetime:
     try:
         instant = floor_to_hour(parse_instant(text, naive_tz=get_settings().tz))
     except ValueError:
-        fail(f"--as-of {text!r} is not an ISO 8601 timestamp ({example})")
+        fail(f"{option} {text!r} is not an ISO 8601 timestamp ({example})")
     except OverflowError:
         instant = None
     if instant is None or instant.year not in AS_OF_YEARS:
         fail(
-            f"--as-of {text!r} is out of range: give a time between "
+            f"{option} {text!r} is out of range: give a time between "
             f"{AS_OF_YEARS[0]} and {AS_OF_YEARS[-1]} ({example})"
         )
     return instant
