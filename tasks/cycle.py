@@ -155,22 +155,28 @@ def run_cycle_hour(
     Each step is its capability's own hour function, recorded in the run ledger under its
     own flow name, so a step already applied for this hour (or a later one) does nothing.
     A dispatch problem does not stop the cycle: the later steps still run, and the
-    outcome's `dispatch_problem()` says what could not go out. `clock` stamps nurture's
-    sends (`tasks.clock`).
+    outcome's `dispatch_problem()` says what could not go out. `clock` stamps every
+    step's sends (`tasks.clock`): simulated, they are dated at the hour.
     """
     scoring = promotion = recycling = nurture = sla = None
     if CycleStep.SCORING in steps:
         scoring = score_hour(settings=settings, rules=rules, as_of=as_of, dry_run=dry_run)
     if CycleStep.PROMOTION in steps:
-        promotion = promote_hour(settings=settings, rules=rules, as_of=as_of, dry_run=dry_run)
+        promotion = promote_hour(
+            settings=settings, rules=rules, as_of=as_of, dry_run=dry_run, clock=clock
+        )
     if CycleStep.RECYCLING in steps:
-        recycling = recycle_hour(settings=settings, rules=rules, as_of=as_of, dry_run=dry_run)
+        recycling = recycle_hour(
+            settings=settings, rules=rules, as_of=as_of, dry_run=dry_run, clock=clock
+        )
     if CycleStep.NURTURE in steps:
         nurture = nurture_hour(
             settings=settings, rules=rules, as_of=as_of, dry_run=dry_run, clock=clock
         )
     if CycleStep.SLA in steps:
-        sla = sla_hour(settings=settings, rules=rules, as_of=as_of, dry_run=dry_run)
+        sla = sla_hour(
+            settings=settings, rules=rules, as_of=as_of, dry_run=dry_run, clock=clock
+        )
     return CycleOutcome(
         as_of=as_of, dry_run=dry_run, scoring=scoring, promotion=promotion,
         recycling=recycling, nurture=nurture, sla=sla,

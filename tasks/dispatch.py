@@ -62,15 +62,20 @@ def _summary(engine: Engine, report: DispatchReport) -> DispatchSummary:
 
 
 @plain_beat("dispatch-slack")
-def dispatch_slack(settings: Settings, limit: int) -> DispatchSummary:
-    """Drain due Slack messages from the outbox; what fails stays pending for the next run."""
+def dispatch_slack(
+    settings: Settings, limit: int, now: datetime | None = None
+) -> DispatchSummary:
+    """Drain Slack messages due at `now` (default: the wall clock) from the outbox; what
+    fails stays pending for the next run."""
     engine = ensure_database(settings.database_url)
     try:
         sender = slack_sender(settings)
     except SlackNotConfigured as missing:
         get_run_logger().error(str(missing))
         return DispatchSummary(pending=_pending(engine, SLACK_CHANNEL), error=str(missing))
-    report = dispatch(engine, channel=SLACK_CHANNEL, sender=sender, now=utc_now(), limit=limit)
+    report = dispatch(
+        engine, channel=SLACK_CHANNEL, sender=sender, now=now or utc_now(), limit=limit
+    )
     return _summary(engine, report)
 
 

@@ -13,6 +13,7 @@ from leadflow.timeutil import utc_now
 from models.messages import OutboxMessage
 from models.rules import Rules
 from tasks.beats import BeatTimer, database_beat, opaque, plain_beat
+from tasks.clock import Clock, effective_now
 from tasks.dispatch import dispatch_internal_emails_beat, dispatch_slack
 from tasks.internal_email import INTERNAL_EMAIL_CHANNEL
 from tasks.promotion.apply import AppliedPromotions, apply_promotions
@@ -98,13 +99,15 @@ def apply_promotion(
 
 
 def promote_hour(
-    *, settings: Settings, rules: Rules, as_of: datetime, dry_run: bool = False
+    *, settings: Settings, rules: Rules, as_of: datetime, dry_run: bool = False,
+    clock: Clock = Clock.LIVE,
 ) -> PromotionOutcome:
     """Promote, assign (late too) and hand off for one hour, then drain Slack and email.
 
     An hour at or before the latest applied hour does nothing at all: it was decided
     already, and what it owes goes out with the next new hour. Records the run in the
-    run ledger; `dry_run` stops after decide and sends nothing.
+    run ledger; `dry_run` stops after decide and sends nothing. `clock` dates the
+    sends (`tasks.clock`).
     """
     url = settings.database_url
     engine = ensure_database(url)
@@ -136,11 +139,12 @@ def promote_hour(
                 applied = apply_promotion(
                     url, opaque(decisions), opaque(messages), opaque(rules), run.run_id
                 )
+            sent_at = effective_now(as_of, clock=clock, now=utc_now())
             with timer.beat("dispatch"):
                 dispatched = dispatch_slack(
-                    opaque(settings), rules.promotion.slack.max_messages_per_run
+                    opaque(settings), rules.promotion.slack.max_messages_per_run, sent_at
                 )
-                emailed = dispatch_internal_emails_beat(opaque(settings))
+                emailed = dispatch_internal_emails_beat(opaque(settings), sent_at)
         outcome = PromotionOutcome(
             run_id=run.run_id,
             as_of=as_of,

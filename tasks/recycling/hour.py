@@ -13,6 +13,7 @@ from leadflow.timeutil import utc_now
 from models.messages import OutboxMessage
 from models.rules import Rules
 from tasks.beats import BeatTimer, database_beat, opaque, plain_beat
+from tasks.clock import Clock, effective_now
 from tasks.dispatch import dispatch_internal_emails_beat, dispatch_slack
 from tasks.recycling.apply import AppliedRecycling, apply_recycling
 from tasks.recycling.decide import decide_recycling
@@ -65,13 +66,15 @@ def apply_recycles(
 
 
 def recycle_hour(
-    *, settings: Settings, rules: Rules, as_of: datetime, dry_run: bool = False
+    *, settings: Settings, rules: Rules, as_of: datetime, dry_run: bool = False,
+    clock: Clock = Clock.LIVE,
 ) -> RecyclingOutcome:
     """Recycle, disqualify, re-nurture and remind for one hour, then drain the outbox.
 
     An hour at or before the latest applied hour does nothing at all: it was decided
     already. Records the run in the run ledger; `dry_run` stops after decide and sends
-    nothing.
+    nothing. `clock` dates the
+    sends (`tasks.clock`).
     """
     url = settings.database_url
     engine = ensure_database(url)
@@ -98,11 +101,12 @@ def recycle_hour(
                 applied = apply_recycles(
                     url, opaque(decisions), opaque(messages), opaque(rules), run.run_id
                 )
+            sent_at = effective_now(as_of, clock=clock, now=utc_now())
             with timer.beat("dispatch"):
                 slack = dispatch_slack(
-                    opaque(settings), rules.promotion.slack.max_messages_per_run
+                    opaque(settings), rules.promotion.slack.max_messages_per_run, sent_at
                 )
-                email = dispatch_internal_emails_beat(opaque(settings))
+                email = dispatch_internal_emails_beat(opaque(settings), sent_at)
         outcome = RecyclingOutcome(
             run_id=run.run_id,
             as_of=as_of,

@@ -14,6 +14,7 @@ from models.enums import Team
 from models.messages import OutboxMessage
 from models.rules import Rules
 from tasks.beats import BeatTimer, database_beat, opaque, plain_beat
+from tasks.clock import Clock, effective_now
 from tasks.dispatch import dispatch_internal_emails_beat, dispatch_slack
 from tasks.owners import OwnerRequest, pick_owners
 from tasks.sla.apply import AppliedSla, apply_sla
@@ -94,13 +95,15 @@ def apply(
 
 
 def sla_hour(
-    *, settings: Settings, rules: Rules, as_of: datetime, dry_run: bool = False
+    *, settings: Settings, rules: Rules, as_of: datetime, dry_run: bool = False,
+    clock: Clock = Clock.LIVE,
 ) -> SlaOutcome:
     """Open, close and escalate SLA clocks for one hour, then drain Slack and email.
 
     An hour at or before the latest applied hour does nothing at all: it was decided
     already. Records the run in the run ledger; `dry_run` stops after composing the
-    messages and writes and sends nothing.
+    messages and writes and sends nothing. `clock` dates the
+    sends (`tasks.clock`).
     """
     url = settings.database_url
     engine = ensure_database(url)
@@ -126,11 +129,12 @@ def sla_hour(
             with timer.beat("apply"):
                 applied = apply(url, opaque(decisions), opaque(messages),
                                 opaque(reassignments), run.run_id)
+            sent_at = effective_now(as_of, clock=clock, now=utc_now())
             with timer.beat("dispatch"):
                 slack = dispatch_slack(
-                    opaque(settings), rules.promotion.slack.max_messages_per_run
+                    opaque(settings), rules.promotion.slack.max_messages_per_run, sent_at
                 )
-                email = dispatch_internal_emails_beat(opaque(settings))
+                email = dispatch_internal_emails_beat(opaque(settings), sent_at)
         outcome = SlaOutcome(
             run_id=run.run_id,
             as_of=as_of,

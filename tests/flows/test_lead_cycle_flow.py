@@ -170,3 +170,30 @@ def test_leadflow_run_cycle_prints_each_step_and_says_when_the_hour_was_decided(
     assert f"already decided: the latest applied hour is {AS_OF.isoformat()}" in again.output
     assert bad.exit_code == 1
     assert "--as-of 'yesterday' is not an ISO 8601 timestamp" in bad.output
+
+
+def test_a_simulated_hour_dates_every_send_at_that_hour(
+    database: str, settings: Settings, smtp_server: LoopbackSmtpServer
+) -> None:
+    from email import message_from_bytes
+    from email.utils import parsedate_to_datetime
+
+    from leadflow.paths import DEFAULT_RULES_PATH
+    from models.rules import load_rules
+    from models.tables import Outbox
+    from tasks.clock import Clock
+    from tasks.cycle import run_cycle_hour
+
+    run_cycle_hour(settings=settings, rules=load_rules(DEFAULT_RULES_PATH), as_of=AS_OF,
+                   clock=Clock.SIMULATED)
+
+    with ensure_database(database).connect() as conn:
+        sent = conn.execute(
+            select(Outbox.channel, Outbox.sent_at).where(Outbox.status == "sent")
+        ).all()
+    assert {channel for channel, _ in sent} >= {"slack", "internal_email"}
+    assert {at for _, at in sent} == {AS_OF}
+    handoff = next(
+        message_from_bytes(raw) for raw in smtp_server.received if b"Auto-Submitted" in raw
+    )
+    assert parsedate_to_datetime(handoff["Date"]) == AS_OF
