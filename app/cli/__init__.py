@@ -147,6 +147,7 @@ def _register_commands() -> None:
     import app.cli.outbox_commands
     import app.cli.promotion_commands
     import app.cli.recycling_commands
+    import app.cli.report_commands
     import app.cli.scoring_commands
     import app.cli.sla_commands
     import app.cli.status_commands  # noqa: F401

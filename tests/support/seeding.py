@@ -16,12 +16,15 @@ from models.tables import (
     Company,
     Contact,
     Deal,
+    DealStageHistory,
     Event,
+    FollowUpTask,
     LeadStatusHistory,
     Owner,
     OwnerAssignment,
     Run,
     ScoreSnapshot,
+    SlaClock,
     StageHistory,
 )
 
@@ -244,6 +247,7 @@ class Seeder:
         name: str | None = None,
         company_id: int | None = None,
         created_at: datetime | None = None,
+        amount: float | None = None,
     ) -> int:
         """Insert a deal at `stage` (e.g. closedlost, closed at `closed_at`); return its id."""
         when = created_at or self.created_at
@@ -256,6 +260,7 @@ class Seeder:
             stage=stage,
             closed_at=closed_at,
             lost_reason=lost_reason,
+            amount=amount,
             created_at=when,
             updated_at=closed_at or when,
         )
@@ -307,3 +312,45 @@ class Seeder:
         """Move when a recorded run started (e.g. to place a late import after it)."""
         with self.engine.begin() as conn:
             conn.execute(update(Run).where(Run.id == run_id).values(started_at=started_at))
+
+    def deal_stage_change(
+        self, *, deal_id: int, from_stage: str | None, to_stage: str, at: datetime
+    ) -> int:
+        """Record a deal-stage change in the deal's history (the deal row is not touched)."""
+        return self._insert(
+            DealStageHistory, deal_id=deal_id, from_stage=from_stage, to_stage=to_stage, at=at
+        )
+
+    def sla_clock(
+        self,
+        *,
+        contact_id: int,
+        policy: str,
+        started_at: datetime,
+        due_at: datetime,
+        cycle: int = 1,
+        satisfied_at: datetime | None = None,
+        closed_at: datetime | None = None,
+    ) -> int:
+        """Write an SLA clock as the SLA flow would have left it; return its id."""
+        return self._insert(
+            SlaClock, contact_id=contact_id, cycle=cycle, policy=policy, started_at=started_at,
+            due_at=due_at, satisfied_at=satisfied_at, closed_at=closed_at,
+            updated_at=satisfied_at or closed_at or started_at,
+        )
+
+    def follow_up_task(
+        self,
+        *,
+        contact_id: int,
+        due_at: datetime,
+        owner_id: int | None = None,
+        done_at: datetime | None = None,
+        day: int = 0,
+        cycle: int = 1,
+    ) -> int:
+        """Write a follow-up task owed after a hand-off (done when `done_at` is set)."""
+        return self._insert(
+            FollowUpTask, contact_id=contact_id, cycle=cycle, day=day, due_at=due_at,
+            done_at=done_at, owner_id=owner_id, created_at=due_at,
+        )

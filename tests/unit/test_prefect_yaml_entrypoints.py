@@ -35,15 +35,18 @@ def test_each_deployment_entrypoint_imports_a_prefect_flow(deployment: dict[str,
     assert isinstance(flow, Flow), f"{deployment['name']}: {deployment['entrypoint']} is not a flow"
 
 
-def test_the_lead_cycle_is_the_one_scheduled_deployment_at_five_past_in_tokyo() -> None:
+def test_the_lead_cycle_at_five_past_and_the_kpi_report_at_seven_are_the_scheduled_ones() -> None:
     scheduled = [deployment for deployment in DEPLOYMENTS if deployment.get("schedules")]
     assert [(d["name"], d["entrypoint"]) for d in scheduled] == [
-        ("hourly", "flows/lead_cycle.py:lead_cycle")
+        ("hourly", "flows/lead_cycle.py:lead_cycle"),
+        ("daily", "flows/kpi_report.py:kpi_report_flow"),
     ]
     [schedule] = scheduled[0]["schedules"]
     assert (schedule["cron"], schedule["timezone"], schedule["active"]) == (
         "5 * * * *", "Asia/Tokyo", True
     )
+    [daily] = scheduled[1]["schedules"]
+    assert (daily["cron"], daily["timezone"], daily["active"]) == ("0 7 * * *", "Asia/Tokyo", True)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,1 @@
+"""The KPI report: read → compute (pure) → render, wired once in `report.py`."""
