@@ -8,12 +8,12 @@ from app.cli.scoring_commands import AsOfOption
 def run_cycle_command(
     as_of: AsOfOption = None, dry_run: DryRunFlag = False, rules: RulesOption = None
 ) -> None:
-    """Run the whole hourly cycle for one hour: scoring → promotion → recycling → nurture →
-    SLA escalation, each step after the previous one finished.
+    """Run the whole hourly cycle (every step, in order) for one hour.
 
-    Prints each step's headline counts. Exits 1 when some step could not dispatch its
-    messages (e.g. no Slack token); the later steps still ran, and the messages stay
-    pending in the outbox for the next run.
+    Scoring → promotion → recycling → nurture → SLA escalation, each step after the
+    previous one finished. Prints each step's headline counts. Exits 1 when some step
+    could not dispatch its messages (e.g. no Slack token); the later steps still ran,
+    and the messages stay pending in the outbox for the next run.
     """
     from flows.lead_cycle import lead_cycle
 

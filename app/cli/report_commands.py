@@ -48,8 +48,11 @@ def report_kpi(
     ] = None,
     rules: RulesOption = None,
 ) -> None:
-    """KPIs of [--from, --to) in the business time zone: MQL cohort, funnel, deals, dwell,
-    SLA compliance, score histogram, lead sources and MQL threshold calibration."""
+    """The KPI report for the days [--from, --to) in the business time zone.
+
+    MQL cohort, funnel, deals, dwell, SLA compliance, score histogram, lead sources and
+    MQL threshold calibration, as markdown or JSON.
+    """
     from flows.common import resolve_rules
     from leadflow.db import ensure_database
     from tasks.kpi.render import render_markdown
