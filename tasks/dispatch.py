@@ -18,7 +18,9 @@ from leadflow.adapters.slack import SlackNotConfigured, slack_sender
 from leadflow.db import ensure_database
 from leadflow.settings import Settings
 from leadflow.timeutil import utc_now
-from tasks.beats import plain_beat
+from models.rules import Rules
+from tasks.beats import opaque, plain_beat
+from tasks.clock import Clock, effective_now
 from tasks.internal_email import INTERNAL_EMAIL_CHANNEL, dispatch_internal_emails
 from tasks.outbox import DispatchReport, FailedMessage, count_by_status, dispatch
 from tasks.promotion.handoff import SLACK_CHANNEL
@@ -101,6 +103,16 @@ def dispatch_internal_emails_beat(
         limit=limit,
     )
     return _summary(engine, report)
+
+
+def drain_staff_messages(
+    settings: Settings, rules: Rules, *, as_of: datetime, clock: Clock
+) -> tuple[DispatchSummary, DispatchSummary]:
+    """After an hour's apply: drain the Slack and the internal-email outbox, dated by the
+    clock (`tasks.clock`); returns (slack, email)."""
+    sent_at = effective_now(as_of, clock=clock, now=utc_now())
+    slack = dispatch_slack(opaque(settings), rules.promotion.slack.max_messages_per_run, sent_at)
+    return slack, dispatch_internal_emails_beat(opaque(settings), sent_at)
 
 
 def dispatch_problem(

@@ -13,8 +13,8 @@ from leadflow.timeutil import utc_now
 from models.messages import OutboxMessage
 from models.rules import Rules
 from tasks.beats import BeatTimer, database_beat, opaque, plain_beat
-from tasks.clock import Clock, effective_now
-from tasks.dispatch import dispatch_internal_emails_beat, dispatch_slack
+from tasks.clock import Clock
+from tasks.dispatch import drain_staff_messages
 from tasks.internal_email import INTERNAL_EMAIL_CHANNEL
 from tasks.promotion.apply import AppliedPromotions, apply_promotions
 from tasks.promotion.decide import PromotionDecisions, PromotionInputs, decide_promotions
@@ -139,12 +139,10 @@ def promote_hour(
                 applied = apply_promotion(
                     url, opaque(decisions), opaque(messages), opaque(rules), run.run_id
                 )
-            sent_at = effective_now(as_of, clock=clock, now=utc_now())
             with timer.beat("dispatch"):
-                dispatched = dispatch_slack(
-                    opaque(settings), rules.promotion.slack.max_messages_per_run, sent_at
+                dispatched, emailed = drain_staff_messages(
+                    settings, rules, as_of=as_of, clock=clock
                 )
-                emailed = dispatch_internal_emails_beat(opaque(settings), sent_at)
         outcome = PromotionOutcome(
             run_id=run.run_id,
             as_of=as_of,

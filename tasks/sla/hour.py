@@ -14,8 +14,8 @@ from models.enums import Team
 from models.messages import OutboxMessage
 from models.rules import Rules
 from tasks.beats import BeatTimer, database_beat, opaque, plain_beat
-from tasks.clock import Clock, effective_now
-from tasks.dispatch import dispatch_internal_emails_beat, dispatch_slack
+from tasks.clock import Clock
+from tasks.dispatch import drain_staff_messages
 from tasks.owners import OwnerRequest, pick_owners
 from tasks.sla.apply import AppliedSla, apply_sla
 from tasks.sla.decide import decide_sla
@@ -129,12 +129,10 @@ def sla_hour(
             with timer.beat("apply"):
                 applied = apply(url, opaque(decisions), opaque(messages),
                                 opaque(reassignments), run.run_id)
-            sent_at = effective_now(as_of, clock=clock, now=utc_now())
             with timer.beat("dispatch"):
-                slack = dispatch_slack(
-                    opaque(settings), rules.promotion.slack.max_messages_per_run, sent_at
+                slack, email = drain_staff_messages(
+                    settings, rules, as_of=as_of, clock=clock
                 )
-                email = dispatch_internal_emails_beat(opaque(settings), sent_at)
         outcome = SlaOutcome(
             run_id=run.run_id,
             as_of=as_of,
