@@ -2,8 +2,10 @@
 
 Generates owners, companies, contacts (Japanese and English names and titles) and 30
 days of events, writes them as CSV files, imports them with the real importer into a
-fresh SQLite file, then replays the period through the pipeline inside one process:
-daily for the early weeks, hour by hour for the last days.
+fresh SQLite file, then simulates the period through the lead cycle inside one process
+with `leadflow simulate`'s wiring (`app.replay.run_replay`: simulated clock, email to
+`.eml` files, Slack to the console): daily for the early weeks, hour by hour for the
+last days. A simulated inside-sales team works the handed-off leads between hours.
 """
 
 import os
@@ -70,8 +72,9 @@ def run_demo(
 
     `show_progress` draws a progress bar (on stderr) over the replayed hours.
     """
+    from app.replay import run_replay
     from app.synthetic import generate_dataset, write_csv
-    from flows.backfill import backfill, backfill_hours, before_each_hour
+    from flows.backfill import backfill_hours, before_each_hour
     from leadflow.db import ensure_database
     from tasks.imports import import_file as import_csv
 
@@ -111,9 +114,10 @@ def run_demo(
         (daily_from, hourly_from - timedelta(hours=1), 24),
         (hourly_from, end, 1),
     ]
-    hours = sum(len(backfill_hours(first, last, every)) for first, last, every in replays)
-    say(f"{elapsed()} 3/3 replaying the pipeline for {hours} hours: daily from {start:%Y-%m-%d}, "
-        f"hourly for the last {options.hourly_days} days …")
+    phases = [backfill_hours(first, last, every) for first, last, every in replays]
+    hours = sum(len(phase) for phase in phases)
+    say(f"{elapsed()} 3/3 simulating the lead cycle for {hours} hours (as `leadflow simulate` "
+        f"does): daily from {start:%Y-%m-%d}, hourly for the last {options.hourly_days} days …")
     rules = resolve_rules(None)
 
     def sales_team(previous: datetime | None, hour: datetime) -> None:
@@ -122,8 +126,10 @@ def run_demo(
                    seed=options.seed, tz=settings.business_timezone)
 
     with replay_progress(hours, enabled=show_progress), before_each_hour(sales_team):
-        for first, last, every in replays:
-            backfill(start=first, end=last, every_hours=every, simulate_clock=True)
+        for phase in phases:
+            result = run_replay(phase, simulate=True)
+            if not result.completed:
+                say(f"    warning: {result.message}")
     say(f"{elapsed()} done")
     headline = summarise(engine, end=end)
     headline["sales"] = sales_summary(engine)

@@ -9,11 +9,11 @@ replays nothing. A simulation never reaches real people: for its duration, email
 """
 
 import os
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Engine
 
@@ -119,3 +119,90 @@ def replay_rows(result: Any) -> list[dict[str, object]]:
     if isinstance(result, BaseException):
         raise result
     return list(result) if isinstance(result, list) else []
+
+
+class ProgressFactory(Protocol):
+    """Opens a progress display for a replay of `total` hours of which `done` are done."""
+
+    def __call__(self, *, total: int, done: int) -> AbstractContextManager[None]: ...
+
+
+def no_progress(*, total: int, done: int) -> AbstractContextManager[None]:
+    """No progress display (tests, quiet callers)."""
+    return nullcontext()
+
+
+class ReplayNotSafe(RuntimeError):
+    """The replay was refused before anything ran (e.g. a simulation could reach people)."""
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    """What a replay did: its plan, each replayed hour's row, and how the run ended."""
+
+    plan: ReplayPlan
+    rows: list[dict[str, object]] = field(default_factory=list)
+    completed: bool = True
+    message: str | None = None
+
+    def totals(self) -> dict[str, int]:
+        """Each headline count summed over the replayed hours."""
+        return totals(self.rows)
+
+
+def run_replay(
+    hours: list[datetime],
+    *,
+    simulate: bool,
+    dry_run: bool = False,
+    rules_path: str | None = None,
+    progress: ProgressFactory = no_progress,
+    check: Callable[[Settings], None] | None = None,
+    announce: Callable[[ReplayPlan], None] | None = None,
+) -> ReplayResult:
+    """The one wiring of `leadflow simulate`, `leadflow backfill` and the demo: replay the
+    hours of `hours` (oldest first, evenly spaced) not done yet through the `backfill` flow.
+
+    `simulate`: a simulated clock (sends dated at each hour) and simulated delivery (.eml
+    files, console Slack), refused with ReplayNotSafe if the settings would still reach
+    people. Otherwise catch-up: the real transports, stamped with the real time.
+    `check(settings)`, when given, vets the settings in force before anything runs (the
+    CLI's "can we send?" check); `announce(plan)` is told the plan before any hour runs.
+    Hours the run ledger says are done are skipped, so a rerun
+    after a crash resumes and a rerun of a finished range replays nothing.
+    """
+    from flows.backfill import backfill
+    from leadflow.db import ensure_database
+
+    every_hours = _spacing(hours)
+    try:
+        delivery = simulated_delivery() if simulate else nullcontext(get_settings())
+        with delivery as settings:
+            if check is not None:
+                check(settings)
+            plan = plan_replay(ensure_database(settings.database_url), hours)
+            if announce is not None:
+                announce(plan)
+            if not plan.left:
+                return ReplayResult(plan=plan)
+            with progress(total=len(plan.hours), done=len(plan.done)):
+                state = backfill(
+                    start=plan.left[0], end=hours[-1], every_hours=every_hours,
+                    dry_run=dry_run, rules_path=rules_path, simulate_clock=simulate,
+                    return_state=True,
+                )
+    except SimulationUnsafe as error:
+        raise ReplayNotSafe(str(error)) from error
+    rows = replay_rows(state.result(raise_on_failure=False))
+    completed = bool(state.is_completed())
+    message = None if completed else f"{state.name}: {state.message or 'the run did not complete'}"
+    return ReplayResult(plan=plan, rows=rows, completed=completed, message=message)
+
+
+def _spacing(hours: list[datetime]) -> int:
+    """The whole hours between consecutive `hours` (1 for a single hour)."""
+    if not hours:
+        raise ValueError("nothing to replay: the range has no hours")
+    if len(hours) == 1:
+        return 1
+    return int((hours[1] - hours[0]).total_seconds() // 3600)

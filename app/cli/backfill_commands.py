@@ -5,7 +5,7 @@ flow, with a progress bar on stderr, resumably (see `app.replay`).
 """
 
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -14,7 +14,6 @@ import typer
 
 from app.cli import DryRunFlag, RulesOption, app, check_rules, fail
 from app.cli.scoring_commands import parse_as_of
-from leadflow.settings import get_settings
 
 FromOption = Annotated[
     str,
@@ -72,15 +71,8 @@ def replay(
     """Check the range and rules, then replay the hours not done yet with a progress bar;
     prints the summed counts; exits 1 with one line when some hour could not dispatch."""
     from app.cli.nurture_commands import check_sending
-    from app.replay import (
-        SimulationUnsafe,
-        plan_replay,
-        replay_rows,
-        simulated_delivery,
-        totals,
-    )
-    from flows.backfill import backfill, backfill_hours
-    from leadflow.db import ensure_database
+    from app.replay import ReplayNotSafe, run_replay
+    from flows.backfill import backfill_hours
 
     start = parse_as_of(start_text, option="--from")
     end = parse_as_of(end_text, option="--to")
@@ -90,30 +82,24 @@ def replay(
         fail(f"--every-hours {every_hours} must be 1 or more")
     rules_path = check_rules(rules)
     try:
-        delivery = simulated_delivery() if simulate else nullcontext(get_settings())
-        with delivery as settings:
-            if not dry_run:
-                check_sending(settings)
-            plan = plan_replay(
-                ensure_database(settings.database_url), backfill_hours(start, end, every_hours)
-            )
-            typer.echo(_plan_line(plan.hours, plan.done, plan.last_completed), err=True)
-            if not plan.left:
-                return
-            with _progress_bar(total=len(plan.hours), done=len(plan.done)):
-                state = backfill(
-                    start=plan.left[0], end=end, every_hours=every_hours, dry_run=dry_run,
-                    rules_path=rules_path, simulate_clock=simulate, return_state=True,
-                )
-    except SimulationUnsafe as error:
+        result = run_replay(
+            backfill_hours(start, end, every_hours), simulate=simulate, dry_run=dry_run,
+            rules_path=rules_path, progress=_progress_bar,
+            check=None if dry_run else check_sending,
+            announce=lambda plan: typer.echo(
+                _plan_line(plan.hours, plan.done, plan.last_completed), err=True
+            ),
+        )
+    except ReplayNotSafe as error:
         fail(str(error))
-    rows = replay_rows(state.result(raise_on_failure=False))
+    if not result.plan.left:
+        return
     mode = " (dry run: nothing written or sent)" if dry_run else ""
-    typer.echo(f"replayed {len(rows)} hours{mode}")
-    for name, value in totals(rows).items():
+    typer.echo(f"replayed {len(result.rows)} hours{mode}")
+    for name, value in result.totals().items():
         typer.echo(f"{name}: {value}")
-    if not state.is_completed():
-        fail(f"{state.name}: {state.message or 'the run did not complete'}")
+    if not result.completed:
+        fail(result.message or "the replay did not complete")
 
 
 def _plan_line(hours: list[datetime], done: list[datetime], last: datetime | None) -> str:
