@@ -93,11 +93,73 @@ class BehaviourGroup(_Strict):
     signals: list[BehaviourSignal]
 
 
+def fold_industry(value: str) -> str:
+    """How industries compare: trimmed and case-insensitive."""
+    return value.strip().casefold()
+
+
 class FitGroup(_Strict):
-    """Attribute points, capped."""
+    """Attribute points, capped.
+
+    `industry_aliases` maps an industry as another tool writes it (HubSpot's option
+    label "Computer Software" or internal value COMPUTER_SOFTWARE) to an industry some
+    industry signal names in `any_of` (software). After loading, each industry signal's
+    `any_of` also holds the aliases of its values, so scoring matches them like the
+    value itself; the contact keeps its industry as written.
+    """
 
     cap: int = Field(ge=0)
     signals: list[FitSignal]
+    industry_aliases: dict[str, str] = {}
+
+    @model_validator(mode="after")
+    def _aliases_join_their_industry(self) -> "FitGroup":
+        industry = [s for s in self.signals if s.attribute == "industry"]
+        known = {fold_industry(v) for s in industry for v in s.any_of or []}
+        targets: dict[str, str] = {}
+        for alias, target in self.industry_aliases.items():
+            key = fold_industry(alias)
+            if not key:
+                raise ValueError("industry_aliases: an alias is empty")
+            if fold_industry(target) not in known:
+                raise ValueError(
+                    f"industry_aliases: '{alias}' → '{target}': '{target}' is in no industry "
+                    f"signal's any_of ({', '.join(sorted(known)) or 'there is no industry signal'})"
+                )
+            if targets.setdefault(key, fold_industry(target)) != fold_industry(target):
+                raise ValueError(
+                    f"industry_aliases: '{alias}' maps to both '{targets[key]}' and '{target}'"
+                )
+        # The model is frozen, and decide reads `any_of`; the expansion is idempotent, so a
+        # dumped and reloaded rules file validates to the same signals.
+        expanded = [
+            signal.model_copy(update={"any_of": self._with_aliases(signal.any_of or [])})
+            if signal.attribute == "industry"
+            else signal
+            for signal in self.signals
+        ]
+        object.__setattr__(self, "signals", expanded)
+        return self
+
+    def _with_aliases(self, values: list[str]) -> list[str]:
+        wanted = {fold_industry(v) for v in values}
+        out = list(values)
+        present = set(wanted)
+        for alias, target in self.industry_aliases.items():
+            if fold_industry(target) in wanted and fold_industry(alias) not in present:
+                out.append(alias)
+                present.add(fold_industry(alias))
+        return out
+
+    def industry_alias_of(self, value: str | None) -> str | None:
+        """The industry an alias stands for ("Computer Software" → software), else None."""
+        if value is None:
+            return None
+        key = fold_industry(value)
+        for alias, target in self.industry_aliases.items():
+            if fold_industry(alias) == key:
+                return target
+        return None
 
 
 class JobLevelKeywords(_Strict):

@@ -5,9 +5,14 @@ Sources of a status change: an imported or logged activity, `leadflow set-status
 promotion (entering mql/sql sets a status) and the recycling flow.
 """
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from models.enums import ActivityOutcome, LeadStatus, Stage, Team
+
+# A HubSpot property value as its importer takes it: no surrounding spaces, no line breaks.
+HubSpotValue = Annotated[str, StringConstraints(pattern=r"^\S(?:[^\r\n]*\S)?$", max_length=100)]
 
 
 class _Strict(BaseModel):
@@ -33,7 +38,8 @@ class LeadStatusRules(_Strict):
     `moves` lists, per status, the statuses it may move to (a contact without a status
     may take any). `lifecycle` names the stage a status moves the contact to
     (sales_ready → sql, recycle → lead, unqualified → other). `activity_outcomes` maps
-    an activity outcome to the status it moves to, when that move is allowed.
+    an activity outcome to the status it moves to, when that move is allowed. `hubspot`
+    names the HubSpot lead status each status is exported as.
     """
 
     moves: dict[LeadStatus, list[LeadStatus]] = Field(default_factory=_default_moves)
@@ -52,11 +58,28 @@ class LeadStatusRules(_Strict):
         ActivityOutcome.NOT_INTERESTED: LeadStatus.UNQUALIFIED,
     }
 
+    # HubSpot's hs_lead_status value each status is exported as (`export contacts
+    # --hubspot`). HubSpot has no recycle status by default: OPEN puts the lead back in the
+    # pool; a portal with its own option maps recycle to it.
+    hubspot: dict[LeadStatus, HubSpotValue] = {
+        LeadStatus.NEW: "NEW",
+        LeadStatus.ATTEMPTING: "ATTEMPTED_TO_CONTACT",
+        LeadStatus.CONNECTED: "CONNECTED",
+        LeadStatus.SALES_READY: "OPEN_DEAL",
+        LeadStatus.RETRY: "BAD_TIMING",
+        LeadStatus.RECYCLE: "OPEN",
+        LeadStatus.UNQUALIFIED: "UNQUALIFIED",
+    }
+
     @model_validator(mode="after")
     def _every_status_listed(self) -> "LeadStatusRules":
-        missing = [s.value for s in LeadStatus if s not in self.moves]
-        if missing:
-            raise ValueError(f"moves must list every status; missing: {', '.join(missing)}")
+        for section in ("moves", "hubspot"):
+            listed: dict[LeadStatus, object] = getattr(self, section)
+            missing = [s.value for s in LeadStatus if s not in listed]
+            if missing:
+                raise ValueError(
+                    f"{section} must list every status; missing: {', '.join(missing)}"
+                )
         return self
 
     def allows(self, from_status: str | None, to_status: LeadStatus) -> bool:

@@ -106,6 +106,15 @@ class Contact(Base):
     timezone: Mapped[str | None] = mapped_column(String(64))
     lifecycle_stage: Mapped[str] = mapped_column(String(40), default="lead")
     lead_status: Mapped[str | None] = mapped_column(String(40))
+    # The lifecycle stage and lead status as a HubSpot file gave them ("Trial", "In
+    # Progress") and the leadflow value each was imported as (`_as`). While the contact's
+    # stage or status still equals its `_as`, `export --hubspot` writes HubSpot's own value
+    # back, so a custom stage or a status leadflow folds into one (IN_PROGRESS and
+    # CONNECTED → connected) is not changed by a round trip.
+    hubspot_lifecycle_stage: Mapped[str | None] = mapped_column(String(100))
+    hubspot_lifecycle_stage_as: Mapped[str | None] = mapped_column(String(40))
+    hubspot_lead_status: Mapped[str | None] = mapped_column(String(100))
+    hubspot_lead_status_as: Mapped[str | None] = mapped_column(String(40))
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("owners.id"), index=True)
     engagement_score: Mapped[int | None] = mapped_column(Integer)
     fit_score: Mapped[int | None] = mapped_column(Integer)

@@ -1,5 +1,6 @@
 """The `leadflow` command: database, rules, import, runs, export, explain and the demo."""
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
@@ -134,6 +135,10 @@ def rules_check(path: Path) -> None:
 
 def main() -> None:
     """Console entry point."""
+    # Without a configured server, each command's flow starts a temporary one; Prefect
+    # gives it 20 s, which a busy 2-core machine misses ("Timed out while attempting to
+    # connect to ephemeral Prefect API server"). A user's own setting wins.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     _register_commands()
     app()
 
@@ -143,6 +148,7 @@ def _register_commands() -> None:
     import app.cli.backfill_commands
     import app.cli.cycle_commands
     import app.cli.erase_commands
+    import app.cli.export_commands
     import app.cli.nurture_commands
     import app.cli.outbox_commands
     import app.cli.promotion_commands

@@ -14,9 +14,12 @@ from leadflow.timeutil import utc_now
 from models.enums import Stage
 from models.tables import Quarantine
 from tasks.imports import (
+    ConsentMapping,
     ImportFileError,
     ImportKind,
     import_file,
+    parse_consent_options,
+    parse_date_format,
     parse_deal_stage_map,
     parse_stage_map,
 )
@@ -50,6 +53,48 @@ DealStageMapOption = Annotated[
         "Stages: the rules' deals.stages, won, lost.",
     ),
 ]
+DateFormatOption = Annotated[
+    str | None,
+    typer.Option(
+        "--date-format",
+        metavar="dmy|mdy",
+        help="Read 05/03/2024 day-first (dmy: 5 March) or month-first (mdy: May 3; "
+        "'03/05/2024 10:12 AM' as US exports write it). Without it such dates are "
+        "quarantined, never guessed. ISO 8601 and 2024/03/05 [10:12[:30]] are always read.",
+    ),
+]
+ConsentFromOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--consent-from",
+        metavar="COLUMN=VALUE",
+        help="Opt-in: a contact whose COLUMN holds VALUE may receive nurture email, e.g. "
+        "'Marketing contact status=Marketing contact' (repeatable: any one grants). A "
+        "contact with that column filled otherwise gets no consent; blank keeps what it "
+        "had. Without this option a HubSpot export gives nobody consent.",
+    ),
+]
+UnsubscribedFromOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--unsubscribed-from",
+        metavar="COLUMN=VALUE",
+        help="Opt-out: a contact whose COLUMN holds VALUE is recorded as unsubscribed (no "
+        "marketing email, ever; wins over --consent-from), e.g. "
+        "'Unsubscribed from all email=true' (repeatable).",
+    ),
+]
+BouncedFromOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--bounced-from",
+        metavar="COLUMN=VALUE",
+        help="A contact whose COLUMN holds VALUE is recorded as bounced (no marketing email), "
+        "e.g. 'Email hard bounce reason=*' (repeatable). In all three options VALUE matches "
+        "ignoring case and spacing, or one value of a ';'-separated cell; true/yes/1 and "
+        "false/no/0 are alike; * is any non-empty cell.",
+    ),
+]
 
 
 @contextmanager
@@ -73,7 +118,13 @@ def import_progress(path: str) -> Iterator[ImportProgress]:
 
 
 def run_import(
-    kind: ImportKind, path: str, *, stage_map: list[str] | None = None, dry_run: bool = False
+    kind: ImportKind,
+    path: str,
+    *,
+    stage_map: list[str] | None = None,
+    dry_run: bool = False,
+    date_format: str | None = None,
+    consent: ConsentMapping | None = None,
 ) -> None:
     """Import one file into LEADFLOW_DATABASE_URL and print the summary.
 
@@ -95,6 +146,7 @@ def run_import(
             deal_mapping = parse_deal_stage_map(stage_map or [], rules.deals)
         else:
             mapping, deal_mapping = parse_stage_map(stage_map or []), {}
+        dates = parse_date_format(date_format)
     except ValueError as error:
         fail(str(error))
         return
@@ -113,6 +165,8 @@ def run_import(
                 dry_run=dry_run,
                 on_progress=on_progress,
                 rules=rules,
+                date_format=dates,
+                consent=consent,
             )
     except ImportFileError as error:
         fail(str(error))
@@ -140,33 +194,67 @@ def import_companies(path: FileArgument, dry_run: DryRunOption = False) -> None:
 
 @import_app.command("contacts")
 def import_contacts(
-    path: FileArgument, stage_map: StageMapOption = None, dry_run: DryRunOption = False
+    path: FileArgument,
+    stage_map: StageMapOption = None,
+    consent_from: ConsentFromOption = None,
+    unsubscribed_from: UnsubscribedFromOption = None,
+    bounced_from: BouncedFromOption = None,
+    date_format: DateFormatOption = None,
+    dry_run: DryRunOption = False,
 ) -> None:
-    """Contacts by email, from leadflow's CSV format or a HubSpot "all contacts" export."""
-    run_import("contacts", path, stage_map=stage_map, dry_run=dry_run)
+    """Contacts by email, from leadflow's CSV format or a HubSpot "all contacts" export.
+
+    The summary says how many contacts can receive nurture email and why not the rest.
+    HubSpot exports have no consent column: say which column means opt-in, e.g.
+    --consent-from 'Marketing contact status=Marketing contact'
+    --unsubscribed-from 'Unsubscribed from all email=true'.
+    """
+    try:
+        consent = parse_consent_options(
+            consent_from=consent_from or [],
+            unsubscribed_from=unsubscribed_from or [],
+            bounced_from=bounced_from or [],
+        )
+    except ValueError as error:
+        fail(str(error))
+    run_import(
+        "contacts",
+        path,
+        stage_map=stage_map,
+        dry_run=dry_run,
+        date_format=date_format,
+        consent=consent,
+    )
 
 
 @import_app.command("events")
-def import_events(path: FileArgument, dry_run: DryRunOption = False) -> None:
+def import_events(
+    path: FileArgument, date_format: DateFormatOption = None, dry_run: DryRunOption = False
+) -> None:
     """Behaviour events by event_id: event_id*, email*, type*, detail*, occurred_at*."""
-    run_import("events", path, dry_run=dry_run)
+    run_import("events", path, dry_run=dry_run, date_format=date_format)
 
 
 @import_app.command("activities")
-def import_activities(path: FileArgument, dry_run: DryRunOption = False) -> None:
+def import_activities(
+    path: FileArgument, date_format: DateFormatOption = None, dry_run: DryRunOption = False
+) -> None:
     """Sales touches by activity_id: activity_id*, email*, owner_email, type*, outcome, …"""
-    run_import("activities", path, dry_run=dry_run)
+    run_import("activities", path, dry_run=dry_run, date_format=date_format)
 
 
 @import_app.command("deals")
 def import_deals(
-    path: FileArgument, stage_map: DealStageMapOption = None, dry_run: DryRunOption = False
+    path: FileArgument,
+    stage_map: DealStageMapOption = None,
+    date_format: DateFormatOption = None,
+    dry_run: DryRunOption = False,
 ) -> None:
     """Deals by deal_id: deal_id*, company_domain, contact_email, name*, stage*, amount, …
 
     Stages come from the rules' `deals:` pipeline; a won deal makes its contact a customer.
     """
-    run_import("deals", path, stage_map=stage_map, dry_run=dry_run)
+    run_import("deals", path, stage_map=stage_map, dry_run=dry_run, date_format=date_format)
 
 
 @quarantine_app.command("list")

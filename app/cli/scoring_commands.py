@@ -1,4 +1,5 @@
-"""`leadflow run scoring`, `leadflow export contacts` and `leadflow explain`."""
+"""`leadflow run scoring`, the `leadflow export` group (its commands: export_commands,
+sla_commands) and `leadflow explain`."""
 
 import os
 from datetime import datetime
@@ -63,29 +64,6 @@ def run_scoring_command(
 
 export_app = typer.Typer(help="Export data as CSV.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
-
-
-@export_app.command("contacts")
-def export_contacts(
-    output: Annotated[Path, typer.Option("-o", "--output", help="CSV file to write.")],
-    hubspot: Annotated[
-        bool, typer.Option("--hubspot", help="Write HubSpot internal stage names.")
-    ] = False,
-) -> None:
-    """Write every contact's stage, status, scores, owner and stage dates to a CSV file."""
-    from leadflow.db import ensure_database
-    from tasks.export import read_contacts_export, to_hubspot_stages, write_csv
-
-    engine = ensure_database(get_settings().database_url)
-    with engine.connect() as conn:
-        frame = read_contacts_export(conn)
-    if hubspot:
-        frame = to_hubspot_stages(frame)
-    try:
-        write_csv(frame, str(output))
-    except OSError as error:
-        fail(f"cannot write {output}: {error.strerror or error}")
-    typer.echo(f"wrote {len(frame)} contacts to {output}")
 
 
 @app.command("explain")

@@ -5,6 +5,8 @@ read (files → text frames) → prepare (normalise, validate, convert; pure) �
 """
 
 from tasks.imports.columns import IMPORT_KINDS, ImportFileError, ImportKind
+from tasks.imports.consent import ConsentMapping, parse_consent_options
+from tasks.imports.dates import DateFormat, parse_date_format
 from tasks.imports.deal_stages import parse_deal_stage_map
 from tasks.imports.normalise import parse_stage_map
 from tasks.imports.report import ImportSummary
@@ -12,10 +14,14 @@ from tasks.imports.run import import_file
 
 __all__ = [
     "IMPORT_KINDS",
+    "ConsentMapping",
+    "DateFormat",
     "ImportFileError",
     "ImportKind",
     "ImportSummary",
     "import_file",
+    "parse_consent_options",
+    "parse_date_format",
     "parse_deal_stage_map",
     "parse_stage_map",
 ]

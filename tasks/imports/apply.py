@@ -16,6 +16,7 @@ from models.rules import Rules
 from models.tables import Activity, Company, Contact, Deal, Event, Owner, StageHistory
 from tasks.erase.suppression import erased_emails
 from tasks.imports.columns import ImportKind
+from tasks.imports.consent_store import record_consent
 from tasks.imports.deal_history import record_deal_stages
 from tasks.imports.decide import (
     COMPANY_COLUMNS,
@@ -73,8 +74,6 @@ def read_contact_ids(conn: Connection, emails: Iterable[str]) -> dict[str, int]:
     """email → contact id for the given emails."""
     frame = read_by_keys(conn, CONTACTS, key="email", keys=emails, columns=["email", "id"])
     return dict(zip(frame["email"], (int(i) for i in frame["id"]), strict=True))
-
-
 
 
 class Context:
@@ -185,6 +184,10 @@ def _apply_contacts(ctx: Context, prepared: Prepared) -> pd.DataFrame:
         inserted=insert_rows(ctx.conn, CONTACTS, plan.inserts),
         updated=update_rows(ctx.conn, CONTACTS, plan.updates.drop(columns=["email"])),
         unchanged=plan.unchanged,
+    )
+    record_consent(
+        ctx.conn, rows=rows, stored=stored, updates=plan.updates, erased=erased,
+        summary=ctx.summary, now=ctx.now,
     )
     ctx.summary.status_changes += record_imported_statuses(
         ctx.conn, stored=stored, inserts=plan.inserts, updates=plan.updates,

@@ -56,6 +56,9 @@ HUBSPOT_CONTACT_LABELS: dict[str, str] = {
     "lead status": "lead_status",
     "contact owner": "owner",
     "create date": "created_at",
+    # Read into `timezone` (Time Zone first): see tasks.imports.timezones.
+    "time zone": "hubspot_time_zone",
+    "ip timezone": "hubspot_ip_timezone",
 }
 _HUBSPOT_MARKERS = frozenset(label for label in HUBSPOT_CONTACT_LABELS if " " in label)
 
@@ -103,8 +106,20 @@ def is_hubspot_export(header: Iterable[str]) -> bool:
     return any(_header_key(label) in _HUBSPOT_MARKERS for label in header)
 
 
-def layout_for(header: Iterable[str], *, kind: ImportKind, source: str) -> Layout:
-    """Map a header onto `kind`'s columns; a missing required column is an ImportFileError."""
+def layout_for(
+    header: Iterable[str],
+    *,
+    kind: ImportKind,
+    source: str,
+    extra: Mapping[str, str] | None = None,
+    asked_by: Mapping[str, str] | None = None,
+) -> Layout:
+    """Map a header onto `kind`'s columns; a missing required column is an ImportFileError.
+
+    `extra` names more columns to read (internal name → header, matched ignoring case),
+    e.g. the columns consent options name; a missing one is an ImportFileError that says
+    what asked for it (`asked_by`: internal name → e.g. the option as typed).
+    """
     labels_in_file = list(header)
     schema = IMPORT_SCHEMAS[kind]
     hubspot = kind == "contacts" and is_hubspot_export(labels_in_file)
@@ -136,6 +151,21 @@ def layout_for(header: Iterable[str], *, kind: ImportKind, source: str) -> Layou
                 f"{source}: missing required column '{wanted}' for a {kind} import "
                 f"(the header has: {shown})"
             )
+    keys = [_header_key(label) for label in labels_in_file]
+    for column, wanted in (extra or {}).items():
+        key = _header_key(wanted)
+        if key not in keys:
+            shown = ", ".join(label.strip() for label in labels_in_file) or "(nothing)"
+            raise ImportFileError(
+                f"{source}: no column '{wanted}', which "
+                f"{(asked_by or {}).get(column, 'an option')} names "
+                f"(the header has: {shown})"
+            )
+        position = keys.index(key)
+        positions[column] = position
+        labels[column] = labels_in_file[position].strip().lstrip("\ufeff")
+        if labels_in_file[position] in ignored:
+            ignored.remove(labels_in_file[position])
     return Layout(kind, source, hubspot, positions, labels, tuple(ignored))
 
 

@@ -14,6 +14,7 @@ from models.deal_rules import DEFAULT_DEAL_RULES, DealRules
 from models.enums import Stage
 from models.schemas import IMPORT_SCHEMAS
 from tasks.imports.columns import ImportKind, Layout, quarantine_frame
+from tasks.imports.consent import ConsentMapping, consent_verdicts
 from tasks.imports.convert import (
     convert_types,
     failing_cells,
@@ -21,10 +22,17 @@ from tasks.imports.convert import (
     unconverted_cells,
     unstorable_cells,
 )
+from tasks.imports.dates import DateFormat, normalise_dates, unreadable_date_cells
 from tasks.imports.deal_stages import UNKNOWN_DEAL_STAGE, map_deal_stages
-from tasks.imports.normalise import map_lead_statuses, map_stage_names, normalise_text
+from tasks.imports.normalise import (
+    TIME_COLUMNS,
+    map_lead_statuses,
+    map_stage_names,
+    normalise_text,
+)
 from tasks.imports.read import CsvChunk
 from tasks.imports.stage_dates import stage_date_cells
+from tasks.imports.timezones import hubspot_time_zones
 
 # Natural keys of the kinds that are upserted; a key twice in one file is ambiguous.
 UPSERT_KEYS: dict[ImportKind, str] = {
@@ -62,6 +70,41 @@ def _quarantine(cells: pd.DataFrame, lines: pd.Series, layout: Layout) -> pd.Dat
     )
 
 
+def _as_written(cells: pd.DataFrame, written: Mapping[str, pd.Series]) -> pd.DataFrame:
+    """Failing cells of date columns show the cell as the file has it, not as normalised."""
+    hit = cells["column"].isin(list(written)) if not cells.empty else None
+    if hit is None or not hit.any():
+        return cells
+    cells = cells.copy()
+    for column, original in written.items():
+        mask = cells["column"] == column
+        if mask.any():
+            cells.loc[mask, "value"] = original.reindex(cells.loc[mask, "index"]).to_numpy()
+    return cells
+
+
+def _contact_columns(
+    text: pd.DataFrame,
+    frame: pd.DataFrame,
+    *,
+    layout: Layout,
+    stage_map: Mapping[str, Stage],
+    consent: ConsentMapping | None,
+) -> dict[str, int]:
+    """Stages, statuses, HubSpot time zones and mapped consent, in place; returns notes."""
+    text["lifecycle_stage"] = map_stage_names(text["lifecycle_stage"], stage_map)
+    text["lead_status"], notes = map_lead_statuses(text["lead_status"])
+    if layout.hubspot:
+        zones, zone_notes = hubspot_time_zones(frame, labels=layout.labels)
+        text["timezone"] = text["timezone"].where(text["timezone"].notna(), zones)
+        notes.update(zone_notes)
+    if consent is not None and consent.rules:
+        verdicts = consent_verdicts(frame, consent, consent=text["consent"])
+        for column in verdicts.columns:
+            text[column] = verdicts[column]
+    return notes
+
+
 def prepare_rows(
     chunk: CsvChunk,
     *,
@@ -71,12 +114,17 @@ def prepare_rows(
     now: datetime | None = None,
     deal_rules: DealRules | None = None,
     deal_stage_map: Mapping[str, str] | None = None,
+    date_format: DateFormat | None = None,
+    consent: ConsentMapping | None = None,
 ) -> Prepared:
     """Normalise, validate (lazily) and convert one chunk; failures become quarantine rows.
 
     `now` is the import's instant: a contact's stage date after it is quarantined (None
     skips that check). Deal stages must be in `deal_rules` (default pipeline) or mapped
-    by `deal_stage_map` (folded custom name → deal stage).
+    by `deal_stage_map` (folded custom name → deal stage). Dates are ISO 8601 or
+    YYYY/MM/DD, or day-/month-first with `date_format`. Contacts take their consent from
+    `consent` rules when given (rows gain `unsubscribed_by` / `bounced_by`: the opt-out
+    rule that matched).
     """
     kind = layout.kind
     rejected: list[pd.DataFrame] = [chunk.malformed]
@@ -89,29 +137,36 @@ def prepare_rows(
     notes: dict[str, int] = {}
     unknown_deal_stages = pd.Index([])
     if kind == "contacts":
-        text["lifecycle_stage"] = map_stage_names(text["lifecycle_stage"], stage_map)
-        text["lead_status"], notes = map_lead_statuses(text["lead_status"])
+        notes = _contact_columns(
+            text, frame, layout=layout, stage_map=stage_map, consent=consent
+        )
     elif kind == "deals":
         text["stage"], cells = map_deal_stages(
             text["stage"], deals=deal_rules or DEFAULT_DEAL_RULES, stage_map=deal_stage_map or {}
         )
         rejected.append(_quarantine(cells, chunk.lines, layout))
         unknown_deal_stages = pd.Index(cells["index"].unique())
+    written = {column: text[column] for column in TIME_COLUMNS[kind]}
+    for column in written:
+        text[column] = normalise_dates(text[column], date_format)
     for check in (
+        lambda t: unreadable_date_cells(t, columns=written, date_format=date_format),
         lambda t: failing_cells(t, IMPORT_SCHEMAS[kind]),
         lambda t: out_of_range_cells(t, kind=kind),
     ):
-        cells = check(text)
+        cells = _as_written(check(text), written)
         rejected.append(_quarantine(cells, chunk.lines, layout))
         text = text.drop(index=pd.Index(cells["index"].unique()))
     # Other problems of a row with an unknown deal stage are reported too, then it goes.
     text = text.drop(index=unknown_deal_stages.intersection(text.index))
     rows = convert_types(text, kind=kind, naive_tz=naive_tz)
-    cells = unconverted_cells(text, rows)
+    cells = _as_written(unconverted_cells(text, rows), written)
     rejected.append(_quarantine(cells, chunk.lines, layout))
     rows = rows.drop(index=pd.Index(cells["index"].unique()))
     if kind == "contacts":
-        cells = stage_date_cells(rows, text=text, now=now, label=layout.label)
+        cells = _as_written(
+            stage_date_cells(rows, text=text, now=now, label=layout.label), written
+        )
         rejected.append(_quarantine(cells, chunk.lines, layout))
         rows = rows.drop(index=pd.Index(cells["index"].unique()))
     rows["line"] = chunk.lines.loc[rows.index].to_numpy()

@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 
 from tasks.imports.columns import ImportKind, printable
+from tasks.imports.consent import NOT_EMAILABLE, emailable_lines
 from tasks.validation import QuarantineRecord, TooManyBadRows, check_bad_row_share
 
 
@@ -38,6 +39,20 @@ class ImportSummary:
     unknown_stages: Counter[str] = field(default_factory=Counter)
     reasons: list[str] = field(default_factory=list)
     first_problem: QuarantineRecord | None = None
+    # Contacts only: where consent came from (None: no consent column, no --consent-from),
+    # what to pass instead, and the landed contacts that cannot get nurture email, by why.
+    consent_source: str | None = None
+    consent_hint: str = ""
+    emailable_total: int = 0
+    not_emailable: Counter[str] = field(default_factory=Counter)
+    consent_granted: int = 0
+    consent_withdrawn: int = 0
+    opt_outs_recorded: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def emailable(self) -> int:
+        """Landed contacts that can receive nurture email (consent, no suppression)."""
+        return self.emailable_total - sum(self.not_emailable.values())
 
     @property
     def landed(self) -> int:
@@ -90,7 +105,36 @@ class ImportSummary:
             "rescored_contacts": self.rescored_contacts,
             "unknown_stages": dict(self.unknown_stages),
             "notes": dict(self.notes),
+            **({"nurture_email": self._nurture_email()} if self.kind == "contacts" else {}),
         }
+
+    def _nurture_email(self) -> dict[str, Any]:
+        return {
+            "contacts": self.emailable_total,
+            "can_receive": self.emailable,
+            "cannot": {key: self.not_emailable[key] for key in NOT_EMAILABLE},
+            "consent_source": self.consent_source,
+            "consent_granted": self.consent_granted,
+            "consent_withdrawn": self.consent_withdrawn,
+            "opt_outs_recorded": dict(self.opt_outs_recorded),
+        }
+
+    def _consent_lines(self) -> list[str]:
+        out = emailable_lines(
+            self.not_emailable,
+            total=self.emailable_total,
+            source=self.consent_source,
+            hint=self.consent_hint,
+        )
+        if self.consent_granted or self.consent_withdrawn:
+            out.append(
+                f"  consent of known contacts changed: {self.consent_granted:,} granted, "
+                f"{self.consent_withdrawn:,} withdrawn"
+            )
+        for reason, count in sorted(self.opt_outs_recorded.items()):
+            if count:
+                out.append(f"  {reason} recorded (email suppressions, source import): {count:,}")
+        return out
 
     def lines(self) -> list[str]:
         """The report a person reads after an import."""
@@ -111,6 +155,8 @@ class ImportSummary:
             out.append(f"  lead statuses changed: {self.status_changes}")
         if self.rescored_contacts:
             out.append(f"  contacts marked for rescoring: {self.rescored_contacts}")
+        if self.kind == "contacts":
+            out.extend(self._consent_lines())
         out.append(
             f"  quarantined: {_rows(self.quarantined_rows)} ({self.bad_row_share:.1%}, "
             f"limit {self.max_bad_row_share:.0%})"

@@ -13,6 +13,8 @@ from models.enums import Stage
 from models.rules import Rules, load_rules
 from tasks.imports.apply import Apply, Context, applier, finish_import
 from tasks.imports.columns import ImportFileError, ImportKind, Layout, layout_for, quarantine_frame
+from tasks.imports.consent import ConsentMapping, consent_hint
+from tasks.imports.dates import DateFormat
 from tasks.imports.prepare import prepare_rows, unknown_stages
 from tasks.imports.read import CsvChunk, iter_csv_chunks, read_header, sniff_text
 from tasks.imports.report import ImportSummary, reason_lines
@@ -54,6 +56,8 @@ def import_file(
     chunk_rows: int | None = None,
     on_progress: ImportProgress | None = None,
     rules: Rules | None = None,
+    date_format: DateFormat | None = None,
+    consent: ConsentMapping | None = None,
 ) -> ImportSummary:
     """Import one CSV file of `kind`; returns what landed and what was quarantined.
 
@@ -68,12 +72,22 @@ def import_file(
     New activities move lead statuses under `rules` (default: rules/default.yaml); deals
     take their pipeline from `rules.deals`, custom deal stages mapped by `deal_stage_map`
     (see `parse_deal_stage_map`), and record deal-stage history and won customers.
+    Day-first or month-first dates are read only with `date_format`. Contacts take
+    marketing consent and opt-outs from the columns `consent` names (see
+    `tasks.imports.consent`); the summary says who can receive nurture email.
     """
     shown = source or str(path)
     file = Path(path)
+    consent = consent if kind == "contacts" else None
     try:
         text = sniff_text(file) if file.is_file() else None
-        layout = layout_for(read_header(file, source=shown, text=text), kind=kind, source=shown)
+        layout = layout_for(
+            read_header(file, source=shown, text=text),
+            kind=kind,
+            source=shown,
+            extra=consent.columns() if consent else None,
+            asked_by=_asked_by(consent),
+        )
         summary = ImportSummary(
             kind=kind,
             source=shown,
@@ -81,6 +95,9 @@ def import_file(
             dry_run=dry_run,
             hubspot=layout.hubspot,
         )
+        if kind == "contacts":
+            summary.consent_source = _consent_source(layout, consent)
+            summary.consent_hint = consent_hint(layout.ignored)
         ledger = kind in ("events", "activities")
         chunks = iter_csv_chunks(
             file,
@@ -109,6 +126,8 @@ def import_file(
                         stage_map=stage_map or {},
                         deal_stage_map=deal_stage_map or {},
                         reason_limit=reason_limit,
+                        date_format=date_format,
+                        consent=consent,
                     )
                     if on_progress is not None:
                         on_progress(summary.rows, total)
@@ -126,6 +145,27 @@ def import_file(
     return summary
 
 
+def _asked_by(consent: ConsentMapping | None) -> dict[str, str]:
+    if consent is None:
+        return {}
+    return {consent.internal(rule): rule.shown for rule in consent.rules}
+
+
+def _consent_source(layout: Layout, consent: ConsentMapping | None) -> str | None:
+    """Where the contacts' consent comes from, for the summary (None: nowhere)."""
+    if consent is not None and consent.grants:
+        if "consent" in layout.positions:
+            raise ImportFileError(
+                f"{layout.source}: the file has a '{layout.label('consent')}' column and "
+                "--consent-from was given: use one of them"
+            )
+        shown = [rule.shown for rule in consent.rules if rule.verdict == "consent"]
+        return "consent from " + " or ".join(shown)
+    if "consent" in layout.positions:
+        return f"consent from the '{layout.label('consent')}' column"
+    return None
+
+
 def _import_chunk(
     ctx: Context,
     chunk: CsvChunk,
@@ -136,6 +176,8 @@ def _import_chunk(
     stage_map: Mapping[str, Stage],
     deal_stage_map: Mapping[str, str],
     reason_limit: int,
+    date_format: DateFormat | None,
+    consent: ConsentMapping | None,
 ) -> None:
     summary = ctx.summary
     prepared = prepare_rows(
@@ -146,6 +188,8 @@ def _import_chunk(
         now=ctx.now,
         deal_rules=ctx.rules.deals if ctx.rules is not None else None,
         deal_stage_map=deal_stage_map,
+        date_format=date_format,
+        consent=consent,
     )
     found = apply(ctx, prepared)
     parts = [q for q in (prepared.quarantine, found) if not q.empty]

@@ -61,11 +61,14 @@ def test_export_after_a_promotion_writes_the_mql_date_and_leaves_stages_never_en
 
 @pytest.mark.usefixtures("promoted_world")
 def test_hubspot_export_after_a_promotion_writes_hubspot_stage_names(tmp_path: Path) -> None:
-    rows = {row["email"]: row for row in export(tmp_path, "--hubspot")}
+    rows = {row["Email"]: row for row in export(tmp_path, "--hubspot")}
 
-    assert rows["promoted@example.com"]["lifecycle_stage"] == "marketingqualifiedlead"
-    assert rows["promoted@example.com"]["became_mql_at"] == "2026-11-20T03:00:00+00:00"
-    assert rows["quiet@example.com"]["lifecycle_stage"] == "lead"
+    promoted = rows["promoted@example.com"]
+    assert promoted["Lifecycle Stage"] == "marketingqualifiedlead"
+    assert promoted["Lead Status"] == "NEW"
+    # 03:00 UTC in the business time zone (Asia/Tokyo), as HubSpot writes times.
+    assert promoted["Became a Marketing Qualified Lead Date"] == "2026-11-20 12:00"
+    assert rows["quiet@example.com"]["Lifecycle Stage"] == "lead"
 
 
 @pytest.mark.parametrize("target", ["missing/folder/contacts.csv", "."])
