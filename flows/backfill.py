@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from prefect import flow
@@ -18,11 +19,19 @@ from prefect.artifacts import create_table_artifact
 from prefect.client.schemas.objects import State
 from prefect.runtime import flow_run
 
-from flows.common import dispatch_stopped, resolve_as_of, resolve_rules
+from flows.common import (
+    decision_table,
+    decisions_artifact_key,
+    dispatch_stopped,
+    publish_decisions,
+    resolve_as_of,
+    resolve_rules,
+    scored_contacts,
+)
 from flows.notify import notify_failure
 from leadflow.settings import get_settings
 from tasks.clock import Clock
-from tasks.cycle import CycleStep, run_cycle_hour
+from tasks.cycle import CycleStep, cycle_decision_rows, run_cycle_hour
 
 
 def backfill_hours(start: datetime, end: datetime, every_hours: int) -> list[datetime]:
@@ -126,7 +135,9 @@ def backfill(
         start: The first hour to run (a time without a UTC offset is business time).
         end: The last hour to run, inclusive.
         every_hours: Run every N-th hour (1 = every hour).
-        dry_run: Decide only: write and send nothing.
+        dry_run: Decide only: write and send nothing. Each hour's row then carries its
+            decisions (`decisions`: rows with `as_of`), all of them also in the
+            `backfill-dry-run-decisions` artifact.
         rules_path: A rules YAML file to use instead of the configured default.
         promote: Run MQL promotion, late owner assignment and the hand-off (Slack and
             the owner's email) each hour.
@@ -152,6 +163,7 @@ def backfill(
         if wanted
     }
     rows: list[dict[str, object]] = []
+    decided: list[dict[str, object]] = []
     problems: list[str] = []
     hours = backfill_hours(start, end, every_hours)
     listener, hook = _progress.get(), _before_hour.get()
@@ -163,7 +175,15 @@ def backfill(
         )
         if outcome.problems():
             problems.append(f"{hour:%Y-%m-%dT%H:%MZ} " + "; ".join(outcome.problems()))
-        rows.append(outcome.row())
+        row = outcome.row()
+        if dry_run:
+            table = decision_table(
+                partial(cycle_decision_rows, outcome), as_of=hour,
+                scored=scored_contacts(outcome.scoring), stamp_as_of=True,
+            )
+            row["decisions"] = table.rows
+            decided += table.artifact
+        rows.append(row)
         if listener is not None:
             listener(done, len(hours), hour)
         line = progress_line(done, len(hours), hour)
@@ -174,10 +194,15 @@ def backfill(
         if problems
         else None
     )
+    span = f"Backfill {rows[0]['as_of']} → {rows[-1]['as_of']}" if rows else "Backfill"
     create_table_artifact(
         key="backfill-summary",
-        table=rows,
-        description=(f"{problem} — " if problem else "")
-        + (f"Backfill {rows[0]['as_of']} → {rows[-1]['as_of']}" if rows else "Backfill"),
+        table=[{k: v for k, v in row.items() if k != "decisions"} for row in rows],
+        description=(f"{problem} — " if problem else "") + span,
     )
+    if dry_run:
+        publish_decisions(
+            key=decisions_artifact_key("backfill"), records=decided,
+            description=f"{span}: decisions of a dry run, not applied",
+        )
     return dispatch_stopped(problem, {"hours": rows}) if problem else rows

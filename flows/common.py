@@ -1,9 +1,13 @@
-"""What every leadflow flow shares: parameter resolution and run names."""
+"""What every leadflow flow shares: parameter resolution, run names, the dry-run
+decision table."""
 
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from prefect.artifacts import create_table_artifact
 from prefect.client.schemas.objects import State
 from prefect.runtime import flow_run
 from prefect.states import Failed
@@ -11,6 +15,9 @@ from prefect.states import Failed
 from leadflow.settings import get_settings
 from leadflow.timeutil import floor_to_hour, to_utc, utc_now
 from models.rules import Rules, load_rules
+from tasks.decision_names import read_decision_people
+from tasks.decision_rows import DecisionNames, DecisionRow, as_records
+from tasks.scoring.report import ScoringOutcome
 
 AS_OF_HELP = (
     "The hour to run, floored to the hour. Empty means now. A time without a UTC offset "
@@ -62,3 +69,74 @@ def dispatch_stopped(problem: str, summary: dict[str, Any]) -> State[Any]:
 def finish(summary: dict[str, Any], *, problem: str | None) -> dict[str, Any] | State[Any]:
     """The flow's return value: `summary`, or a `Failed` state saying why dispatch stopped."""
     return summary if problem is None else dispatch_stopped(problem, summary)
+
+
+# A table artifact this long is already more than anyone scrolls; the flow's result keeps
+# every row.
+DECISIONS_ARTIFACT_MAX_ROWS = 10_000
+
+
+def decisions_artifact_key(flow_name: str) -> str:
+    """The key of a dry run's decision table artifact, e.g. `lead-cycle-dry-run-decisions`."""
+    return f"{flow_name}-dry-run-decisions"
+
+
+@dataclass(frozen=True)
+class DecisionTable:
+    """A dry run's decisions twice: `rows` for people (the contact's address, owner names),
+    `artifact` for the UI (ids only: artifacts carry no personal data)."""
+
+    rows: list[dict[str, object]]
+    artifact: list[dict[str, object]]
+
+
+def decision_table(
+    build: Callable[[DecisionNames], list[DecisionRow]],
+    *,
+    as_of: datetime,
+    scored: Collection[int] = (),
+    stamp_as_of: bool = False,
+) -> DecisionTable:
+    """Read who the decisions' ids are, then build the rows with `build` (pure).
+
+    `scored`: the contacts whose score changed (their previous score is read);
+    `stamp_as_of`: put the hour in every row (a backfill's rows span many hours).
+    """
+    contact_ids = {row.contact_id for row in build(DecisionNames())}
+    people = read_decision_people(
+        get_settings().database_url, contact_ids=contact_ids, scored_ids=scored, as_of=as_of
+    )
+    hour = as_of if stamp_as_of else None
+    return DecisionTable(
+        rows=as_records(build(people.names), emails=people.emails, as_of=hour),
+        artifact=as_records(build(people.names.without_owner_names()), as_of=hour),
+    )
+
+
+def scored_contacts(scoring: ScoringOutcome | None) -> list[int]:
+    """The contacts whose score a scoring step changed (none when it did not run)."""
+    return [] if scoring is None else [int(c) for c in scoring.changed["contact_id"]]
+
+
+def publish_decisions(*, key: str, records: list[dict[str, object]], description: str) -> None:
+    """The decision table artifact (its first `DECISIONS_ARTIFACT_MAX_ROWS` rows)."""
+    shown = records[:DECISIONS_ARTIFACT_MAX_ROWS]
+    more = (
+        f" (first {len(shown)} of {len(records)} decisions)" if len(shown) < len(records) else ""
+    )
+    if not records:
+        description += ": no decisions, nothing would change"
+    create_table_artifact(key=key, table=shown, description=description + more)
+
+
+def with_decisions(
+    summary: dict[str, Any], table: DecisionTable, *, flow_name: str, as_of: datetime
+) -> dict[str, Any]:
+    """A dry run's summary with its `decisions` rows and the key of their artifact, which
+    this publishes."""
+    key = decisions_artifact_key(flow_name)
+    publish_decisions(
+        key=key, records=table.artifact,
+        description=f"{flow_name} at {as_of.isoformat()}: decisions of a dry run, not applied",
+    )
+    return {**summary, "decisions": table.rows, "decisions_artifact": key}

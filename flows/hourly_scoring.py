@@ -5,9 +5,18 @@ from datetime import datetime
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
-from flows.common import resolve_as_of, resolve_rules, run_name_with_as_of
+from flows.common import (
+    decision_table,
+    resolve_as_of,
+    resolve_rules,
+    run_name_with_as_of,
+    scored_contacts,
+    with_decisions,
+)
 from flows.notify import notify_failure
 from leadflow.settings import get_settings
+from tasks.cycle import step_decision_rows
+from tasks.narration import scoring_sentence
 from tasks.scoring.hour import FLOW_NAME, score_hour
 from tasks.scoring.report import scoring_markdown
 
@@ -34,7 +43,9 @@ def hourly_scoring(
         as_of: The hour to score, floored to the hour. Empty means now. A time without a
             UTC offset is read in the business time zone (LEADFLOW_BUSINESS_TIMEZONE,
             default Asia/Tokyo); the UI's date picker sends UTC.
-        dry_run: Decide only: report what would be written, write nothing.
+        dry_run: Decide only: report what would be written, write nothing. The result
+            then lists each changed score (`decisions`), as does the
+            `hourly-scoring-dry-run-decisions` artifact.
         rules_path: A rules YAML file to use instead of the configured default.
         full: Rescore every contact, not only those whose score can have changed.
     """
@@ -48,9 +59,11 @@ def hourly_scoring(
         markdown=scoring_markdown(outcome),
         description=f"Scoring at {hour.isoformat()}",
     )
-    print(
-        f"scored {outcome.scored} of {outcome.candidates} candidates at {hour.isoformat()}: "
-        f"{outcome.snapshots_written} new snapshots"
-        + (" (dry run: nothing written)" if dry_run else "")
+    print(scoring_sentence(outcome.summary(), get_settings().tz))
+    if not dry_run:
+        return outcome.summary()
+    table = decision_table(
+        lambda names: step_decision_rows(outcome, names), as_of=hour,
+        scored=scored_contacts(outcome),
     )
-    return outcome.summary()
+    return with_decisions(outcome.summary(), table, flow_name=FLOW_NAME, as_of=hour)

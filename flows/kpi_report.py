@@ -1,4 +1,5 @@
-"""Deployment `kpi-report`: the KPIs of a period as markdown and table artifacts."""
+"""Deployment `kpi-report`: the KPIs of a period as markdown and table artifacts and an
+HTML page with charts (a file under `LEADFLOW_REPORTS_DIR`)."""
 
 from datetime import date
 from typing import Any
@@ -11,6 +12,7 @@ from flows.notify import notify_failure
 from leadflow.db import ensure_database
 from leadflow.settings import get_settings
 from leadflow.timeutil import utc_now
+from tasks.kpi.html import render_html, report_file_name, write_page
 from tasks.kpi.render import render_markdown
 from tasks.kpi.report import kpi_period, kpi_report, month_to_date
 
@@ -35,9 +37,12 @@ def kpi_report_flow(
 
     Reads the stage, deal, score and SLA history and computes the figures of the README's
     "KPI report" (MQL cohort, funnel, deals, dwell, SLA compliance, score histogram, lead
-    sources, threshold calibration). Writes nothing to the database. Ends with the
-    `kpi-report` markdown artifact (headline: MQL count, MQL → SQL, average deal length)
-    and one table artifact per report table; returns the JSON document.
+    sources, threshold calibration). Writes nothing to the database. Writes the report as
+    one self-contained HTML page with charts to `kpi-<from>-<to>.html` in the reports
+    folder (`LEADFLOW_REPORTS_DIR`, default `.leadflow/reports`, on the machine that runs
+    the flow; a rerun replaces it) and says where in its log and markdown artifact. Ends
+    with the `kpi-report` markdown artifact (headline: MQL count, MQL → SQL, average deal
+    length) and one table artifact per report table; returns the JSON document.
 
     Args:
         from_date: First day of the period (included), business time zone. Empty: the
@@ -49,14 +54,19 @@ def kpi_report_flow(
     """
     settings = get_settings()
     default_from, default_to = month_to_date(utc_now().astimezone(settings.tz).date())
+    deal_rules = resolve_rules(rules_path).deals
     period = kpi_period(
-        from_date or default_from, to_date or default_to, tz=settings.tz,
-        deals=resolve_rules(rules_path).deals,
+        from_date or default_from, to_date or default_to, tz=settings.tz, deals=deal_rules,
     )
     report = kpi_report(ensure_database(settings.database_url), period)
     dates = f"{report['period']['from']} – {report['period']['to']}"
-    create_markdown_artifact(key="kpi-report", markdown=render_markdown(report),
-                             description=f"KPI report {dates}")
+    page = write_page(render_html(report, deal_stages=deal_rules.names),
+                      settings.reports_dir / report_file_name(report))
+    create_markdown_artifact(
+        key="kpi-report",
+        markdown=render_markdown(report) + f"\nHTML page with charts: `{page}`\n",
+        description=f"KPI report {dates}",
+    )
     for key, title in TABLES.items():
         create_table_artifact(key=f"kpi-{key.replace('_', '-')}", table=report[key],
                               description=f"{title}, {dates}")
@@ -64,4 +74,5 @@ def kpi_report_flow(
           f"{report['mql_to_sql_rate']}, {report['deals_won']} deals won")
     for warning in report["warnings"]:
         print(f"warning: {warning}")
+    print(f"KPI report page with charts: {page}")
     return report

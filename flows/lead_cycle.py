@@ -7,11 +7,20 @@ from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 from prefect.client.schemas.objects import State
 
-from flows.common import finish, resolve_as_of, resolve_rules, run_name_with_as_of
+from flows.common import (
+    decision_table,
+    finish,
+    resolve_as_of,
+    resolve_rules,
+    run_name_with_as_of,
+    scored_contacts,
+    with_decisions,
+)
 from flows.notify import notify_failure
 from leadflow.settings import get_settings
 from tasks.clock import Clock
-from tasks.cycle import cycle_markdown, run_cycle_hour, step_artifacts
+from tasks.cycle import cycle_decision_rows, cycle_markdown, run_cycle_hour, step_artifacts
+from tasks.narration import SENTENCES, when
 
 FLOW_NAME = "lead-cycle"
 ARTIFACT_KEY = "lead-cycle-summary"
@@ -48,11 +57,19 @@ def lead_cycle(
             default Asia/Tokyo); the UI's date picker sends UTC.
         dry_run: Decide only: report what every step would do, write and send nothing.
             Scores are not written either, so promotion judges the scores already stored.
+            The result then lists every step's decisions in cycle order (`decisions`),
+            as does the `lead-cycle-dry-run-decisions` artifact.
         rules_path: A rules YAML file to use instead of the configured default.
     """
     hour = resolve_as_of(as_of)
+    settings = get_settings()
+    print(
+        f"Lead cycle for {when(hour, settings.tz)}: scoring → promotion → recycling → "
+        "nurture → SLA escalation, each step after the previous one"
+        + (" (dry run: deciding only, nothing is written or sent)" if dry_run else "")
+    )
     outcome = run_cycle_hour(
-        settings=get_settings(),
+        settings=settings,
         rules=resolve_rules(rules_path),
         as_of=hour,
         dry_run=dry_run,
@@ -68,10 +85,15 @@ def lead_cycle(
         markdown=cycle_markdown(outcome),
         description=(f"{problem} — " if problem else "") + f"Lead cycle at {hour.isoformat()}",
     )
-    for report in outcome.reports():
-        print(
-            f"{report.step.value} at {hour.isoformat()}: "
-            + ", ".join(f"{name} {value}" for name, value in report.headline.items())
-            + (" (already decided: nothing done)" if report.superseded_by else "")
+    for step, step_outcome in outcome.outcomes():
+        print(SENTENCES[step.value](step_outcome.summary(), settings.tz))
+    if problem:
+        print(f"Some messages could not go out; they wait in the outbox: {problem}")
+    summary = outcome.summary()
+    if dry_run:
+        table = decision_table(
+            lambda names: cycle_decision_rows(outcome, names), as_of=hour,
+            scored=scored_contacts(outcome.scoring),
         )
-    return finish(outcome.summary(), problem=problem)
+        summary = with_decisions(summary, table, flow_name=FLOW_NAME, as_of=hour)
+    return finish(summary, problem=problem)

@@ -8,9 +8,18 @@ from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 from prefect.client.schemas.objects import State
 
-from flows.common import finish, resolve_as_of, resolve_rules, run_name_with_as_of
+from flows.common import (
+    decision_table,
+    finish,
+    resolve_as_of,
+    resolve_rules,
+    run_name_with_as_of,
+    with_decisions,
+)
 from flows.notify import notify_failure
 from leadflow.settings import get_settings
+from tasks.cycle import step_decision_rows
+from tasks.narration import promotion_sentence
 from tasks.promotion.hour import FLOW_NAME, promote_hour
 from tasks.promotion.report import promotion_markdown
 
@@ -49,6 +58,8 @@ def mql_promotion(
             UTC offset is read in the business time zone (LEADFLOW_BUSINESS_TIMEZONE,
             default Asia/Tokyo); the UI's date picker sends UTC.
         dry_run: Decide only: report the moves and messages, write and send nothing.
+            The result then lists each decision (`decisions`), as does the
+            `mql-promotion-dry-run-decisions` artifact.
         rules_path: A rules YAML file to use instead of the configured default.
     """
     hour = resolve_as_of(as_of)
@@ -61,8 +72,8 @@ def mql_promotion(
         description=f"MQL promotion at {hour.isoformat()}",
     )
     summary = outcome.summary()
-    print(
-        f"promotion at {hour.isoformat()}: {summary['decided']}"
-        + (" (dry run: nothing written)" if dry_run else f", applied {summary['promoted']}")
-    )
+    print(promotion_sentence(summary, get_settings().tz))
+    if dry_run:
+        table = decision_table(lambda names: step_decision_rows(outcome, names), as_of=hour)
+        summary = with_decisions(summary, table, flow_name=FLOW_NAME, as_of=hour)
     return finish(summary, problem=outcome.dispatch_problem())

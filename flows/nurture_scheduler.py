@@ -7,9 +7,18 @@ from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 from prefect.client.schemas.objects import State
 
-from flows.common import finish, resolve_as_of, resolve_rules, run_name_with_as_of
+from flows.common import (
+    decision_table,
+    finish,
+    resolve_as_of,
+    resolve_rules,
+    run_name_with_as_of,
+    with_decisions,
+)
 from flows.notify import notify_failure
 from leadflow.settings import get_settings
+from tasks.cycle import step_decision_rows
+from tasks.narration import nurture_sentence
 from tasks.nurture.hour import FLOW_NAME, nurture_hour
 from tasks.nurture.report import nurture_markdown
 
@@ -42,6 +51,8 @@ def nurture_scheduler(
             UTC offset is read in the business time zone (LEADFLOW_BUSINESS_TIMEZONE,
             default Asia/Tokyo); the UI's date picker sends UTC.
         dry_run: Decide only: report enrollments and emails, write and send nothing.
+            The result then lists each decision (`decisions`), as does the
+            `nurture-scheduler-dry-run-decisions` artifact.
         rules_path: A rules YAML file to use instead of the configured default.
     """
     hour = resolve_as_of(as_of)
@@ -53,12 +64,9 @@ def nurture_scheduler(
         markdown=nurture_markdown(outcome),
         description=f"Nurture at {hour.isoformat()}",
     )
-    counts = outcome.decisions.counts()
-    sent = outcome.dispatch.sent if outcome.dispatch else 0
-    print(
-        f"nurture at {hour.isoformat()}: {counts['enrolled']} enrolled, {counts['emails']} "
-        f"emails queued, {sent} sent, {counts['held']} held, {counts['exited']} exited"
-        + (f" ({outcome.transport})" if outcome.transport else "")
-        + (" (dry run: nothing written)" if dry_run else "")
-    )
-    return finish(outcome.summary(), problem=outcome.dispatch_problem())
+    summary = outcome.summary()
+    print(nurture_sentence(summary, get_settings().tz))
+    if dry_run:
+        table = decision_table(lambda names: step_decision_rows(outcome, names), as_of=hour)
+        summary = with_decisions(summary, table, flow_name=FLOW_NAME, as_of=hour)
+    return finish(summary, problem=outcome.dispatch_problem())

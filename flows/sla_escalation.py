@@ -7,9 +7,18 @@ from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 from prefect.client.schemas.objects import State
 
-from flows.common import finish, resolve_as_of, resolve_rules, run_name_with_as_of
+from flows.common import (
+    decision_table,
+    finish,
+    resolve_as_of,
+    resolve_rules,
+    run_name_with_as_of,
+    with_decisions,
+)
 from flows.notify import notify_failure
 from leadflow.settings import get_settings
+from tasks.cycle import step_decision_rows
+from tasks.narration import sla_sentence
 from tasks.sla.hour import FLOW_NAME, sla_hour
 from tasks.sla.report import sla_markdown
 
@@ -51,6 +60,8 @@ def sla_escalation(
             default Asia/Tokyo); the UI's date picker sends UTC.
         dry_run: Decide only: report clocks, escalations and messages, write and send
             nothing.
+            The result then lists each decision (`decisions`), as does the
+            `sla-escalation-dry-run-decisions` artifact.
         rules_path: A rules YAML file to use instead of the configured default.
     """
     hour = resolve_as_of(as_of)
@@ -63,9 +74,8 @@ def sla_escalation(
         description=f"SLA escalation at {hour.isoformat()}",
     )
     summary = outcome.summary()
-    print(
-        f"sla at {hour.isoformat()}: opened {summary['clocks_opened']}, "
-        f"escalations {summary['escalations']}"
-        + (" (dry run: nothing written)" if dry_run else "")
-    )
+    print(sla_sentence(summary, get_settings().tz))
+    if dry_run:
+        table = decision_table(lambda names: step_decision_rows(outcome, names), as_of=hour)
+        summary = with_decisions(summary, table, flow_name=FLOW_NAME, as_of=hour)
     return finish(summary, problem=outcome.dispatch_problem())

@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     )
     email_from: str = "leadflow <marketing@example.com>"
     outbox_dir: Path = Path(".leadflow/outbox")
+    reports_dir: Path = Field(
+        default=Path(".leadflow/reports"),
+        description="Folder the kpi-report flow writes its HTML page to (kpi-<from>-<to>.html).",
+    )
     public_base_url: str = "http://127.0.0.1:8000"
     signing_secrets: SecretStr | None = Field(
         default=None,

@@ -15,6 +15,15 @@ from typing import Any
 from leadflow.settings import Settings
 from models.rules import Rules
 from tasks.clock import Clock
+from tasks.decision_rows import (
+    DecisionNames,
+    DecisionRow,
+    nurture_rows,
+    promotion_rows,
+    recycling_rows,
+    scoring_rows,
+    sla_rows,
+)
 from tasks.nurture.hour import FLOW_NAME as NURTURE_FLOW
 from tasks.nurture.hour import nurture_hour
 from tasks.nurture.report import NurtureOutcome, nurture_markdown
@@ -212,6 +221,24 @@ def _headline(outcome: StepOutcome) -> dict[str, int]:
         "sla_breached": sum(outcome.decisions.by_policy("breached").values()),
         "escalations": sum(outcome.decisions.escalations_by_level().values()),
     }
+
+
+def step_decision_rows(outcome: StepOutcome, names: DecisionNames) -> list[DecisionRow]:
+    """A step's decisions as rows of the dry-run decision table (`tasks.decision_rows`)."""
+    if isinstance(outcome, ScoringOutcome):
+        return scoring_rows(outcome.changed, names)
+    if isinstance(outcome, PromotionOutcome):
+        return promotion_rows(outcome.decisions, names)
+    if isinstance(outcome, RecyclingOutcome):
+        return recycling_rows(outcome.decisions, names)
+    if isinstance(outcome, NurtureOutcome):
+        return nurture_rows(outcome.decisions)
+    return sla_rows(outcome.decisions, outcome.reassignments, names)
+
+
+def cycle_decision_rows(outcome: CycleOutcome, names: DecisionNames) -> list[DecisionRow]:
+    """Every step's decision rows, in cycle order (scoring first, SLA last)."""
+    return [row for _, result in outcome.outcomes() for row in step_decision_rows(result, names)]
 
 
 def step_artifacts(outcome: CycleOutcome) -> list[StepArtifact]:

@@ -54,10 +54,12 @@ def check_rules(rules: Path | None) -> str | None:
 def run_hour_flow(
     flow: Callable[..., Any], *, as_of: str | None, dry_run: bool, rules: Path | None
 ) -> dict[str, Any]:
-    """Run an hourly flow (promotion, recycling, SLA) for one hour from the command line.
+    """Run an hourly flow (promotion, recycling, SLA, the cycle) for one hour from the
+    command line.
 
     Checks `--as-of` and `--rules` before any flow run starts, warns when email would go
-    to files, prints the summary, and says so when the hour was already decided.
+    to files, prints the summary (a dry run's decisions as a table after it), and says so
+    when the hour was already decided.
     """
     from app.cli.nurture_commands import warn_about_transport
     from app.cli.scoring_commands import parse_as_of
@@ -81,7 +83,8 @@ def finish_flow_run(state: "State[Any]") -> dict[str, Any]:
     """Print a flow run's summary; exit 1 with its state message when the run failed.
 
     A run that did its work but could not dispatch (e.g. no Slack token) ends Failed with
-    its summary attached: print both. Any other failure is re-raised as it happened.
+    its summary attached: print both. A dry run's summary carries its decisions: they
+    follow the counts as a table. Any other failure is re-raised as it happened.
     """
     from flows.common import DispatchStopped
 
@@ -94,7 +97,12 @@ def finish_flow_run(state: "State[Any]") -> dict[str, Any]:
     elif isinstance(result, dict):
         summary = result
     for key, value in (summary or {}).items():
-        typer.echo(f"{key}: {value}")
+        if key not in ("decisions", "decisions_artifact"):  # printed as the table below
+            typer.echo(f"{key}: {value}")
+    if summary and "decisions" in summary:
+        from app.cli.decisions_table import print_decisions
+
+        print_decisions(summary["decisions"], artifact=summary.get("decisions_artifact"))
     if not state.is_completed():
         fail(f"{state.name}: {state.message or 'the run did not complete'}")
     return summary or {}

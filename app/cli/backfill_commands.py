@@ -98,6 +98,14 @@ def replay(
     typer.echo(f"replayed {len(result.rows)} hours{mode}")
     for name, value in result.totals().items():
         typer.echo(f"{name}: {value}")
+    if dry_run:
+        from app.cli.decisions_table import print_decisions
+
+        print_decisions(
+            [row for hour in result.rows for row in _decisions(hour)],
+            artifact="backfill-dry-run-decisions",
+            nothing="no decisions: nothing would change in these hours",
+        )
     if not result.completed:
         fail(result.message or "the replay did not complete")
 
@@ -147,3 +155,9 @@ def _progress_bar(*, total: int, done: int) -> Iterator[None]:
 
         with reporting_progress(advance):
             yield
+
+
+def _decisions(hour: dict[str, object]) -> list[dict[str, object]]:
+    """A dry-run hour's decision rows (each stamped with its `as_of`)."""
+    rows = hour.get("decisions")
+    return list(rows) if isinstance(rows, list) else []

@@ -1,4 +1,4 @@
-"""`leadflow report kpi`: the KPI report of a period as markdown or JSON."""
+"""`leadflow report kpi`: the KPI report of a period as markdown, JSON or an HTML page."""
 
 import json
 from datetime import date
@@ -22,6 +22,7 @@ class ReportFormat(StrEnum):
 
     md = "md"
     json = "json"
+    html = "html"
 
 
 def parse_date(text: str, *, option: str) -> date:
@@ -41,7 +42,9 @@ def report_kpi(
     start: Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD (included).")],
     end: Annotated[str, typer.Option("--to", help="Last day, YYYY-MM-DD (NOT included).")],
     output_format: Annotated[
-        ReportFormat, typer.Option("--format", help="md (tables) or json (every key).")
+        ReportFormat,
+        typer.Option("--format", help="md (tables), json (every key) or html (one page with "
+                     "charts, no network needed to view it)."),
     ] = ReportFormat.md,
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="File to write (default: print).")
@@ -51,7 +54,7 @@ def report_kpi(
     """The KPI report for the days [--from, --to) in the business time zone.
 
     MQL cohort, funnel, deals, dwell, SLA compliance, score histogram, lead sources and
-    MQL threshold calibration, as markdown or JSON.
+    MQL threshold calibration, as markdown, JSON or a self-contained HTML page with charts.
     """
     from flows.common import resolve_rules
     from leadflow.db import ensure_database
@@ -66,8 +69,14 @@ def report_kpi(
     except KpiPeriodError as error:
         fail(str(error))
     report = kpi_report(ensure_database(settings.database_url), period)
-    text = (json.dumps(report, ensure_ascii=False, indent=2) + "\n"
-            if output_format is ReportFormat.json else render_markdown(report))
+    if output_format is ReportFormat.html:
+        from tasks.kpi.html import render_html  # its charts load matplotlib: html pays alone
+
+        text = render_html(report, deal_stages=deal_rules.names)
+    elif output_format is ReportFormat.json:
+        text = json.dumps(report, ensure_ascii=False, indent=2) + "\n"
+    else:
+        text = render_markdown(report)
     if output is None:
         typer.echo(text, nl=False)
         return

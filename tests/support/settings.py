@@ -24,6 +24,7 @@ def settings_for(database_url: str, **overrides: Any) -> Settings:
         for name, field in Settings.model_fields.items()
     }
     values["outbox_dir"] = Path(tempfile.mkdtemp(prefix="leadflow-test-outbox-"))
+    values["reports_dir"] = Path(tempfile.mkdtemp(prefix="leadflow-test-reports-"))
     values["development"] = True
     values.update(overrides, database_url=database_url)
     unknown = set(values) - set(Settings.model_fields)

@@ -1,0 +1,159 @@
+"""The KPI report as one self-contained HTML page: headline, warnings, charts and tables.
+
+Nothing on the page is fetched at view time: CSS is inline and the charts are inline SVG
+(tasks/kpi/charts.py). Lead sources and owner names are free text, so the template is
+rendered with autoescape on; only the SVGs, which matplotlib escaped, go in as markup.
+"""
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from leadflow.paths import TEMPLATES_DIR
+from tasks.kpi.compute import MQL_TO_SQL_WARNING
+from tasks.kpi.render import number, percent
+
+TEMPLATE = "kpi_report.html.j2"
+
+
+@dataclass(frozen=True)
+class Table:
+    """One table of the page, the same as the markdown's."""
+
+    title: str
+    headers: list[str]
+    rows: list[list[Any]]
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One headline or key figure: its label, value as text, and whether it needs a look."""
+
+    label: str
+    value: str
+    alert: bool = False
+
+
+def _dwell(title: str, dwell: dict[str, dict[str, Any]]) -> Table:
+    return Table(title, ["stage", "stays", "mean days", "median days"],
+                 [[stage, row["stays"], number(row["mean_days"]), number(row["median_days"])]
+                  for stage, row in dwell.items()])
+
+
+def report_tables(report: dict[str, Any]) -> list[Table]:
+    """The tables of the markdown report (tasks/kpi/render.py), in the same order."""
+    entries = report["stage_entries"]
+    return [
+        Table("MQL cohort", ["MQLs", "→ SQL", "→ customer", "median days MQL → customer"],
+              [[report["mql_count"], percent(report["mql_to_sql_rate"]),
+                percent(report["mql_to_customer_rate"]),
+                number(report["median_days_mql_to_customer"])]]),
+        Table("Funnel (first entries in the period)", ["step", "count", "rate", "of"], [
+            ["new leads", report["new_leads"], "", ""],
+            ["MQL", entries["mql"], percent(report["mql_rate"]), "new leads"],
+            ["SQL", entries["sql"], percent(report["sql_rate"]), "MQL"],
+            ["opportunity", entries["opportunity"], percent(report["opportunity_rate"]), "SQL"],
+            ["customer", entries["customer"], percent(report["win_rate"]), "opportunity"],
+            ["lead → won", entries["customer"], percent(report["lead_to_won_rate"]),
+             "new leads"],
+        ]),
+        Table("Deals closed in the period",
+              ["won", "lost", "win rate", "average deal days", "won amount",
+               "won through MQL", "won through SQL"],
+              [[report["deals_won"], report["deals_lost"], percent(report["deal_win_rate"]),
+                number(report["average_deal_days"]), number(report["won_amount"]),
+                number(report["won_amount_through_mql"]),
+                number(report["won_amount_through_sql"])]]),
+        Table("Monthly MQL count", ["month", "MQLs"],
+              [[r["month"], r["mql_count"]] for r in report["monthly_mql_count"]]),
+        _dwell("Dwell per lifecycle stage", report["stage_dwell_days"]),
+        _dwell("Dwell per deal stage", report["deal_stage_dwell_days"]),
+        Table("Sales SLA", ["first touch median", "first touch mean", "first touch in time",
+                            "SQL decisions in time"],
+              [[number(report["first_touch_hours_median"], " h"),
+                number(report["first_touch_hours_mean"], " h"),
+                percent(report["first_touch_in_time_rate"]),
+                percent(report["sql_decision_in_time_rate"])]]),
+        Table("Follow-up completion per owner", ["owner", "due", "done", "completion"],
+              [[r["owner"], r["due"], r["done"], percent(r["completion_rate"])]
+               for r in report["follow_up_completion"]]),
+        Table("MQL score at MQL (10-point bands)", ["band", "contacts"],
+              [[r["band"], r["contacts"]] for r in report["mql_score_histogram"]]),
+        Table("SQL rate by lead source", ["lead source", "MQLs", "SQL", "SQL rate"],
+              [[r["lead_source"], r["mql"], r["sql"], percent(r["sql_rate"])]
+               for r in report["sql_rate_by_lead_source"]]),
+        Table("MQL threshold calibration",
+              ["threshold", "would be MQL", "reached SQL", "SQL rate"],
+              [[r["threshold"], r["would_be_mql"], r["reached_sql"], percent(r["sql_rate"])]
+               for r in report["calibration"]]),
+    ]
+
+
+def headline(report: dict[str, Any]) -> list[Figure]:
+    """The three figures people steer by: MQL count, MQL → SQL, average deal length."""
+    rate = report["mql_to_sql_rate"]
+    return [
+        Figure("MQL count", number(report["mql_count"])),
+        Figure("MQL → SQL", percent(rate), alert=rate is not None and rate < MQL_TO_SQL_WARNING),
+        Figure("Average deal length", number(report["average_deal_days"], " days")),
+    ]
+
+
+def key_figures(report: dict[str, Any]) -> list[Figure]:
+    """The figures under the headline: leads, deals, money and the first-touch SLA."""
+    return [
+        Figure("New leads", number(report["new_leads"])),
+        Figure("MQL rate", percent(report["mql_rate"])),
+        Figure("Deals won / lost", f"{report['deals_won']} / {report['deals_lost']}"),
+        Figure("Deal win rate", percent(report["deal_win_rate"])),
+        Figure("Won amount", number(report["won_amount"])),
+        Figure("First touch, median", number(report["first_touch_hours_median"], " h")),
+        Figure("First touch in time", percent(report["first_touch_in_time_rate"])),
+    ]
+
+
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+
+
+def render_html(report: dict[str, Any], *, deal_stages: Sequence[str] = ()) -> str:
+    """The whole report as one HTML page (`report kpi --format html`, the kpi-report flow).
+
+    `deal_stages` orders the deal dwell chart (the rules' pipeline order).
+    """
+    from tasks.kpi.charts import kpi_charts  # matplotlib: paid only when a page is drawn
+
+    charts = [
+        {"key": chart.key, "title": chart.title, "note": chart.note,
+         "svg": None if chart.svg is None else Markup(chart.svg)}
+        for chart in kpi_charts(report, deal_stages=deal_stages)
+    ]
+    return _environment().get_template(TEMPLATE).render(
+        period=report["period"], headline=headline(report), key_figures=key_figures(report),
+        warnings=report["warnings"], charts=charts, tables=report_tables(report),
+    )
+
+
+def report_file_name(report: dict[str, Any]) -> str:
+    """`kpi-<from>-<to>.html` for the report's period (`to` excluded, as everywhere)."""
+    return f"kpi-{report['period']['from']}-{report['period']['to']}.html"
+
+
+def write_page(page: str, path: Path) -> Path:
+    """Write the page to `path` (folders created) through a temporary file, so a reader
+    never sees half a page; returns the absolute path."""
+    path = path.expanduser().absolute()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(page, encoding="utf-8")
+    os.replace(partial, path)
+    return path
