@@ -22,6 +22,7 @@ from app.sales_team import sales_summary, work_leads
 from flows.common import resolve_rules
 from leadflow.settings import get_settings
 from leadflow.timeutil import floor_to_hour, utc_now
+from models.rules import Rules
 
 __all__ = ["DemoOptions", "format_summary", "run_demo"]
 
@@ -131,12 +132,30 @@ def run_demo(
             if not result.completed:
                 say(f"    warning: {result.message}")
     say(f"{elapsed()} done")
+    page = write_kpi_page(options.folder / "kpi-report.html", start=start, end=end, rules=rules)
+    say(f"{elapsed()} wrote the KPI report (funnel, MQLs, scores, SLA, deals; charts) to {page}")
     headline = summarise(engine, end=end)
+    headline["kpi_report"] = str(page)
     headline["sales"] = sales_summary(engine)
     headline["hours_replayed"] = hours
     headline["seconds"] = round(time.perf_counter() - started, 1)
     headline["database"] = str(options.database_path)
     return headline
+
+
+def write_kpi_page(path: Path, *, start: datetime, end: datetime, rules: Rules) -> Path:
+    """The KPI report of the demo's days as one HTML page with charts, through the same
+    wiring as `leadflow report kpi --format html` (the days [start, end] in business time)."""
+    from leadflow.db import ensure_database
+    from tasks.kpi.html import render_html, write_page
+    from tasks.kpi.report import kpi_period, kpi_report
+
+    settings = get_settings()
+    first = start.astimezone(settings.tz).date()
+    last = end.astimezone(settings.tz).date() + timedelta(days=1)
+    period = kpi_period(first, last, tz=settings.tz, deals=rules.deals)
+    report = kpi_report(ensure_database(settings.database_url), period)
+    return write_page(render_html(report, deal_stages=rules.deals.names), path)
 
 
 @contextmanager

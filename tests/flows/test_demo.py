@@ -35,6 +35,11 @@ def test_the_demo_imports_replays_and_points_at_what_to_try_next(
     assert headline["snapshots"] >= 80
     assert (tmp_path / "demo" / "demo.db").exists()
     assert (tmp_path / "demo" / "csv" / "events.csv").exists()
+    page = Path(str(headline["kpi_report"]))
+    assert page == tmp_path / "demo" / "kpi-report.html"
+    html = page.read_text(encoding="utf-8")
+    assert "<svg" in html and "MQL count" in html
+    assert any("wrote the KPI report" in line and str(page) in line for line in lines)
     summary = format_summary(headline)
     assert "leadflow explain" in summary
     assert "top leads:" in summary
