@@ -4,7 +4,7 @@
 Run it through scripts/screenshots.sh (which installs Chromium and the CJK fonts first).
 It uses the demo's database (`leadflow demo` writes .leadflow/demo/demo.db; run the demo
 first), starts a throwaway `prefect server` on a free loopback port with its own
-PREFECT_HOME, runs a dry run of the lead cycle for tomorrow 10:00 against it, and
+PREFECT_HOME, runs a dry run of the lead cycle for the next 10:00 business time against it, and
 screenshots that run's page and its summary artifact. Nothing is sent: the cycle hour is a dry run.
 
 Usage: .venv/bin/python scripts/screenshots.py [--out docs/images] [--demo .leadflow/demo]
@@ -112,12 +112,13 @@ def flow_run_picture(demo: Path, out: Path) -> None:
             )
         try:
             wait_healthy(base, server, log)
-            # Tomorrow 10:00 business time: the demo's leads have waits, nurture steps and
+            # The next 10:00 business time: the demo's leads have waits, nurture steps and
             # SLA clocks falling due by then, so the dry run has decisions to show.
             tz = ZoneInfo(os.environ.get("LEADFLOW_BUSINESS_TIMEZONE", "Asia/Tokyo"))
-            morning = (datetime.now(tz) + timedelta(days=1)).replace(
-                hour=10, minute=0, second=0, microsecond=0
-            )
+            now = datetime.now(tz)
+            morning = now.replace(hour=10, minute=0, second=0, microsecond=0)
+            if morning <= now:
+                morning += timedelta(days=1)
             subprocess.run([str(BIN / "leadflow"), "run", "cycle", "--dry-run", "--as-of",
                             morning.isoformat()], env=env, check=True, capture_output=True,
                            timeout=600)
