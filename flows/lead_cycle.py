@@ -74,6 +74,7 @@ def lead_cycle(
         as_of=hour,
         dry_run=dry_run,
         clock=Clock.LIVE,
+        after_step=lambda step, done: print(SENTENCES[step.value](done.summary(), settings.tz)),
     )
     for artifact in step_artifacts(outcome):
         create_markdown_artifact(
@@ -85,8 +86,6 @@ def lead_cycle(
         markdown=cycle_markdown(outcome),
         description=(f"{problem} — " if problem else "") + f"Lead cycle at {hour.isoformat()}",
     )
-    for step, step_outcome in outcome.outcomes():
-        print(SENTENCES[step.value](step_outcome.summary(), settings.tz))
     if problem:
         print(f"Some messages could not go out; they wait in the outbox: {problem}")
     summary = outcome.summary()

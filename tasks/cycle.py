@@ -6,7 +6,7 @@ capability's own hour function in turn, each after the previous one finished. Re
 runs before nurture so a lead recycled this hour is enrolled in nurture this hour.
 """
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -157,6 +157,7 @@ def run_cycle_hour(
     dry_run: bool = False,
     clock: Clock = Clock.LIVE,
     steps: Collection[CycleStep] = ALL_STEPS,
+    after_step: Callable[[CycleStep, StepOutcome], None] | None = None,
 ) -> CycleOutcome:
     """Run the given steps of the cycle for one hour, in cycle order, each after the
     previous one finished.
@@ -165,31 +166,33 @@ def run_cycle_hour(
     own flow name, so a step already applied for this hour (or a later one) does nothing.
     A dispatch problem does not stop the cycle: the later steps still run, and the
     outcome's `dispatch_problem()` says what could not go out. `clock` stamps every
-    step's sends (`tasks.clock`): simulated, they are dated at the hour.
+    step's sends (`tasks.clock`): simulated, they are dated at the hour. `after_step` is
+    told each step's outcome as soon as it finished (the flow logs it then).
     """
-    scoring = promotion = recycling = nurture = sla = None
-    if CycleStep.SCORING in steps:
-        scoring = score_hour(settings=settings, rules=rules, as_of=as_of, dry_run=dry_run)
-    if CycleStep.PROMOTION in steps:
-        promotion = promote_hour(
+    hours: dict[CycleStep, Callable[[], StepOutcome]] = {
+        CycleStep.SCORING: lambda: score_hour(
+            settings=settings, rules=rules, as_of=as_of, dry_run=dry_run
+        ),
+        CycleStep.PROMOTION: lambda: promote_hour(
             settings=settings, rules=rules, as_of=as_of, dry_run=dry_run, clock=clock
-        )
-    if CycleStep.RECYCLING in steps:
-        recycling = recycle_hour(
+        ),
+        CycleStep.RECYCLING: lambda: recycle_hour(
             settings=settings, rules=rules, as_of=as_of, dry_run=dry_run, clock=clock
-        )
-    if CycleStep.NURTURE in steps:
-        nurture = nurture_hour(
+        ),
+        CycleStep.NURTURE: lambda: nurture_hour(
             settings=settings, rules=rules, as_of=as_of, dry_run=dry_run, clock=clock
-        )
-    if CycleStep.SLA in steps:
-        sla = sla_hour(
+        ),
+        CycleStep.SLA: lambda: sla_hour(
             settings=settings, rules=rules, as_of=as_of, dry_run=dry_run, clock=clock
-        )
-    return CycleOutcome(
-        as_of=as_of, dry_run=dry_run, scoring=scoring, promotion=promotion,
-        recycling=recycling, nurture=nurture, sla=sla,
-    )
+        ),
+    }
+    done: dict[str, Any] = {}
+    for step in CycleStep:  # members are in cycle order
+        if step in steps:
+            done[step.value] = hours[step]()
+            if after_step is not None:
+                after_step(step, done[step.value])
+    return CycleOutcome(as_of=as_of, dry_run=dry_run, **done)
 
 
 def _headline(outcome: StepOutcome) -> dict[str, int]:

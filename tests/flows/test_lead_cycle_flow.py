@@ -197,3 +197,26 @@ def test_a_simulated_hour_dates_every_send_at_that_hour(
         message_from_bytes(raw) for raw in smtp_server.received if b"Auto-Submitted" in raw
     )
     assert parsedate_to_datetime(handoff["Date"]) == AS_OF
+
+
+def test_each_step_is_told_in_operator_words_as_soon_as_it_finished(
+    database: str, settings: Settings
+) -> None:
+    from flows.common import resolve_rules
+    from tasks.cycle import run_cycle_hour
+    from tasks.narration import SENTENCES
+
+    lines: list[str] = []
+    run_cycle_hour(
+        settings=settings, rules=resolve_rules(None), as_of=AS_OF,
+        after_step=lambda step, done: lines.append(
+            SENTENCES[step.value](done.summary(), settings.tz)
+        ),
+    )
+
+    assert [line.split(" at ")[0] for line in lines] == [
+        "Scoring", "Promotion", "Recycling", "Nurture", "SLA"
+    ]
+    assert lines[1].startswith("Promotion at 2026-11-20 12:00 JST: 1 lead promoted (mql 1)")
+    assert "1 hand-off email sent" in lines[1]
+    assert not any("{" in line for line in lines)
