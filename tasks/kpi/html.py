@@ -16,18 +16,9 @@ from markupsafe import Markup
 
 from leadflow.paths import TEMPLATES_DIR
 from tasks.kpi.compute import MQL_TO_SQL_WARNING
-from tasks.kpi.render import number, percent
+from tasks.kpi.render import number, percent, report_tables
 
 TEMPLATE = "kpi_report.html.j2"
-
-
-@dataclass(frozen=True)
-class Table:
-    """One table of the page, the same as the markdown's."""
-
-    title: str
-    headers: list[str]
-    rows: list[list[Any]]
 
 
 @dataclass(frozen=True)
@@ -37,61 +28,6 @@ class Figure:
     label: str
     value: str
     alert: bool = False
-
-
-def _dwell(title: str, dwell: dict[str, dict[str, Any]]) -> Table:
-    return Table(title, ["stage", "stays", "mean days", "median days"],
-                 [[stage, row["stays"], number(row["mean_days"]), number(row["median_days"])]
-                  for stage, row in dwell.items()])
-
-
-def report_tables(report: dict[str, Any]) -> list[Table]:
-    """The tables of the markdown report (tasks/kpi/render.py), in the same order."""
-    entries = report["stage_entries"]
-    return [
-        Table("MQL cohort", ["MQLs", "→ SQL", "→ customer", "median days MQL → customer"],
-              [[report["mql_count"], percent(report["mql_to_sql_rate"]),
-                percent(report["mql_to_customer_rate"]),
-                number(report["median_days_mql_to_customer"])]]),
-        Table("Funnel (first entries in the period)", ["step", "count", "rate", "of"], [
-            ["new leads", report["new_leads"], "", ""],
-            ["MQL", entries["mql"], percent(report["mql_rate"]), "new leads"],
-            ["SQL", entries["sql"], percent(report["sql_rate"]), "MQL"],
-            ["opportunity", entries["opportunity"], percent(report["opportunity_rate"]), "SQL"],
-            ["customer", entries["customer"], percent(report["win_rate"]), "opportunity"],
-            ["lead → won", entries["customer"], percent(report["lead_to_won_rate"]),
-             "new leads"],
-        ]),
-        Table("Deals closed in the period",
-              ["won", "lost", "win rate", "average deal days", "won amount",
-               "won through MQL", "won through SQL"],
-              [[report["deals_won"], report["deals_lost"], percent(report["deal_win_rate"]),
-                number(report["average_deal_days"]), number(report["won_amount"]),
-                number(report["won_amount_through_mql"]),
-                number(report["won_amount_through_sql"])]]),
-        Table("Monthly MQL count", ["month", "MQLs"],
-              [[r["month"], r["mql_count"]] for r in report["monthly_mql_count"]]),
-        _dwell("Dwell per lifecycle stage", report["stage_dwell_days"]),
-        _dwell("Dwell per deal stage", report["deal_stage_dwell_days"]),
-        Table("Sales SLA", ["first touch median", "first touch mean", "first touch in time",
-                            "SQL decisions in time"],
-              [[number(report["first_touch_hours_median"], " h"),
-                number(report["first_touch_hours_mean"], " h"),
-                percent(report["first_touch_in_time_rate"]),
-                percent(report["sql_decision_in_time_rate"])]]),
-        Table("Follow-up completion per owner", ["owner", "due", "done", "completion"],
-              [[r["owner"], r["due"], r["done"], percent(r["completion_rate"])]
-               for r in report["follow_up_completion"]]),
-        Table("MQL score at MQL (10-point bands)", ["band", "contacts"],
-              [[r["band"], r["contacts"]] for r in report["mql_score_histogram"]]),
-        Table("SQL rate by lead source", ["lead source", "MQLs", "SQL", "SQL rate"],
-              [[r["lead_source"], r["mql"], r["sql"], percent(r["sql_rate"])]
-               for r in report["sql_rate_by_lead_source"]]),
-        Table("MQL threshold calibration",
-              ["threshold", "would be MQL", "reached SQL", "SQL rate"],
-              [[r["threshold"], r["would_be_mql"], r["reached_sql"], percent(r["sql_rate"])]
-               for r in report["calibration"]]),
-    ]
 
 
 def headline(report: dict[str, Any]) -> list[Figure]:

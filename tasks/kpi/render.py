@@ -1,9 +1,19 @@
 """The KPI report as markdown: the headline three, then one table per report."""
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 NONE = "—"
+
+
+@dataclass(frozen=True)
+class Table:
+    """One table of the report, as the markdown and the HTML page show it."""
+
+    title: str
+    headers: list[str]
+    rows: list[list[Any]]
 
 
 def percent(value: float | None) -> str:
@@ -39,27 +49,21 @@ def headline(report: dict[str, Any]) -> str:
     )
 
 
-def _dwell(dwell: dict[str, dict[str, Any]]) -> str:
-    return table(["stage", "stays", "mean days", "median days"],
+def _dwell(title: str, dwell: dict[str, dict[str, Any]]) -> Table:
+    return Table(title, ["stage", "stays", "mean days", "median days"],
                  [[stage, row["stays"], number(row["mean_days"]), number(row["median_days"])]
                   for stage, row in dwell.items()])
 
 
-def render_markdown(report: dict[str, Any]) -> str:
-    """The whole report as one markdown document (the Prefect artifact and `--format md`)."""
-    period = report["period"]
+def report_tables(report: dict[str, Any]) -> list[Table]:
+    """The report's tables, in order: the markdown below and the HTML page show the same."""
     entries = report["stage_entries"]
-    parts = [
-        f"# KPI report {period['from']} – {period['to']} (to excluded)",
-        headline(report),
-        *[f"> **Warning:** {warning}" for warning in report["warnings"]],
-        "## MQL cohort",
-        table(["MQLs", "→ SQL", "→ customer", "median days MQL → customer"],
+    return [
+        Table("MQL cohort", ["MQLs", "→ SQL", "→ customer", "median days MQL → customer"],
               [[report["mql_count"], percent(report["mql_to_sql_rate"]),
                 percent(report["mql_to_customer_rate"]),
                 number(report["median_days_mql_to_customer"])]]),
-        "## Funnel (first entries in the period)",
-        table(["step", "count", "rate", "of"], [
+        Table("Funnel (first entries in the period)", ["step", "count", "rate", "of"], [
             ["new leads", report["new_leads"], "", ""],
             ["MQL", entries["mql"], percent(report["mql_rate"]), "new leads"],
             ["SQL", entries["sql"], percent(report["sql_rate"]), "MQL"],
@@ -68,39 +72,46 @@ def render_markdown(report: dict[str, Any]) -> str:
             ["lead → won", entries["customer"], percent(report["lead_to_won_rate"]),
              "new leads"],
         ]),
-        "## Deals closed in the period",
-        table(["won", "lost", "win rate", "average deal days", "won amount",
+        Table("Deals closed in the period",
+              ["won", "lost", "win rate", "average deal days", "won amount",
                "won through MQL", "won through SQL"],
               [[report["deals_won"], report["deals_lost"], percent(report["deal_win_rate"]),
                 number(report["average_deal_days"]), number(report["won_amount"]),
                 number(report["won_amount_through_mql"]),
                 number(report["won_amount_through_sql"])]]),
-        "## Monthly MQL count",
-        table(["month", "MQLs"], [[r["month"], r["mql_count"]]
-                                  for r in report["monthly_mql_count"]]),
-        "## Dwell per lifecycle stage", _dwell(report["stage_dwell_days"]),
-        "## Dwell per deal stage", _dwell(report["deal_stage_dwell_days"]),
-        "## Sales SLA",
-        table(["first touch median", "first touch mean", "first touch in time",
-               "SQL decisions in time"],
+        Table("Monthly MQL count", ["month", "MQLs"],
+              [[r["month"], r["mql_count"]] for r in report["monthly_mql_count"]]),
+        _dwell("Dwell per lifecycle stage", report["stage_dwell_days"]),
+        _dwell("Dwell per deal stage", report["deal_stage_dwell_days"]),
+        Table("Sales SLA", ["first touch median", "first touch mean", "first touch in time",
+                            "SQL decisions in time"],
               [[number(report["first_touch_hours_median"], " h"),
                 number(report["first_touch_hours_mean"], " h"),
                 percent(report["first_touch_in_time_rate"]),
                 percent(report["sql_decision_in_time_rate"])]]),
-        "## Follow-up completion per owner",
-        table(["owner", "due", "done", "completion"],
+        Table("Follow-up completion per owner", ["owner", "due", "done", "completion"],
               [[r["owner"], r["due"], r["done"], percent(r["completion_rate"])]
                for r in report["follow_up_completion"]]),
-        "## MQL score at MQL (10-point bands)",
-        table(["band", "contacts"], [[r["band"], r["contacts"]]
-                                     for r in report["mql_score_histogram"]]),
-        "## SQL rate by lead source",
-        table(["lead source", "MQLs", "SQL", "SQL rate"],
+        Table("MQL score at MQL (10-point bands)", ["band", "contacts"],
+              [[r["band"], r["contacts"]] for r in report["mql_score_histogram"]]),
+        Table("SQL rate by lead source", ["lead source", "MQLs", "SQL", "SQL rate"],
               [[r["lead_source"], r["mql"], r["sql"], percent(r["sql_rate"])]
                for r in report["sql_rate_by_lead_source"]]),
-        "## MQL threshold calibration",
-        table(["threshold", "would be MQL", "reached SQL", "SQL rate"],
+        Table("MQL threshold calibration",
+              ["threshold", "would be MQL", "reached SQL", "SQL rate"],
               [[r["threshold"], r["would_be_mql"], r["reached_sql"], percent(r["sql_rate"])]
                for r in report["calibration"]]),
     ]
+
+
+def render_markdown(report: dict[str, Any]) -> str:
+    """The whole report as one markdown document (the Prefect artifact and `--format md`)."""
+    period = report["period"]
+    parts = [
+        f"# KPI report {period['from']} – {period['to']} (to excluded)",
+        headline(report),
+        *[f"> **Warning:** {warning}" for warning in report["warnings"]],
+    ]
+    for section in report_tables(report):
+        parts += [f"## {section.title}", table(section.headers, section.rows)]
     return "\n\n".join(parts) + "\n"
