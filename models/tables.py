@@ -517,3 +517,26 @@ class FollowUpTask(Base):
     __table_args__ = (
         UniqueConstraint("contact_id", "cycle", "day", name="uq_follow_up_tasks"),
     )
+
+
+class ConsentHistory(Base):
+    """One change of a contact's marketing consent: from, to, when, what caused it, and the
+    evidence — for an import the file, line and the option or column that decided it
+    (`contacts.csv:12 --consent-from 'Marketing contact status=Marketing contact'`).
+
+    `consent_from` is empty for a contact created with consent. An import writes its rows
+    in the transaction that changes `contacts.consent`; erasure deletes them.
+    """
+
+    __tablename__ = "consent_history"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    consent_from: Mapped[bool | None] = mapped_column(Boolean)
+    consent_to: Mapped[bool] = mapped_column(Boolean)
+    changed_at: Mapped[datetime]
+    source: Mapped[str] = mapped_column(String(20))
+    evidence: Mapped[str | None] = mapped_column(Text)
+    run_id: Mapped[str | None] = mapped_column(String(36))
+    __table_args__ = (
+        UniqueConstraint("contact_id", "source", "changed_at", name="uq_consent_history"),
+    )

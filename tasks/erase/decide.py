@@ -27,6 +27,7 @@ DEPENDENT_TABLES = (
     "events",
     "activities",
     "email_suppressions",
+    "consent_history",
 )
 ERASED = "[erased]"
 

@@ -24,6 +24,7 @@ LABELS = {
     "email_sends": "email sends",
     "outbox": "outbox messages (Slack and email)",
     "email_suppressions": "email suppressions",
+    "consent_history": "consent history rows",
     "deals_detached": "deals kept without their contact",
     "quarantine_scrubbed": "quarantine rows scrubbed",
     "eml_files": ".eml files deleted",

@@ -34,6 +34,7 @@ from tasks.imports.decide_ledgers import (
     decide_deals,
     decide_events,
 )
+from tasks.imports.hubspot_sent import SENT_COLUMNS
 from tasks.imports.prepare import Prepared
 from tasks.imports.report import ImportSummary
 from tasks.imports.stages import record_imported_stages
@@ -168,7 +169,7 @@ def _apply_contacts(ctx: Context, prepared: Prepared) -> pd.DataFrame:
         CONTACTS,
         key="email",
         keys=rows["email"],
-        columns=["id", "email", *CONTACT_COLUMNS, "lifecycle_stage", "updated_at"],
+        columns=["id", "email", *CONTACT_COLUMNS, *SENT_COLUMNS, "lifecycle_stage", "updated_at"],
     )
     plan = decide_contacts(
         rows, stored, companies=companies, owners=read_owners(ctx.conn), now=ctx.now
@@ -186,8 +187,8 @@ def _apply_contacts(ctx: Context, prepared: Prepared) -> pd.DataFrame:
         unchanged=plan.unchanged,
     )
     record_consent(
-        ctx.conn, rows=rows, stored=stored, updates=plan.updates, erased=erased,
-        summary=ctx.summary, now=ctx.now,
+        ctx.conn, rows=rows, stored=stored, inserts=plan.inserts, updates=plan.updates,
+        erased=erased, summary=ctx.summary, run_id=ctx.run_id, now=ctx.now,
     )
     ctx.summary.status_changes += record_imported_statuses(
         ctx.conn, stored=stored, inserts=plan.inserts, updates=plan.updates,

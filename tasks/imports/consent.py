@@ -141,11 +141,27 @@ def _folded(values: pd.Series) -> pd.Series:
     return values.str.strip().str.casefold().str.replace(r"\s+", " ", regex=True)
 
 
+def column_evidence(consent: pd.Series, *, label: str) -> pd.Series:
+    """Why each row has the consent it has when the file's own column decides it:
+    `consent=true` (the column as the file names it), missing where the cell is blank."""
+    shown = label + "=" + consent.astype("str")
+    return shown.where(consent.notna()).astype("str")
+
+
+def _unmatched(values: pd.Series, column: str, limit: int = 60) -> pd.Series:
+    """`COLUMN='cell', no --consent-from matches`, the cell on one line and cut at `limit`."""
+    cells = values.astype("str").str.strip().str.replace(r"\s+", " ", regex=True)
+    cells = cells.where(cells.str.len() <= limit, cells.str.slice(0, limit - 1) + "…")
+    return (column + "='" + cells + "', no --consent-from matches").astype("str")
+
+
 def consent_verdicts(
-    frame: pd.DataFrame, mapping: ConsentMapping, *, consent: pd.Series
+    frame: pd.DataFrame, mapping: ConsentMapping, *, consent: pd.Series, label: str = "consent"
 ) -> pd.DataFrame:
-    """Per row: `consent` as text ("true", "false" or missing) and, for each opt-out, the
-    rule that matched (`unsubscribed_by`, `bounced_by`; missing when none did).
+    """Per row: `consent` as text ("true", "false" or missing), for each opt-out the rule
+    that matched (`unsubscribed_by`, `bounced_by`; missing when none did), and
+    `consent_evidence`: what decided the consent (the rule as typed, the cell no opt-in
+    rule matched, or the file's own column, named `label`), missing where nothing did.
 
     With opt-in rules: a row matching one has consent; a row with some opt-in column
     filled that matches none has not; a row with all of them blank keeps what it had
@@ -154,16 +170,25 @@ def consent_verdicts(
     """
     out = pd.DataFrame(index=frame.index)
     result = consent.copy()
+    evidence = column_evidence(consent, label=label)
     grants = [r for r in mapping.rules if r.verdict == "consent"]
     if grants:
         matched = pd.Series(False, index=frame.index)
         given = pd.Series(False, index=frame.index)
+        evidence = pd.Series(pd.NA, index=frame.index, dtype="str")
         for rule in grants:
             values = frame[mapping.internal(rule)]
-            matched |= cells_match(values, rule.value)
+            hit = cells_match(values, rule.value)
+            evidence = evidence.where(~(hit & ~matched), rule.shown)
+            matched |= hit
             given |= cells_match(values, ANY_VALUE)
+        for rule in grants:
+            values = frame[mapping.internal(rule)]
+            unmatched = cells_match(values, ANY_VALUE) & ~matched & evidence.isna()
+            evidence = evidence.where(~unmatched, _unmatched(values, rule.column))
         result = pd.Series(pd.NA, index=frame.index, dtype="str")
         result = result.where(~given, "false").where(~matched, "true")
+    opted_out = pd.Series(False, index=frame.index)
     for verdict in OPT_OUTS:
         by = pd.Series(None, index=frame.index, dtype="str")
         for rule in (r for r in mapping.rules if r.verdict == verdict):
@@ -171,7 +196,11 @@ def consent_verdicts(
             by = by.where(~hit, rule.shown)
         out[f"{verdict}_by"] = by
         result = result.where(by.isna(), "false")
+        # OPT_OUTS is strongest first: the strongest opt-out is the evidence.
+        evidence = evidence.where(~(by.notna() & ~opted_out), by)
+        opted_out |= by.notna()
     out["consent"] = result.astype("str")
+    out["consent_evidence"] = evidence.astype("str")
     return out
 
 

@@ -14,6 +14,7 @@ import pandas as pd
 
 from models.enums import STAGE_ORDER, Stage
 from tasks.imports.columns import quarantine_frame
+from tasks.imports.hubspot_sent import SENT_COLUMNS, merge_sent_values
 
 # Free-mail domains say nothing about the employer: no company is made from them.
 FREE_MAIL_DOMAINS = frozenset(
@@ -237,15 +238,19 @@ def decide_contacts(
 
     `updated_at` is set on insert and bumped only when a scoring attribute changes. The
     lifecycle stage of a known contact only moves forward (STAGE_ORDER), and each move is
-    returned in `stage_moves` (id, from_stage, to_stage) for the stage history.
+    returned in `stage_moves` (id, from_stage, to_stage) for the stage history. Rows of a
+    HubSpot file carry the stage and status as HubSpot sent them (`SENT_COLUMNS`, see
+    `tasks.imports.hubspot_sent`; `stored` then has them too); other files leave them be.
     """
+    sent = [column for column in SENT_COLUMNS if column in incoming]
     rows = incoming.copy()
     domain_ids = dict(zip(companies["domain"], companies["id"], strict=True))
     rows["company_id"] = contact_company_domains(rows).map(domain_ids).astype("Int64")
     rows["owner_id"], notes = resolve_owners(rows["owner"], owners)
     inserts, matches, changed = plan_upsert(rows, stored, key="email", columns=CONTACT_COLUMNS)
 
-    new = inserts[["email", *CONTACT_COLUMNS, "lifecycle_stage", "created_at"]].astype(object)
+    new = inserts[["email", *CONTACT_COLUMNS, *sent, "lifecycle_stage", "created_at"]]
+    new = new.astype(object)
     new = new.where(new.notna(), None)
     new["lifecycle_stage"] = new["lifecycle_stage"].where(
         new["lifecycle_stage"].notna(), Stage.LEAD.value
@@ -264,7 +269,13 @@ def decide_contacts(
     matches["updated_at"] = matches["email"].map(stored_stage["updated_at"])
     matches.loc[rescore, "updated_at"] = now
     touched = changed.any(axis=1) | forward
-    updates = matches[touched][["id", "email", *CONTACT_COLUMNS, "lifecycle_stage", "updated_at"]]
+    if sent:
+        merged, sent_changed = merge_sent_values(matches, stored)
+        matches[sent] = merged[sent]
+        touched |= sent_changed
+    updates = matches[touched][
+        ["id", "email", *CONTACT_COLUMNS, *sent, "lifecycle_stage", "updated_at"]
+    ]
     moves = pd.DataFrame(
         {
             "contact_id": matches.loc[forward, "id"].to_numpy(),

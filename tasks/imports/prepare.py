@@ -14,7 +14,7 @@ from models.deal_rules import DEFAULT_DEAL_RULES, DealRules
 from models.enums import Stage
 from models.schemas import IMPORT_SCHEMAS
 from tasks.imports.columns import ImportKind, Layout, quarantine_frame
-from tasks.imports.consent import ConsentMapping, consent_verdicts
+from tasks.imports.consent import ConsentMapping, column_evidence, consent_verdicts
 from tasks.imports.convert import (
     convert_types,
     failing_cells,
@@ -24,6 +24,7 @@ from tasks.imports.convert import (
 )
 from tasks.imports.dates import DateFormat, normalise_dates, unreadable_date_cells
 from tasks.imports.deal_stages import UNKNOWN_DEAL_STAGE, map_deal_stages
+from tasks.imports.hubspot_sent import sent_values
 from tasks.imports.normalise import (
     TIME_COLUMNS,
     map_lead_statuses,
@@ -91,17 +92,29 @@ def _contact_columns(
     stage_map: Mapping[str, Stage],
     consent: ConsentMapping | None,
 ) -> dict[str, int]:
-    """Stages, statuses, HubSpot time zones and mapped consent, in place; returns notes."""
+    """Stages, statuses, HubSpot time zones and mapped consent, in place; returns notes.
+
+    A HubSpot file's rows also keep the stage and status cells as written, with the
+    leadflow value each was read as (`tasks.imports.hubspot_sent`).
+    """
+    written = {column: text[column].copy() for column in ("lifecycle_stage", "lead_status")}
     text["lifecycle_stage"] = map_stage_names(text["lifecycle_stage"], stage_map)
     text["lead_status"], notes = map_lead_statuses(text["lead_status"])
     if layout.hubspot:
         zones, zone_notes = hubspot_time_zones(frame, labels=layout.labels)
         text["timezone"] = text["timezone"].where(text["timezone"].notna(), zones)
         notes.update(zone_notes)
+        sent, sent_notes = sent_values(text, cells=written, labels=layout.labels)
+        for column in sent.columns:
+            text[column] = sent[column]
+        notes.update(sent_notes)
+    label = layout.label("consent")
     if consent is not None and consent.rules:
-        verdicts = consent_verdicts(frame, consent, consent=text["consent"])
+        verdicts = consent_verdicts(frame, consent, consent=text["consent"], label=label)
         for column in verdicts.columns:
             text[column] = verdicts[column]
+    else:
+        text["consent_evidence"] = column_evidence(text["consent"], label=label)
     return notes
 
 

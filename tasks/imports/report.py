@@ -48,6 +48,7 @@ class ImportSummary:
     consent_granted: int = 0
     consent_withdrawn: int = 0
     opt_outs_recorded: Counter[str] = field(default_factory=Counter)
+    consent_history: int = 0
 
     @property
     def emailable(self) -> int:
@@ -117,6 +118,7 @@ class ImportSummary:
             "consent_granted": self.consent_granted,
             "consent_withdrawn": self.consent_withdrawn,
             "opt_outs_recorded": dict(self.opt_outs_recorded),
+            "consent_history_rows": self.consent_history,
         }
 
     def _consent_lines(self) -> list[str]:
@@ -134,6 +136,8 @@ class ImportSummary:
         for reason, count in sorted(self.opt_outs_recorded.items()):
             if count:
                 out.append(f"  {reason} recorded (email suppressions, source import): {count:,}")
+        if self.consent_history:
+            out.append(f"  consent-history rows written: {self.consent_history:,}")
         return out
 
     def lines(self) -> list[str]:

@@ -1,13 +1,15 @@
-"""`leadflow explain`: why a contact has the score it has, signal by signal."""
+"""`leadflow explain`: why a contact has the score it has, signal by signal, and where
+its marketing consent came from."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import Connection, select
 
-from models.rules import Rules
-from models.tables import Contact, Event, Owner, ScoreSnapshot
+from models.rules import FitGroup, FitSignal, Rules, fold_industry
+from models.tables import ConsentHistory, Contact, Event, Owner, ScoreSnapshot
 from tasks.scoring.decide import classify_job_levels, score_contacts
 from tasks.scoring.explain_sales import SalesWork, format_sales_work, read_sales_work
 from tasks.scoring.read import read_contacts, read_facts
@@ -20,7 +22,8 @@ class UnknownContact(LookupError):
 @dataclass(frozen=True)
 class Explanation:
     """A contact's live score at as_of with its breakdown, its events and its stored score,
-    and the sales side: status history, SLA clocks and follow-up tasks."""
+    the sales side (status history, SLA clocks, follow-up tasks) and its consent history,
+    oldest first."""
 
     email: str
     as_of: datetime
@@ -29,6 +32,16 @@ class Explanation:
     events: pd.DataFrame
     stored: dict[str, object] | None
     sales: SalesWork
+    consent: list[Any] = field(default_factory=list)
+
+
+def read_consent_history(conn: Connection, *, contact_id: int) -> list[Any]:
+    """The contact's consent changes as stored, oldest first."""
+    h = ConsentHistory
+    return list(conn.execute(
+        select(h.consent_from, h.consent_to, h.changed_at, h.source, h.evidence, h.run_id)
+        .where(h.contact_id == contact_id).order_by(h.changed_at, h.id)
+    ))
 
 
 def read_explanation(conn: Connection, *, email: str, rules: Rules, as_of: datetime) -> Explanation:
@@ -36,7 +49,8 @@ def read_explanation(conn: Connection, *, email: str, rules: Rules, as_of: datet
     row = conn.execute(
         select(
             Contact.id, Contact.email, Contact.first_name, Contact.last_name, Contact.job_title,
-            Contact.lifecycle_stage, Contact.lead_status, Owner.email.label("owner_email"),
+            Contact.lifecycle_stage, Contact.lead_status, Contact.consent,
+            Owner.email.label("owner_email"),
         )
         .outerjoin(Owner, Owner.id == Contact.owner_id)
         .where(Contact.email == email.strip().lower())
@@ -76,6 +90,7 @@ def read_explanation(conn: Connection, *, email: str, rules: Rules, as_of: datet
             "lifecycle_stage": contact.lifecycle_stage,
             "lead_status": contact.lead_status,
             "owner_email": contact.owner_email,
+            "consent": contact.consent,
         },
         score=scores.iloc[0].to_dict(),
         events=events,
@@ -83,6 +98,7 @@ def read_explanation(conn: Connection, *, email: str, rules: Rules, as_of: datet
         if snapshot is None
         else {"as_of": snapshot.as_of, "score": snapshot.score, "run_id": snapshot.run_id},
         sales=read_sales_work(conn, contact_id=contact.id),
+        consent=read_consent_history(conn, contact_id=contact.id),
     )
 
 
@@ -156,16 +172,14 @@ def format_explanation(explanation: Explanation, rules: Rules, *, tz: tzinfo = U
         + (", capped" if breakdown["fit_raw"] > rules.scoring.fit.cap else "")
         + ")",
     ]
-    for fit_signal in rules.scoring.fit.signals:
+    fit = rules.scoring.fit
+    for fit_signal in fit.signals:
         points = paid.get(fit_signal.name, {}).get("points", 0)
-        condition = (
-            f"≥ {fit_signal.at_least}" if fit_signal.at_least is not None
-            else "in " + ", ".join(fit_signal.any_of or [])
-        )
         value = c["job_level"] if fit_signal.attribute == "job_level" else c[fit_signal.attribute]
         lines.append(
-            f"  + {points:>3}  {fit_signal.name}: {fit_signal.attribute} = {value} "
-            f"(rule: {condition}, {fit_signal.points} pts)"
+            f"  + {points:>3}  {fit_signal.name}: {fit_signal.attribute} = "
+            f"{_fit_value(fit_signal, value, fit)} "
+            f"(rule: {_fit_condition(fit_signal, fit)}, {fit_signal.points} pts)"
         )
     if e.stored:
         lines += ["", f"stored snapshot: {e.stored['score']} at {_at(e.stored['as_of'], tz)} "
@@ -173,4 +187,53 @@ def format_explanation(explanation: Explanation, rules: Rules, *, tz: tzinfo = U
     else:
         lines += ["", "no stored snapshot yet (run `leadflow run scoring`)"]
     lines += format_sales_work(e.sales, tz=tz, sla=rules.sla)
+    lines += format_consent_history(e.consent, consent=bool(c["consent"]), tz=tz)
     return "\n".join(lines)
+
+
+def _alias_target(value: str, fit: FitGroup) -> str | None:
+    """The industry `value` is an alias of, unless it is that industry itself."""
+    target = fit.industry_alias_of(value)
+    return target if target is not None and fold_industry(target) != fold_industry(value) else None
+
+
+def _fit_condition(signal: FitSignal, fit: FitGroup) -> str:
+    """A fit signal's condition as the rules file gives it: an industry signal lists its own
+    `any_of`, not the aliases that loading the rules added to it (HubSpot has dozens)."""
+    if signal.at_least is not None:
+        return f"≥ {signal.at_least}"
+    values = signal.any_of or []
+    if signal.attribute != "industry":
+        return "in " + ", ".join(values)
+    own = [v for v in values if _alias_target(v, fit) is None]
+    aliases = len(values) - len(own)
+    return "in " + ", ".join(own) + (f" or one of {aliases} aliases" if aliases else "")
+
+
+def _fit_value(signal: FitSignal, value: object, fit: FitGroup) -> str:
+    """The contact's value; an industry that is an alias says which industry it counts as."""
+    if signal.attribute == "industry" and isinstance(value, str):
+        target = _alias_target(value, fit)
+        if target is not None:
+            return f"{value} (alias of {target})"
+    return str(value)
+
+
+def format_consent_history(history: list[Any], *, consent: bool, tz: tzinfo) -> list[str]:
+    """The consent section: the contact's consent now, then each change with its source
+    and evidence (times in `tz`)."""
+
+    def state(value: bool | None) -> str:
+        return "-" if value is None else "granted" if value else "not granted"
+
+    lines = ["", f"marketing consent: {state(consent)}"]
+    for row in history:
+        run = f", run {row.run_id}" if row.run_id else ""
+        evidence = f": {row.evidence}" if row.evidence else ""
+        lines.append(
+            f"  {_at(row.changed_at, tz)}  {state(row.consent_from)} → {state(row.consent_to)} "
+            f"({row.source}{run}){evidence}"
+        )
+    if not history:
+        lines.append("  no consent changes recorded")
+    return lines

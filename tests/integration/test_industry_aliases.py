@@ -83,7 +83,8 @@ def test_hubspot_industry_labels_score_the_target_industry_and_explain_shows_the
     assert cli("import", "contacts", HUBSPOT_ALL)[0] == 0
 
     assert fit_line(cli, "hanako@acme.co.jp").startswith(
-        "  +   5  target_industry: industry = Computer Software (rule: in manufacturing,"
+        "  +   5  target_industry: industry = Computer Software (alias of software) "
+        "(rule: in manufacturing,"
     )
     assert "+   5  target_industry: industry = Information Technology and Services" in fit_line(
         cli, "ichiro.sasaki@hikari-denki.co.jp"
