@@ -235,7 +235,10 @@ class _Facts:
         self.sends = {r["email_id"]: r for r in _records(frames.sends)}
         self.sent_times: dict[int, list[datetime]] = defaultdict(list)
         for r in self.sends.values():
-            when = _ts(r["sent_at"]) if r["status"] == SENT else _ts(r["queued_at"])
+            sent_at = _ts(r["sent_at"]) if r["status"] == SENT else None
+            # At as_of an email counts from when it went out, if it had by then; one a live
+            # backfill sent only later was still queued at as_of and counts from then.
+            when = sent_at if sent_at is not None and sent_at <= as_of else _ts(r["queued_at"])
             if r["status"] != FAILED and when is not None and when <= as_of:
                 self.sent_times[int(r["contact_id"])].append(when)
         self.events: dict[int, list[dict[str, Any]]] = defaultdict(list)
