@@ -121,10 +121,15 @@ def run_demo(
         f"does): daily from {start:%Y-%m-%d}, hourly for the last {options.hourly_days} days …")
     rules = resolve_rules(None)
 
-    def sales_team(previous: datetime | None, hour: datetime) -> None:
-        # Reps log the calls and decisions of the time since the previous replayed hour.
-        work_leads(engine, rules=rules, start=previous or hour - timedelta(hours=1), end=hour,
-                   seed=options.seed, tz=settings.business_timezone)
+    worked_until: list[datetime] = []
+
+    def sales_team(_previous: datetime | None, hour: datetime) -> None:
+        # Reps log the calls and decisions of the time since the last replayed hour — also
+        # across the daily and the hourly phase, which are separate replays.
+        start = worked_until[-1] if worked_until else hour - timedelta(hours=1)
+        work_leads(engine, rules=rules, start=start, end=hour, seed=options.seed,
+                   tz=settings.business_timezone)
+        worked_until.append(hour)
 
     with replay_progress(hours, enabled=show_progress), before_each_hour(sales_team):
         for phase in phases:

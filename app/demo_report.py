@@ -3,7 +3,7 @@
 import re
 import shutil
 import sys
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -11,6 +11,7 @@ from sqlalchemy import Engine, func, select
 
 from app.sales_team import sales_lines
 from flows.common import resolve_rules
+from leadflow.settings import get_settings
 from models.tables import (
     Contact,
     Event,
@@ -63,6 +64,7 @@ def summarise(engine: Engine, *, end: datetime) -> dict[str, object]:
             .order_by(Outbox.id.desc())
             .limit(1)
         ).scalar_one_or_none()
+        first_contact = conn.execute(select(func.min(Contact.created_at))).scalar_one()
         top = conn.execute(
             select(Contact.email, Contact.last_name, Contact.first_name, Contact.job_title,
                    Contact.score, Contact.engagement_score, Contact.fit_score)
@@ -86,7 +88,21 @@ def summarise(engine: Engine, *, end: datetime) -> dict[str, object]:
         "stages": stages,
         "messages": messages,
         "enrollments": enrollments,
+        "period": demo_period(first_contact, end),
     }
+
+
+def demo_period(first_contact: datetime | None, end: datetime) -> dict[str, str]:
+    """The demo's days for `leadflow report kpi`: from the day of the first contact (nothing
+    the report counts happened before it) to the day after `end`, in business time."""
+    tz = get_settings().tz
+    last = end.astimezone(tz).date()
+    if first_contact is None:
+        first = last
+    else:
+        aware = first_contact if first_contact.tzinfo else first_contact.replace(tzinfo=UTC)
+        first = aware.astimezone(tz).date()
+    return {"from": first.isoformat(), "to": (last + timedelta(days=1)).isoformat()}
 
 
 REASON_LINE = re.compile(r"• .+ \+\d+")
@@ -165,11 +181,15 @@ def format_summary(headline: dict[str, object]) -> str:
     first_email = top[0][0] if top else "someone@example.com"
     database = headline["database"]
     emails = Path(str(database)).parent / "emails"
+    deal_files = Path(str(database)).parent / "csv" / "deals"
     next_hour = (datetime.fromisoformat(str(headline["as_of"])) + timedelta(hours=1)).isoformat()
     bin_dir = _command_prefix()
+    period: dict[str, str] = headline.get("period") or {}  # type: ignore[assignment]
+    lines += ["", "where to look next:"]
+    if headline.get("kpi_report"):
+        lines.append(f"  open {headline['kpi_report']}"
+                     "   # the KPI report: funnel, MQLs per month, scores, SLA, deals (charts)")
     lines += [
-        "",
-        "where to look next:",
         f"  export LEADFLOW_DATABASE_URL=sqlite:///{database}",
         "  export LEADFLOW_DEVELOPMENT=true   # the demo's signing secret, for serve / run nurture",
         f"  export LEADFLOW_OUTBOX_DIR={emails}   # emails of later runs go there too",
@@ -178,12 +198,19 @@ def format_summary(headline: dict[str, object]) -> str:
         f"  ls {emails}   # nurture emails, and internal ones to sales (hand-off, SLA)",
         f"  {bin_dir}leadflow export contacts -o contacts.csv   # stages, scores, owners, dates",
         f"  {bin_dir}leadflow export sla -o sla.csv   # every SLA clock: due, met, breached, level",
+        f"  ls {deal_files}   # the sales team's daily deal files (`leadflow import deals`)",
+        f"  {bin_dir}leadflow export deals -o deals.csv   # stages, amounts, dates, lost reasons",
         f"  {bin_dir}leadflow explain {sales.get('escalated_contact') or first_email}"
         "   # a lead sales was late on: status history, SLA clocks, follow-ups",
         f"  {bin_dir}leadflow log-activity {first_email} --type call --outcome connected"
         "   # sales logs a touch",
         f"  {bin_dir}leadflow run scoring --as-of {next_hour} --dry-run"
         "   # what the next hour would change",
-        f"  {bin_dir}prefect server start   # then open the UI to see the runs",
     ]
+    if period:
+        lines.append(
+            f"  {bin_dir}leadflow report kpi --from {period['from']} --to {period['to']} "
+            "--format html -o kpi.html   # the KPI report of the demo's days, again"
+        )
+    lines.append(f"  {bin_dir}prefect server start   # then open the UI to see the runs")
     return "\n".join(lines)

@@ -5,14 +5,19 @@ late, unreachable, or ignored — and planned touches relative to its hand-off. 
 `work_leads(window_start, window_end)` logs the touches planned inside that window
 through the same wiring as `leadflow log-activity` / `leadflow set-status`, so SLA
 clocks, escalations and recycling play out in the demo as they would with real reps.
+Field sales then open deals for part of the SQL contacts and work them to won or lost,
+synced daily through `leadflow import deals`'s wiring (`app.sales_deal_sync`).
 """
 
-import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, func, select
 
+from app.sales_deal_sync import DealSync, deal_line, deal_summary, sync_deals
+from app.sales_deals import draw
+from flows.common import resolve_rules
+from models.deal_rules import DealRules
 from models.enums import LeadStatus, Stage
 from models.rules import Rules
 from models.tables import (
@@ -44,15 +49,13 @@ class Touch:
 
 @dataclass
 class SalesDay:
-    """What the simulated reps did in one window."""
+    """What the simulated reps did in one window: inside sales' touches and decisions,
+    field sales' deal changes."""
 
     activities: int = 0
     decisions: int = 0
+    deals: DealSync = field(default_factory=DealSync)
 
-
-def _draw(seed: int, contact_id: int, salt: str) -> float:
-    digest = hashlib.sha256(f"{seed}:{contact_id}:{salt}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") / 2**64
 
 
 def plan_touches(seed: int, contact_id: int) -> list[Touch]:
@@ -61,21 +64,21 @@ def plan_touches(seed: int, contact_id: int) -> list[Touch]:
     Reps work business hours (a business day has 9): most call within the first hours,
     some only a day or two later, some never reach the lead, a few never try.
     """
-    profile = _draw(seed, contact_id, "profile")
-    first = 1 + int(_draw(seed, contact_id, "delay") * 6)
+    profile = draw(seed, contact_id, "profile")
+    first = 1 + int(draw(seed, contact_id, "delay") * 6)
     if profile < 0.12:
         return []
     if profile < 0.30:
         return [Touch(first, "no_answer"), Touch(first + 9, "voicemail"),
                 Touch(first + 18, "no_answer")]
     if profile < 0.45:
-        first += 10 + int(_draw(seed, contact_id, "late") * 12)
-    decision = _draw(seed, contact_id, "decision")
+        first += 10 + int(draw(seed, contact_id, "late") * 12)
+    decision = draw(seed, contact_id, "decision")
     final = (
         "sales_ready" if decision < 0.45 else "retry" if decision < 0.6
         else "unqualified" if decision < 0.75 else "recycle" if decision < 0.9 else None
     )
-    decide_early = _draw(seed, contact_id, "decide_early") < 0.7
+    decide_early = draw(seed, contact_id, "decide_early") < 0.7
     return [
         Touch(first, "connected"),
         Touch(first + 27, "connected", decision=final if decide_early else None),
@@ -86,7 +89,8 @@ def plan_touches(seed: int, contact_id: int) -> list[Touch]:
 def work_leads(
     engine: Engine, *, rules: Rules, start: datetime, end: datetime, seed: int, tz: str
 ) -> SalesDay:
-    """Log the touches and decisions planned in (start, end] for every handed-off lead."""
+    """Log the touches and decisions planned in (start, end] for every handed-off lead,
+    then import the deal changes of the daily CRM syncs in (start, end]."""
     done = SalesDay()
     calendar = BusinessCalendar(rules.calendar, tz)
     with engine.connect() as conn:
@@ -118,6 +122,8 @@ def work_leads(
                     done.decisions += 1
             except (InvalidStatusMove, StatusInputError):
                 continue
+    done.deals = sync_deals(engine, rules=rules, start=start, end=end, seed=seed,
+                            calendar=calendar)
     return done
 
 
@@ -134,8 +140,9 @@ def _decide(engine: Engine, rules: Rules, email: str, decision: str, at: datetim
     )
 
 
-def sales_summary(engine: Engine) -> dict[str, object]:
-    """Lead statuses, SLA clocks, escalations, reassignments and recycles after the demo."""
+def sales_summary(engine: Engine, deals: DealRules | None = None) -> dict[str, object]:
+    """Lead statuses, SLA clocks, escalations, reassignments, recycles and deals after the
+    demo (`deals`: the pipeline; default: the configured rules')."""
     with engine.connect() as conn:
         statuses = dict(
             conn.execute(
@@ -181,6 +188,7 @@ def sales_summary(engine: Engine) -> dict[str, object]:
         "reassigned": reassigned,
         "recycled": {str(k or "recycle"): int(v) for k, v in recycled.items()},
         "escalated_contact": breached,
+        "deals": deal_summary(engine, deals or resolve_rules(None).deals),
     }
 
 
@@ -202,4 +210,6 @@ def sales_lines(summary: dict[str, object]) -> list[str]:
             "  recycled to marketing: "
             + ", ".join(f"{reason} {count}" for reason, count in sorted(recycled.items()))
         )
+    if "deals" in summary:
+        lines.append(deal_line(summary["deals"]))  # type: ignore[arg-type]
     return lines

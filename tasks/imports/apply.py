@@ -270,7 +270,7 @@ def _apply_deals(ctx: Context, prepared: Prepared, *, contact_label: str) -> pd.
         run_id=ctx.run_id,
     )
     ctx.summary.deal_stage_changes += recorded.history_rows
-    ctx.summary.stage_moves += recorded.customers
+    ctx.summary.stage_moves += recorded.customers + recorded.opportunities
     return plan.quarantine
 
 

@@ -123,3 +123,22 @@ def won_contacts(
         if key not in out or moment < out[key]:
             out[key] = moment
     return out
+
+
+def opened_contacts(deals_now: pd.DataFrame) -> dict[int, datetime]:
+    """contact_id → when it became an opportunity: the earliest deal of each contact that
+    this import created (`before` missing), at the deal's `created_at`.
+
+    An opportunity is a contact with a deal (DOMAIN: "opportunity = a deal exists"), so a
+    deal opened for a lead, MQL or SQL moves it to opportunity when the deal was created.
+    """
+    new = deals_now[deals_now["before"].isna() & deals_now["contact_id"].notna()]
+    out: dict[int, datetime] = {}
+    for contact, created in zip(new["contact_id"], new["created_at"], strict=True):
+        if pd.isna(created):
+            continue
+        moment = pd.Timestamp(created).to_pydatetime()
+        key = int(contact)
+        if key not in out or moment < out[key]:
+            out[key] = moment
+    return out

@@ -155,6 +155,30 @@ def test_a_won_deal_makes_its_contact_a_customer_at_closed_at_and_rolls_up_the_c
     assert (again.stage_moves, again.deal_stage_changes) == (0, 0)
 
 
+def test_a_new_deal_makes_its_sql_contact_an_opportunity_at_the_deal_s_creation(
+    engine: Engine, seed: Seeder, tmp_path: Path
+) -> None:
+    buyer = seed.contact(email="jiro@acme.co.jp", lifecycle_stage="sql")
+    customer = seed.contact(email="old@acme.co.jp", lifecycle_stage="customer")
+    deals = (
+        "d1,,jiro@acme.co.jp,Pilot,problem_agreed,,2026-05-01 09:00,,\n"
+        "d2,,jiro@acme.co.jp,Second,problem_agreed,,2026-05-03 09:00,,\n"
+        "d3,,old@acme.co.jp,Upsell,problem_agreed,,2026-05-02 09:00,,\n"
+    )
+    summary = run(engine, write(tmp_path, deals))
+    opened = datetime(2026, 5, 1, 0, 0, tzinfo=UTC)  # the earliest deal, 09:00 in Tokyo
+    assert summary.stage_moves == 1
+    with engine.connect() as conn:
+        assert stage_of(conn, Contact, buyer) == "opportunity"
+        assert stage_of(conn, Contact, customer) == "customer"  # never back into the funnel
+        moves = conn.execute(select(StageHistory).where(StageHistory.contact_id == buyer)).all()
+    assert [(m.from_stage, m.to_stage, m.at, m.rule) for m in moves] == [
+        ("sql", "opportunity", opened, "deal_opened")
+    ]
+    again = run(engine, write(tmp_path, deals), now=NOW + timedelta(days=1))
+    assert again.stage_moves == 0
+
+
 def test_a_lost_deal_leaves_the_contact_to_recycling(
     engine: Engine, seed: Seeder, tmp_path: Path
 ) -> None:
