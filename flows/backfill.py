@@ -94,14 +94,17 @@ def progress_line(done: int, total: int, hour: datetime) -> str | None:
 
 
 def backfill_run_name() -> str:
-    """Flow run name carrying the range, e.g. `backfill 2026-11-01T00:00Z → 2026-11-02T00:00Z`."""
+    """Flow run name carrying the range, e.g. `backfill 2026-11-01T00:00Z → 2026-11-02T00:00Z`
+    (`simulate …` under the simulated clock)."""
     parameters: dict[str, Any] = flow_run.parameters or {}
     start, end = parameters.get("start"), parameters.get("end")
     if not isinstance(start, datetime) or not isinstance(end, datetime):
         return "backfill"
     suffix = " dry-run" if parameters.get("dry_run") else ""
     first, last = resolve_as_of(start), resolve_as_of(end)
-    return f"backfill {first:%Y-%m-%dT%H:%MZ} → {last:%Y-%m-%dT%H:%MZ}{suffix}"
+    # A simulation (the demo, `leadflow simulate`) must not look like an outage catch-up.
+    kind = "simulate" if parameters.get("simulate_clock") else "backfill"
+    return f"{kind} {first:%Y-%m-%dT%H:%MZ} → {last:%Y-%m-%dT%H:%MZ}{suffix}"
 
 
 @flow(

@@ -13,7 +13,7 @@ from leadflow.db import ensure_database
 from leadflow.settings import get_settings
 from leadflow.timeutil import utc_now
 from tasks.kpi.html import render_html, report_file_name, write_page
-from tasks.kpi.render import render_markdown
+from tasks.kpi.render import percent, render_markdown
 from tasks.kpi.report import kpi_period, kpi_report, month_to_date
 
 FLOW_NAME = "kpi-report"
@@ -71,7 +71,8 @@ def kpi_report_flow(
         create_table_artifact(key=f"kpi-{key.replace('_', '-')}", table=report[key],
                               description=f"{title}, {dates}")
     print(f"KPI report {dates}: {report['mql_count']} MQLs, MQL → SQL "
-          f"{report['mql_to_sql_rate']}, {report['deals_won']} deals won")
+          f"{percent(report['mql_to_sql_rate'])}, {report['deals_won']} deals won, "
+          f"{report['deals_lost']} lost")
     for warning in report["warnings"]:
         print(f"warning: {warning}")
     print(f"KPI report page with charts: {page}")

@@ -62,11 +62,12 @@ def run_hour_flow(
     when the hour was already decided.
     """
     from app.cli.nurture_commands import warn_about_transport
-    from app.cli.scoring_commands import parse_as_of
+    from app.cli.scoring_commands import parse_as_of, refuse_future
 
     hour = parse_as_of(as_of)
     rules_path = check_rules(rules)
     if not dry_run:
+        refuse_future(hour)
         warn_about_transport(get_settings())
     summary = finish_flow_run(
         flow(as_of=hour, dry_run=dry_run, rules_path=rules_path, return_state=True)
@@ -147,6 +148,9 @@ def main() -> None:
     # gives it 20 s, which a busy 2-core machine misses ("Timed out while attempting to
     # connect to ephemeral Prefect API server"). A user's own setting wins.
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    # Offline by default; with analytics on, the temporary server's telemetry heartbeat
+    # races the run for its SQLite file and prints a "database is locked" traceback.
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     _register_commands()
     app()
 

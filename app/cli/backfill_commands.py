@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from app.cli import DryRunFlag, RulesOption, app, check_rules, fail
-from app.cli.scoring_commands import parse_as_of
+from app.cli.scoring_commands import parse_as_of, refuse_future
 
 FromOption = Annotated[
     str,
@@ -80,6 +80,8 @@ def replay(
         fail(f"--to {end_text!r} is before --from {start_text!r}: give the earlier hour as --from")
     if every_hours < 1:
         fail(f"--every-hours {every_hours} must be 1 or more")
+    if not simulate and not dry_run:
+        refuse_future(end, option="--to")
     rules_path = check_rules(rules)
     try:
         result = run_replay(

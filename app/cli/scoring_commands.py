@@ -43,6 +43,19 @@ def parse_as_of(text: str | None, *, option: str = "--as-of") -> datetime:
     return instant
 
 
+def refuse_future(hour: datetime, *, option: str = "--as-of") -> None:
+    """Exit with one line when `hour` is after the current hour: applying a future hour
+    would mark every real hour before it as already decided."""
+    now = floor_to_hour(utc_now())
+    if hour > now:
+        fail(
+            f"{option} {hour.astimezone(get_settings().tz).isoformat()} is in the future "
+            f"(the current hour is {now.astimezone(get_settings().tz).isoformat()}): running "
+            "it would mark every hour before it as already decided. Use --dry-run to see "
+            "what it would do, or `leadflow simulate` on a copy of the database."
+        )
+
+
 @run_app.command("scoring")
 def run_scoring_command(
     as_of: AsOfOption = None,
@@ -52,6 +65,8 @@ def run_scoring_command(
 ) -> None:
     """Run the hourly-scoring flow for one hour."""
     hour = parse_as_of(as_of)
+    if not dry_run:
+        refuse_future(hour)
     rules_path = check_rules(rules)
     from flows.hourly_scoring import hourly_scoring
 

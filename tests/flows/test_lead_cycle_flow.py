@@ -220,3 +220,25 @@ def test_each_step_is_told_in_operator_words_as_soon_as_it_finished(
     assert lines[1].startswith("Promotion at 2026-11-20 12:00 JST: 1 lead promoted (mql 1)")
     assert "1 hand-off email sent" in lines[1]
     assert not any("{" in line for line in lines)
+
+
+def test_a_future_hour_is_refused_with_one_line_and_nothing_is_recorded(database: str) -> None:
+    _register_commands()
+    runner = CliRunner()
+    before = row_counts(database)
+
+    run = runner.invoke(app, ["run", "cycle", "--as-of", "2099-01-01T10:00"])
+    backfill = runner.invoke(
+        app, ["backfill", "--from", "2026-11-20T12:00", "--to", "2099-01-01T10:00"]
+    )
+    preview = runner.invoke(app, ["run", "promotion", "--as-of", "2099-01-01T10:00", "--dry-run"])
+
+    assert run.exit_code == 1
+    assert run.output.startswith("--as-of 2099-01-01T10:00:00+09:00 is in the future")
+    assert "Traceback" not in run.output
+    assert backfill.exit_code == 1
+    assert backfill.output.startswith("--to 2099-01-01T10:00:00+09:00 is in the future")
+    assert preview.exit_code == 0, preview.output  # a dry run only looks
+    assert row_counts(database) == before
+    with ensure_database(database).connect() as conn:  # only the dry run's own record
+        assert conn.execute(select(Run.dry_run)).scalars().all() == [True]
