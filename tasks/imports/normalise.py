@@ -123,6 +123,11 @@ TIME_COLUMNS: dict[ImportKind, tuple[str, ...]] = {
 }
 
 
+# Kinds leadflow exports and reads back; ledgers (events, activities) are never exported.
+_REFERENCE_KINDS = frozenset({"owners", "companies", "contacts", "deals"})
+_ESCAPED_FORMULA = r"^'(?=[=+\-@\t\r])"
+
+
 def normalise_text(frame: pd.DataFrame, *, kind: ImportKind) -> pd.DataFrame:
     """Strip cells, blanks → missing, add absent optional columns, fold case of vocabularies."""
     schema = IMPORT_SCHEMAS[kind]
@@ -130,6 +135,10 @@ def normalise_text(frame: pd.DataFrame, *, kind: ImportKind) -> pd.DataFrame:
     for column in schema.columns:
         if column in frame:
             values = frame[column].str.strip()
+            if kind in _REFERENCE_KINDS:
+                # Our exports put a ' before a cell a spreadsheet would run as a formula
+                # (tasks/export/files.py); reading the file back takes it off again.
+                values = values.str.replace(_ESCAPED_FORMULA, "", regex=True)
             out[column] = values.where(values != "").astype("str")
         else:
             out[column] = pd.Series(np.nan, index=frame.index, dtype="str")

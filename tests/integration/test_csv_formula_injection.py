@@ -68,3 +68,36 @@ def test_the_contacts_export_writes_hostile_cells_as_text_not_formulas(
     assert hostile["owner_email"] == "'=owner()@example.com"
     assert hostile["lead_status"] == "'-new"
     assert hostile["score"] == "-5"
+
+
+def test_an_export_with_neutralised_formulas_imports_back_unchanged(
+    seed: Seeder,
+    settings: Settings,
+    use_settings: Callable[[Settings], Settings],
+    tmp_path: Path,
+) -> None:
+    use_settings(settings)
+    seed.contact(
+        email="calc@example.com", first_name="=cmd|' /C calc'!A0", last_name="@Plus",
+        job_title="+SUM(1,2)", lifecycle_stage="lead",
+    )
+    _register_commands()
+    output = tmp_path / "contacts.csv"
+    runner = CliRunner()
+    assert runner.invoke(app, ["export", "contacts", "-o", str(output)]).exit_code == 0
+    assert "'=cmd|" in output.read_text(encoding="utf-8")  # neutralised in the file
+
+    result = runner.invoke(app, ["import", "contacts", str(output)])
+
+    assert result.exit_code == 0, result.output
+    assert "quarantined: 0 rows" in result.output
+    from sqlalchemy import select
+
+    from leadflow.db import ensure_database
+    from models.tables import Contact
+
+    with ensure_database(settings.database_url).connect() as conn:
+        row = conn.execute(
+            select(Contact.first_name, Contact.last_name, Contact.job_title)
+        ).one()
+    assert tuple(row) == ("=cmd|' /C calc'!A0", "@Plus", "+SUM(1,2)")
