@@ -12,6 +12,8 @@ in its own subprocess so one phase's memory never hides another's:
 
 Prints a markdown table and writes benchmarks/results/<timestamp>.json.
 Usage: python benchmarks/bench_scoring.py [--contacts N] [--events M] [--database-url URL]
+       [--shards N]  (N > 1: scoring split over a Dask cluster, LEADFLOW_DASK_ADDRESS or a
+                      temporary local one whose start-up is then part of the phase time)
 """
 
 import argparse
@@ -169,7 +171,9 @@ def _scoring(args: argparse.Namespace, engine: Engine, *, as_of: datetime, full:
     @flow(name="bench-scoring")
     def timed_hour() -> tuple[Any, float]:
         started = time.perf_counter()
-        result = score_hour(settings=settings, rules=rules, as_of=as_of, full=full)
+        result = score_hour(
+            settings=settings, rules=rules, as_of=as_of, full=full, shards=args.shards
+        )
         return result, time.perf_counter() - started
 
     with prefect_test_harness(server_startup_timeout=120):
@@ -294,6 +298,7 @@ def _child(args: argparse.Namespace, phase: str) -> dict[str, Any]:
         "--contacts", str(args.contacts), "--events", str(args.events),
         "--days", str(args.days), "--seed", str(args.seed), "--share", str(args.share),
         "--end", args.end.isoformat(), "--rules", str(args.rules), "--stamp", args.stamp,
+        "--shards", str(args.shards),
     ]  # fmt: skip
     if args.profile and phase in ("full", "incremental"):
         command.append("--profile")
@@ -363,7 +368,7 @@ def markdown(report: dict[str, Any]) -> str:
     machine = report["machine"]
     lines = [
         f"### Scoring benchmark — {report['contacts']:,} contacts, {report['events']:,} events "
-        f"({report['backend']})",
+        f"({report['backend']}, {report['shards']} shard(s))",
         "",
         "| phase | wall time (s) | peak RSS (MB) | RSS after imports (MB) | load after | notes |",
         "|---|---:|---:|---:|---:|---|",
@@ -431,6 +436,7 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
         "days": args.days,
         "seed": args.seed,
         "share": args.share,
+        "shards": args.shards,
         "end": args.end.isoformat(),
         "rules": _display_path(args.rules),
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
@@ -462,6 +468,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rules", type=Path, default=DEFAULT_RULES_PATH)
     parser.add_argument(
         "--end", type=datetime.fromisoformat, help="as_of of the full run (default: this hour)"
+    )
+    parser.add_argument(
+        "--shards", type=int, default=1, help="score_hour(shards=N): contact-id ranges on Dask"
     )
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument(

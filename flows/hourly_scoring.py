@@ -33,6 +33,7 @@ def hourly_scoring(
     dry_run: bool = False,
     rules_path: str | None = None,
     full: bool = False,
+    shards: int = 1,
 ) -> dict[str, object]:
     """Score behaviour + fit for every contact whose score can have changed at `as_of`.
 
@@ -48,11 +49,14 @@ def hourly_scoring(
             `hourly-scoring-dry-run-decisions` artifact.
         rules_path: A rules YAML file to use instead of the configured default.
         full: Rescore every contact, not only those whose score can have changed.
+        shards: Split the contacts into this many contact-id ranges scored in parallel
+            on Dask: the cluster at LEADFLOW_DASK_ADDRESS, else a temporary local one.
+            Same result as 1; worth it on multi-core workers with PostgreSQL.
     """
     hour = resolve_as_of(as_of)
     outcome = score_hour(
         settings=get_settings(), rules=resolve_rules(rules_path), as_of=hour, dry_run=dry_run,
-        full=full,
+        full=full, shards=shards,
     )
     create_markdown_artifact(
         key="hourly-scoring-summary",

@@ -36,6 +36,11 @@ class Settings(BaseSettings):
         le=1.0,
         description="A run fails when more than this share of input rows is quarantined.",
     )
+    dask_address: str | None = Field(
+        default=None,
+        description="Scheduler address of an existing Dask cluster (tcp://host:8786) that "
+        "sharded scoring (shards > 1) runs on; empty: a temporary local cluster per run.",
+    )
 
     development: bool = Field(
         default=False,

@@ -7,6 +7,7 @@ keeps a 3M-event full run close to the cost of a plain aggregate query.
 """
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -31,6 +32,7 @@ from leadflow.runs import PreviousRun, previous_run
 from models.rules import Rules
 from models.tables import Company, Contact, Event, ScoreSnapshot, UTCDateTime
 from tasks.scoring.decide import ScoringInputs
+from tasks.scoring.ranges import EVERY_CONTACT, ContactRange
 
 ATTRIBUTE_COLUMNS = ["contact_id", "email", "job_title", "industry", "employee_count", "region"]
 
@@ -44,7 +46,10 @@ def _windowed_event_counts(rules: Rules) -> list[int]:
 
 
 def grouped_events(
-    rules: Rules, as_of: datetime, ids: Sequence[int] | Select[Any] | None
+    rules: Rules,
+    as_of: datetime,
+    ids: Sequence[int] | Select[Any] | None,
+    within: ContactRange = EVERY_CONTACT,
 ) -> Subquery:
     """Stage one: one row per (contact, type, detail) with its latest time and counts.
 
@@ -68,7 +73,10 @@ def grouped_events(
         )
     query = (
         select(*columns)
-        .where(Event.occurred_at <= as_of, relevant_events_filter(rules))
+        .where(
+            Event.occurred_at <= as_of, relevant_events_filter(rules),
+            *within.clauses(Event.contact_id),
+        )
         .group_by(Event.contact_id, Event.type, Event.detail)
     )
     if ids is not None:
@@ -161,7 +169,11 @@ def _plain(rows: Sequence[Any]) -> list[tuple[Any, ...]]:
     return [tuple(row) for row in rows]
 
 
-def read_contacts(conn: Connection, ids: Sequence[int] | Select[Any] | None) -> pd.DataFrame:
+def read_contacts(
+    conn: Connection,
+    ids: Sequence[int] | Select[Any] | None,
+    within: ContactRange = EVERY_CONTACT,
+) -> pd.DataFrame:
     """Scoring attributes per contact; company values fill in what the contact lacks."""
     query = (
         select(
@@ -174,6 +186,7 @@ def read_contacts(conn: Connection, ids: Sequence[int] | Select[Any] | None) -> 
         )
         .select_from(Contact)
         .outerjoin(Company, Company.id == Contact.company_id)
+        .where(*within.clauses(Contact.id))
     )
     if ids is not None:
         query = query.where(Contact.id.in_(ids))
@@ -185,10 +198,14 @@ def read_contacts(conn: Connection, ids: Sequence[int] | Select[Any] | None) -> 
 
 
 def read_facts(
-    conn: Connection, rules: Rules, as_of: datetime, ids: Sequence[int] | Select[Any] | None
+    conn: Connection,
+    rules: Rules,
+    as_of: datetime,
+    ids: Sequence[int] | Select[Any] | None,
+    within: ContactRange = EVERY_CONTACT,
 ) -> pd.DataFrame:
     """One row per contact with events: units and latest time per behaviour signal."""
-    grouped = grouped_events(rules, as_of, ids)
+    grouped = grouped_events(rules, as_of, ids, within)
     query = select(grouped.c.contact_id, *facts_columns(rules, as_of, grouped)).group_by(
         grouped.c.contact_id
     )
@@ -205,12 +222,15 @@ def read_facts(
 
 
 def read_previous_scores(
-    conn: Connection, as_of: datetime, ids: Sequence[int] | Select[Any] | None
+    conn: Connection,
+    as_of: datetime,
+    ids: Sequence[int] | Select[Any] | None,
+    within: ContactRange = EVERY_CONTACT,
 ) -> pd.DataFrame:
     """Each contact's latest snapshot at or before as_of (what a new snapshot is compared to)."""
     latest = (
         select(ScoreSnapshot.contact_id, func.max(ScoreSnapshot.as_of).label("as_of"))
-        .where(ScoreSnapshot.as_of <= as_of)
+        .where(ScoreSnapshot.as_of <= as_of, *within.clauses(ScoreSnapshot.contact_id))
         .group_by(ScoreSnapshot.contact_id)
     )
     if ids is not None:
@@ -237,6 +257,65 @@ def read_previous_scores(
     )
 
 
+@dataclass(frozen=True)
+class ScoringScope:
+    """Which contacts one scoring run reads: every contact in `within` on a full run,
+    else the listed candidates (sorted)."""
+
+    full: bool
+    reason: str
+    candidates: list[int] | None
+    within: ContactRange = EVERY_CONTACT
+
+    def narrowed(self, within: ContactRange) -> "ScoringScope":
+        """The part of this scope inside `within`: one shard's (tasks.scoring.shards)."""
+        candidates = self.candidates
+        if candidates is not None:
+            candidates = [cid for cid in candidates if within.holds(cid)]
+        return ScoringScope(self.full, self.reason, candidates, within)
+
+
+def scoring_scope(
+    conn: Connection,
+    *,
+    rules: Rules,
+    as_of: datetime,
+    previous: PreviousRun | None,
+    full: bool = False,
+) -> ScoringScope:
+    """Full or incremental, and why; an incremental run lists its candidates."""
+    if full:
+        return ScoringScope(True, "requested", None)
+    if previous is None:
+        return ScoringScope(True, "no earlier run", None)
+    if previous.rules_hash != rules.fingerprint("scoring"):
+        return ScoringScope(True, "rules changed since the previous run", None)
+    candidates = sorted(
+        int(cid) for cid in conn.execute(candidate_ids_query(rules, as_of, previous)).scalars()
+    )
+    return ScoringScope(False, f"incremental since {previous.as_of.isoformat()}", candidates)
+
+
+def read_scope(
+    conn: Connection, *, rules: Rules, as_of: datetime, scope: ScoringScope
+) -> ScoringInputs:
+    """Load the frames of the contacts in `scope`."""
+    candidates, within = scope.candidates, scope.within
+    listed = candidates if candidates is None or len(candidates) <= MAX_LISTED_CANDIDATES else None
+    contacts = read_contacts(conn, listed, within)
+    facts = read_facts(conn, rules, as_of, listed, within)
+    previous_scores = read_previous_scores(conn, as_of, listed, within)
+    if candidates is not None and listed is None:
+        wanted = set(candidates)
+        contacts = contacts[contacts["contact_id"].isin(wanted)].reset_index(drop=True)
+        facts = facts[facts["contact_id"].isin(wanted)].reset_index(drop=True)
+        previous_scores = previous_scores[previous_scores["contact_id"].isin(wanted)]
+    return ScoringInputs(
+        as_of=as_of, full=scope.full, reason=scope.reason, contacts=contacts, facts=facts,
+        previous=previous_scores.reset_index(drop=True),
+    )
+
+
 def read_scoring_inputs(
     conn: Connection,
     *,
@@ -246,33 +325,8 @@ def read_scoring_inputs(
     full: bool = False,
 ) -> ScoringInputs:
     """Load the frames for one scoring run: all contacts on a full run, else the candidates."""
-    if full:
-        reason = "requested"
-    elif previous is None:
-        full, reason = True, "no earlier run"
-    elif previous.rules_hash != rules.fingerprint("scoring"):
-        full, reason = True, "rules changed since the previous run"
-    else:
-        reason = f"incremental since {previous.as_of.isoformat()}"
-    candidates: list[int] | None = None
-    if not full:
-        assert previous is not None
-        candidates = sorted(
-            int(cid) for cid in conn.execute(candidate_ids_query(rules, as_of, previous)).scalars()
-        )
-    listed = candidates if candidates is None or len(candidates) <= MAX_LISTED_CANDIDATES else None
-    contacts = read_contacts(conn, listed)
-    facts = read_facts(conn, rules, as_of, listed)
-    previous_scores = read_previous_scores(conn, as_of, listed)
-    if candidates is not None and listed is None:
-        wanted = set(candidates)
-        contacts = contacts[contacts["contact_id"].isin(wanted)].reset_index(drop=True)
-        facts = facts[facts["contact_id"].isin(wanted)].reset_index(drop=True)
-        previous_scores = previous_scores[previous_scores["contact_id"].isin(wanted)]
-    return ScoringInputs(
-        as_of=as_of, full=full, reason=reason, contacts=contacts, facts=facts,
-        previous=previous_scores.reset_index(drop=True),
-    )
+    scope = scoring_scope(conn, rules=rules, as_of=as_of, previous=previous, full=full)
+    return read_scope(conn, rules=rules, as_of=as_of, scope=scope)
 
 
 def read_for_run(

@@ -1,0 +1,251 @@
+"""Sharded scoring: one hour split by contact-id range over a Dask cluster.
+
+Each shard is one mapped Prefect task that reads, decides and applies its own range of
+contacts; a contact's score depends on that contact's rows only, so the shards' outcomes
+add up to what one process would have produced. The mapped tasks run in the
+`score-shards` subflow, whose task runner is a `DaskTaskRunner`: on the cluster at
+LEADFLOW_DASK_ADDRESS, else on a temporary local cluster.
+
+LEADFLOW_MAX_BAD_ROW_SHARE is checked on the hour's combined counts, so a sharded hour
+passes or fails exactly when one process would; the one difference is that a failing
+sharded hour has already stored what its shards decided (each applies as soon as it has
+decided): correct scores and quarantine rows, under a run recorded as failed, so the
+next hour still works from the last completed one.
+"""
+
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+from prefect import flow, unmapped
+from prefect.task_runners import TaskRunner
+from pydantic import SecretStr
+from sqlalchemy import Connection, Engine, select
+
+from leadflow.db import engine_for
+from leadflow.runs import previous_run
+from leadflow.timeutil import utc_now
+from models.rules import Rules
+from models.tables import Contact
+from tasks.beats import BeatTimer, database_beat, opaque
+from tasks.scoring.apply import apply_decision
+from tasks.scoring.decide import decide_scoring
+from tasks.scoring.ranges import split_ids
+from tasks.scoring.read import ScoringScope, read_scope, scoring_scope
+from tasks.scoring.report import ScoringOutcome, outcome_of
+from tasks.validation import check_bad_row_share
+
+
+@dataclass(frozen=True)
+class ShardPlan:
+    """How one hour is split: one scope per shard, each an id range (with its candidates)."""
+
+    scopes: list[ScoringScope]
+
+
+@database_beat("plan-scoring-shards")
+def plan_shards(
+    database_url: str, rules: Rules, as_of: datetime, flow_name: str, full: bool, shards: int
+) -> ShardPlan:
+    """Split this hour's candidates (every contact on a full run) into `shards` id ranges.
+
+    The scope (full or incremental, the candidates) is decided once, here, so every shard
+    works on the same one.
+    """
+    with engine_for(database_url).connect() as conn:
+        previous = previous_run(conn, flow=flow_name, before=as_of)
+        scope = scoring_scope(conn, rules=rules, as_of=as_of, previous=previous, full=full)
+        ids = scope.candidates
+        if ids is None:
+            ids = [int(i) for i in conn.execute(select(Contact.id).order_by(Contact.id)).scalars()]
+    return ShardPlan(scopes=[scope.narrowed(within) for within in split_ids(ids, shards)])
+
+
+@contextmanager
+def shard_transaction(engine: Engine) -> Iterator[Connection]:
+    """One shard's apply transaction, safe while other shards write to the same tables."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            with conn.begin():
+                # Take the write lock up front: a deferred transaction that read before
+                # another shard committed cannot write at all (SQLITE_BUSY_SNAPSHOT), and
+                # busy_timeout does not wait that out.
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                yield conn
+            return
+        # The apply beat counts its snapshots before and after inserting; under READ
+        # COMMITTED another shard's commit in between would be counted as ours.
+        isolated = conn.execution_options(isolation_level="REPEATABLE READ")
+        with isolated.begin():
+            yield isolated
+
+
+@database_beat("score-shard")
+def score_shard(
+    database_url: SecretStr,
+    rules: Rules,
+    as_of: datetime,
+    scope: ScoringScope,
+    run_id: str,
+    dry_run: bool,
+) -> ScoringOutcome:
+    """Read → decide → apply for the contacts in `scope`; its share of the hour's outcome.
+
+    Bad rows are quarantined but never fail a shard: the share limit is the hour's, checked
+    on all shards together (`combine_outcomes`).
+    """
+    engine = engine_for(database_url.get_secret_value())
+    timer = BeatTimer()
+    with timer.beat("read"), engine.connect() as conn:
+        inputs = read_scope(conn, rules=rules, as_of=as_of, scope=scope)
+    with timer.beat("decide"):
+        decision = decide_scoring(inputs, rules=rules, max_bad_row_share=1.0)
+    applied = None
+    if not dry_run:
+        with timer.beat("apply"), shard_transaction(engine) as conn:
+            applied = apply_decision(
+                conn, decision, run_id=run_id, rules_hash=rules.fingerprint("scoring"),
+                now=utc_now(),
+            )
+    return outcome_of(
+        decision, run_id=run_id, dry_run=dry_run, rules=rules, applied=applied,
+        beat_seconds=timer.seconds,
+    )
+
+
+@flow(name="score-shards", validate_parameters=False, persist_result=False)
+def score_shards(
+    database_url: SecretStr,
+    rules: Rules,
+    as_of: datetime,
+    plan: ShardPlan,
+    run_id: str,
+    dry_run: bool,
+) -> list[ScoringOutcome]:
+    """Score every shard of `plan` as one mapped task on this flow's task runner.
+
+    The database URL is a SecretStr: flow run parameters are shown in the Prefect UI.
+    """
+    futures = score_shard.map(
+        database_url=unmapped(database_url), rules=unmapped(rules),
+        as_of=unmapped(as_of), scope=plan.scopes, run_id=unmapped(run_id),
+        dry_run=unmapped(dry_run),
+    )
+    return [future.result() for future in futures]
+
+
+def shard_task_runner(dask_address: str | None, shards: int) -> TaskRunner[Any]:
+    """A DaskTaskRunner on the cluster at `dask_address`, else on a temporary local one.
+
+    The local cluster has one single-threaded worker process per shard, up to one per
+    CPU: scoring is pandas and database work that holds the GIL.
+    """
+    try:
+        from prefect_dask import DaskTaskRunner
+    except ImportError as error:
+        raise RuntimeError(
+            "sharded scoring needs prefect-dask: pip install 'leadflow[dask]'"
+        ) from error
+    if dask_address:
+        return DaskTaskRunner(address=dask_address)
+    workers = max(1, min(shards, len(os.sched_getaffinity(0))))
+    return DaskTaskRunner(
+        cluster_kwargs={
+            "n_workers": workers, "threads_per_worker": 1, "processes": True,
+            "dashboard_address": None,
+        }
+    )
+
+
+def combine_outcomes(
+    parts: list[ScoringOutcome],
+    *,
+    run_id: str,
+    max_bad_row_share: float,
+    plan_seconds: float,
+    shards_seconds: float,
+) -> ScoringOutcome:
+    """The hour's one outcome from its shards' (in id-range order).
+
+    Counts, score bands and quarantined rows add up; `beat_seconds` holds each beat summed
+    over the shards, plus `plan` and `shards` (the wall time of all shards together).
+    Raises TooManyBadRows, as one process would, when the hour's share of bad rows
+    passes `max_bad_row_share`.
+    """
+    first = parts[0]
+    distribution: dict[str, int] = {}
+    beats: dict[str, float] = {"plan": round(plan_seconds, 3)}
+    for part in parts:
+        for band, count in part.score_distribution.items():
+            distribution[band] = distribution.get(band, 0) + count
+        for beat, seconds in part.beat_seconds.items():
+            beats[beat] = round(beats.get(beat, 0.0) + seconds, 3)
+    beats["shards"] = round(shards_seconds, 3)
+    changed = [part.changed for part in parts if not part.changed.empty]
+    # Contacts' records first, then events', as decide_scoring lists them.
+    quarantined = sorted(
+        (record for part in parts for record in part.quarantined),
+        key=lambda record: record.source != "contacts",
+    )
+    candidates = sum(part.candidates for part in parts)
+    check_bad_row_share(
+        what="candidate contacts",
+        bad=len({(record.source, record.row_number) for record in quarantined}),
+        total=candidates,
+        limit=max_bad_row_share,
+        first=quarantined[0] if quarantined else None,
+    )
+    return ScoringOutcome(
+        run_id=run_id,
+        as_of=first.as_of,
+        dry_run=first.dry_run,
+        full=first.full,
+        reason=first.reason,
+        candidates=candidates,
+        scored=sum(part.scored for part in parts),
+        snapshots_written=sum(part.snapshots_written for part in parts),
+        contacts_updated=sum(part.contacts_updated for part in parts),
+        quarantined=quarantined,
+        score_distribution=distribution,
+        changed=pd.concat(changed, ignore_index=True) if changed else first.changed,
+        beat_seconds=beats,
+    )
+
+
+def score_sharded(
+    *,
+    database_url: str,
+    dask_address: str | None,
+    rules: Rules,
+    as_of: datetime,
+    flow_name: str,
+    full: bool,
+    shards: int,
+    run_id: str,
+    max_bad_row_share: float,
+    dry_run: bool,
+) -> ScoringOutcome:
+    """Plan the ranges, score them on Dask (in-process when there is only one), combine."""
+    started = time.perf_counter()
+    plan: ShardPlan = plan_shards(database_url, opaque(rules), as_of, flow_name, full, shards)
+    planned = time.perf_counter()
+    options: dict[str, Any] = {
+        "database_url": SecretStr(database_url), "rules": rules, "as_of": as_of,
+        "run_id": run_id, "dry_run": dry_run,
+    }
+    if len(plan.scopes) == 1:
+        # Too few candidates to split (a quiet hour): no cluster for one range.
+        parts = [score_shard(scope=plan.scopes[0], **{**options, "rules": opaque(rules)})]
+    else:
+        runner = shard_task_runner(dask_address, len(plan.scopes))
+        parts = score_shards.with_options(task_runner=runner)(plan=plan, **options)
+    return combine_outcomes(
+        parts, run_id=run_id, max_bad_row_share=max_bad_row_share,
+        plan_seconds=planned - started,
+        shards_seconds=time.perf_counter() - planned,
+    )
