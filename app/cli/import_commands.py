@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 
 from app.cli import app, fail
 from leadflow.db import ensure_database
@@ -150,8 +151,8 @@ def run_import(
     except ValueError as error:
         fail(str(error))
         return
-    engine = ensure_database(settings.database_url)
     try:
+        engine = ensure_database(settings.database_url)
         with import_progress(path) as on_progress:
             summary = import_file(
                 engine,
@@ -170,6 +171,11 @@ def run_import(
             )
     except ImportFileError as error:
         fail(str(error))
+        return
+    except DBAPIError as error:
+        # The import's one transaction was rolled back: say so in one line, no traceback.
+        reason = str(error.orig or error).strip().splitlines()[0]
+        fail(f"{path}: the database refused the import, nothing was written ({reason})")
         return
     for line in summary.lines():
         typer.echo(line)

@@ -35,6 +35,7 @@ from tasks.imports.decide_ledgers import (
     decide_events,
 )
 from tasks.imports.hubspot_sent import SENT_COLUMNS
+from tasks.imports.ledger_store import insert_ledger
 from tasks.imports.prepare import Prepared
 from tasks.imports.report import ImportSummary
 from tasks.imports.stages import record_imported_stages
@@ -213,7 +214,7 @@ def _apply_events(ctx: Context, prepared: Prepared) -> pd.DataFrame:
     rows = prepared.rows
     contact_ids = read_contact_ids(ctx.conn, rows["email"].unique().tolist())
     plan = decide_events(rows, contact_ids, now=ctx.now)
-    added = insert_ignore(ctx.conn, EVENTS, plan.inserts, keys=["source_event_id"])
+    added = insert_ledger(ctx.conn, EVENTS, plan.inserts, key="source_event_id")
     ctx.count(inserted=added, unchanged=len(plan.inserts) - added)
     return plan.quarantine
 
@@ -224,7 +225,7 @@ def _apply_activities(ctx: Context, prepared: Prepared) -> pd.DataFrame:
     plan = decide_activities(rows, contact_ids, owners=read_owners(ctx.conn), now=ctx.now)
     if ctx.rules is not None:
         ctx.new_activities.append(unseen_activities(ctx.conn, plan.inserts, rules=ctx.rules))
-    added = insert_ignore(ctx.conn, ACTIVITIES, plan.inserts, keys=["source_activity_id"])
+    added = insert_ledger(ctx.conn, ACTIVITIES, plan.inserts, key="source_activity_id")
     ctx.count(inserted=added, unchanged=len(plan.inserts) - added)
     ctx.summary.notes.update(plan.notes)
     return plan.quarantine

@@ -136,7 +136,10 @@ def parse_timestamps(values: pd.Series, *, naive_tz: tzinfo) -> pd.Series:
     Fractions finer than a microsecond (7–9 digits) are truncated: instants are stored
     to the microsecond.
     """
-    values = values.str.replace(r"(\.\d{6})\d+", r"\1", regex=True)
+    dotted = values.str.contains(".", regex=False).fillna(False).astype(bool)
+    if dotted.any():
+        values = values.copy()
+        values[dotted] = values[dotted].str.replace(r"(\.\d{6})\d+", r"\1", regex=True)
     out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[us, UTC]")
     present = values.notna()
     aware = present & values.str.fullmatch(ISO_AWARE).fillna(False).astype(bool)

@@ -77,7 +77,9 @@ def normalise_dates(values: pd.Series, date_format: DateFormat | None) -> pd.Ser
     present = values.notna()
     if not present.any():
         return out
-    slash = values[present].str.extract(rf"^{YEAR_FIRST}$")
+    # Only a value with a slash can be year-first; ISO timestamps (most) skip the pattern.
+    slashed = present & values.str.contains("/", regex=False).fillna(False).astype(bool)
+    slash = values[slashed].str.extract(rf"^{YEAR_FIRST}$")
     hit = slash["y"].notna()
     if hit.any():
         out[slash.index[hit]] = _iso(slash[hit], year="y", month="m", day="d")

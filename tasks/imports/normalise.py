@@ -5,7 +5,8 @@ vocabulary here, so validation sees (and quarantines) only what nobody mapped.
 """
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -128,32 +129,63 @@ _REFERENCE_KINDS = frozenset({"owners", "companies", "contacts", "deals"})
 _ESCAPED_FORMULA = r"^'(?=[=+\-@\t\r])"
 
 
+_SAMPLE = 2_000
+
+
+def by_value(values: pd.Series, fold: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """`fold(values)` for an element-wise `fold`, computed once per distinct value when
+    values repeat (emails, types, details of a ledger: millions of rows, few values)."""
+    head = values.iloc[:_SAMPLE]
+    # Ids and timestamps hardly repeat: hashing them all first would only cost.
+    if len(values) < _SAMPLE or head.nunique(dropna=False) * 4 > len(head):
+        return fold(values)
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    folded = fold(pd.Series(uniques, dtype=values.dtype)).astype(object).to_numpy()
+    taken = np.where(codes >= 0, folded[np.maximum(codes, 0)] if len(folded) else None, None)
+    return pd.Series(taken, index=values.index, dtype=object).where(codes >= 0)
+
+
+def _clean(values: pd.Series, *, reference: bool) -> pd.Series:
+    values = values.str.strip()
+    if reference:
+        # Our exports put a ' before a cell a spreadsheet would run as a formula
+        # (tasks/export/files.py); reading the file back takes it off again.
+        values = values.str.replace(_ESCAPED_FORMULA, "", regex=True)
+    return values.where(values != "")
+
+
+def _vocabulary(values: pd.Series) -> pd.Series:
+    return values.str.lower().str.replace(r"[\s-]+", "_", regex=True)
+
+
 def normalise_text(frame: pd.DataFrame, *, kind: ImportKind) -> pd.DataFrame:
     """Strip cells, blanks → missing, add absent optional columns, fold case of vocabularies."""
     schema = IMPORT_SCHEMAS[kind]
     out = pd.DataFrame(index=frame.index)
+    reference = kind in _REFERENCE_KINDS
     for column in schema.columns:
         if column in frame:
-            values = frame[column].str.strip()
-            if kind in _REFERENCE_KINDS:
-                # Our exports put a ' before a cell a spreadsheet would run as a formula
-                # (tasks/export/files.py); reading the file back takes it off again.
-                values = values.str.replace(_ESCAPED_FORMULA, "", regex=True)
-            out[column] = values.where(values != "").astype("str")
+            values = by_value(frame[column], partial(_clean, reference=reference))
+            out[column] = values.astype("str")
         else:
             out[column] = pd.Series(np.nan, index=frame.index, dtype="str")
     for column in _LOWER[kind]:
-        out[column] = out[column].str.lower()
+        out[column] = by_value(out[column], lambda v: v.str.lower()).astype("str")
     for column in _VOCABULARY[kind]:
-        out[column] = out[column].str.lower().str.replace(r"[\s-]+", "_", regex=True)
+        out[column] = by_value(out[column], _vocabulary).astype("str")
     for column in _DOMAINS[kind]:
         out[column] = normalise_domains(out[column])
     for column in TIME_COLUMNS[kind]:
-        out[column] = out[column].str.replace(r"z$", "Z", regex=True)
+        values = out[column]
+        # Only a trailing lower-case z changes; most timestamps are left alone.
+        lower_z = values.str.endswith("z").fillna(False).astype(bool)
+        if lower_z.any():
+            values = values.copy()
+            values[lower_z] = values[lower_z].str.replace(r"z$", "Z", regex=True)
+            out[column] = values
     if kind == "events":
         # Page categories and form kinds are a vocabulary; other details are ids, kept as is.
         fixed = out["type"].isin([EventType.PAGE_VIEW.value, EventType.FORM_SUBMIT.value])
-        folded = out["detail"].str.lower().str.replace(r"[\s-]+", "_", regex=True)
+        folded = by_value(out["detail"], _vocabulary)
         out["detail"] = folded.where(fixed, out["detail"]).astype("str")
     return out
-

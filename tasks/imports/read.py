@@ -11,7 +11,6 @@ import codecs
 import csv
 import math
 import re
-from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
@@ -21,9 +20,9 @@ from typing import IO
 import pandas as pd
 
 from tasks.imports.columns import QUARANTINE_COLUMNS, WHOLE_ROW, ImportFileError, Layout, printable
+from tasks.imports.records import BLOCK, FIELD_LIMIT, Lines, Records, careful_record
 
-BLOCK = 1 << 20
-FIELD_LIMIT = 1 << 24
+FAST_LINES = 20_000  # lines the block path parses at once
 VALUE_LIMIT = 500
 UTF8 = "utf-8-sig"  # also reads files without a BOM
 _SURROGATE = re.compile("[\udc80-\udcff]")
@@ -135,54 +134,6 @@ class CsvChunk:
         return len(self.frame) + len(self.malformed)
 
 
-class _Lines:
-    """The file's physical lines for csv.reader, numbered; lines can be pushed back."""
-
-    def __init__(self, handle: IO[str]) -> None:
-        self._handle = handle
-        self._again: deque[tuple[int, str]] = deque()
-        self._number = 0
-        self.taken: list[tuple[int, str]] = []
-
-    def __iter__(self) -> "_Lines":
-        return self
-
-    def __next__(self) -> str:
-        if self._again:
-            number, line = self._again.popleft()
-        else:
-            line = next(self._handle)
-            self._number += 1
-            number = self._number
-        self.taken.append((number, line))
-        return line
-
-    def read_again(self, lines: list[tuple[int, str]]) -> None:
-        self._again.extendleft(reversed(lines))
-
-
-def _ends_inside_quote(taken: list[tuple[int, str]]) -> bool:
-    try:
-        for _ in csv.reader([line for _, line in taken], strict=True):
-            pass
-    except csv.Error as error:
-        return "unexpected end of data" in str(error)
-    return False
-
-
-def _swallows_a_row(taken: list[tuple[int, str]], width: int | None) -> bool:
-    # A line wholly inside a quoted cell that reads as a complete row of its own was
-    # almost surely a row, swallowed by a stray quote.
-    return any(len(next(csv.reader([line]), [])) == width for _, line in taken[1:-1])
-
-
-def _unclosed(start: int, end: int) -> str:
-    return (
-        f"unclosed quote: the quote opened on line {start} runs to line {end}; line {start} "
-        f"is quarantined and the lines after it are read as rows of their own"
-    )
-
-
 def iter_csv_chunks(
     path: str | Path,
     *,
@@ -198,6 +149,8 @@ def iter_csv_chunks(
     record it makes has the wrong number of fields, or a line inside it reads as a whole
     row. Then only the line the quote opened on is quarantined, and the lines after it
     are read again as rows of their own. Line numbers count the header as line 1.
+    Blocks of lines that are one record each are parsed in one go; the rest record by
+    record. Memory holds one chunk.
     """
     file = Path(path)
     _check_file(file, layout.source)
@@ -207,72 +160,38 @@ def iter_csv_chunks(
     limit = chunk_rows or math.inf
     csv.field_size_limit(FIELD_LIMIT)
     with _open(file, text) as handle:
-        lines_in = _Lines(handle)
+        lines_in = Lines(handle)
         reader = csv.reader(lines_in)
-        width: int | None = None
-        records: list[list[str]] = []
-        lines: list[int] = []
-        malformed: list[tuple[int, str, str]] = []
+        rows = Records()
         while True:
-            lines_in.taken = []
-            problem = ""
-            try:
-                record = next(reader)
-            except StopIteration:
-                break
-            except csv.Error as error:
-                record, problem = [], str(error)
-            taken = lines_in.taken
-            start = taken[0][0]
-            if len(taken) > 1 and (
-                problem
-                or len(record) != (width or len(record))
-                or _ends_inside_quote(taken)
-                or _swallows_a_row(taken, width)
-            ):
-                if width is None:
-                    raise ImportFileError(f"{layout.source}: the header has an unclosed quote")
-                first_line = taken[0][1].rstrip("\r\n")
-                malformed.append((start, first_line, _unclosed(start, taken[-1][0])))
-                lines_in.read_again(taken[1:])
-            elif problem:
-                if width is None:
-                    raise ImportFileError(f"{layout.source}: line {start}: {problem}")
-                malformed.append((start, taken[0][1], f"cannot be read as CSV: {problem}"))
-            elif not record:
-                continue
-            elif not any(cell.strip() for cell in record):
-                if width is not None:
-                    malformed.append((start, ",".join(record), "blank row: every cell is empty"))
-            elif width is None:
-                width = len(record)
-            elif len(record) != width:
-                malformed.append(
-                    (start, ",".join(record), f"has {len(record)} fields, the header has {width}")
-                )
+            if rows.width is None or lines_in.pushed_back:
+                if not careful_record(reader, lines_in, rows, layout.source):
+                    break
             else:
-                records.append(record)
-                lines.append(start)
-            if len(lines) + len(malformed) >= limit:
-                yield _chunk(columns, positions, records, lines, malformed, text)
-                records, lines, malformed = [], [], []
-        if lines or malformed or chunk_rows is None:
-            yield _chunk(columns, positions, records, lines, malformed, text)
+                room = limit - rows.count
+                first, lines = lines_in.take(int(min(room, FAST_LINES)))
+                if not lines:
+                    break
+                if not rows.add_lines(first, lines):
+                    lines_in.read_again(list(enumerate(lines, start=first)))
+            if rows.count >= limit:
+                yield _chunk(columns, positions, rows.cells, rows.lines, rows.malformed, text)
+                rows.clear()
+        if rows.lines or rows.malformed or chunk_rows is None:
+            yield _chunk(columns, positions, rows.cells, rows.lines, rows.malformed, text)
 
 
 def _chunk(
     columns: list[str],
     positions: list[int],
-    records: list[list[str]],
+    cells: list[list[str]],
     lines: list[int],
     malformed: list[tuple[int, str, str]],
     text: FileText,
 ) -> CsvChunk:
-    # Transposing in C (zip) is far cheaper than appending cell by cell for millions of rows.
-    by_position = list(zip(*records, strict=True)) if records else []
     frame = pd.DataFrame(
         {
-            c: pd.Series(by_position[p] if records else [], dtype="str")
+            c: pd.Series(cells[p] if lines else [], dtype="str")
             for c, p in zip(columns, positions, strict=True)
         },
         index=pd.RangeIndex(len(lines)),

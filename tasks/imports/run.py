@@ -1,12 +1,13 @@
 """`import_file`: one CSV file through read → prepare → apply, in one transaction."""
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime, tzinfo
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from leadflow.paths import DEFAULT_RULES_PATH
 from models.enums import Stage
@@ -15,6 +16,7 @@ from tasks.imports.apply import Apply, Context, applier, finish_import
 from tasks.imports.columns import ImportFileError, ImportKind, Layout, layout_for, quarantine_frame
 from tasks.imports.consent import ConsentMapping, consent_hint
 from tasks.imports.dates import DateFormat
+from tasks.imports.ledger_store import ledger_cache
 from tasks.imports.prepare import prepare_rows, unknown_stages
 from tasks.imports.read import CsvChunk, iter_csv_chunks, read_header, sniff_text
 from tasks.imports.report import ImportSummary, reason_lines
@@ -110,7 +112,7 @@ def import_file(
         # Activities move lead statuses and deals follow the pipeline; others never read rules.
         uses_rules = kind in ("activities", "deals")
         status_rules = (rules or load_rules(DEFAULT_RULES_PATH)) if uses_rules else None
-        with engine.connect() as conn:
+        with engine.connect() as conn, _ledger_cache(conn, ledger):
             transaction = conn.begin()
             try:
                 ctx = Context(
@@ -143,6 +145,15 @@ def import_file(
         reason = error.strerror or str(error)
         raise ImportFileError(f"{shown}: cannot read the file ({reason})") from error
     return summary
+
+
+@contextmanager
+def _ledger_cache(conn: Connection, ledger: bool) -> Iterator[None]:
+    if ledger:
+        with ledger_cache(conn):
+            yield
+    else:
+        yield
 
 
 def _asked_by(consent: ConsentMapping | None) -> dict[str, str]:

@@ -87,3 +87,15 @@ def test_a_bad_stage_map_names_the_entry(cli: CliRunner) -> None:
     )
     assert code == 1
     assert "--stage-map 'Trial': write it as CUSTOM=stage" in output
+
+
+def test_a_database_that_cannot_be_reached_is_one_clear_error(
+    cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A folder where the SQLite file should be: the database cannot be opened.
+    monkeypatch.setenv("LEADFLOW_DATABASE_URL", f"sqlite:///{FIXTURES}")
+    get_settings.cache_clear()
+    code, output = invoke(cli, "import", "events", FIXTURES / "events.csv")
+    assert code == 1
+    assert "the database refused the import, nothing was written" in output
+    assert "Traceback" not in output
