@@ -12,6 +12,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import holidays
+import numpy as np
 
 from models.calendar_rules import CalendarRules
 from models.nurture_rules import WEEKDAYS
@@ -21,14 +22,51 @@ from models.sla_rules import SlaDuration
 _SEARCH_DAYS = 370
 
 
-@lru_cache(maxsize=8)
-def _public_holidays(country: str) -> holidays.HolidayBase:
-    return holidays.country_holidays(country)
+# What identifies a calendar's non-business days: weekdays, holiday country, closures.
+CalendarKey = tuple[tuple[str, ...], str | None, tuple[tuple[str, str], ...]]
+
+
+def calendar_key(rules: CalendarRules) -> CalendarKey:
+    """The parts of `rules` that decide which days are business days, hashable."""
+    return (tuple(rules.weekdays), rules.holiday_country,
+            tuple((c.from_, c.to) for c in rules.closures))
 
 
 def _month_day(text: str) -> tuple[int, int]:
     month, day = text.split("-")
     return int(month), int(day)
+
+
+# Building a year of public holidays costs milliseconds and the lookups of the holidays
+# package are slow per call: every SLA hour of a process shares one table per key + years.
+@lru_cache(maxsize=64)
+def closed_days(key: CalendarKey, first_year: int, last_year: int) -> np.ndarray:
+    """Public holidays and closure days from `first_year` to `last_year` (inclusive),
+    sorted, as datetime64[D]; built once per process for each key and year range."""
+    _, country, closures = key
+    days = np.arange(np.datetime64(f"{first_year}-01-01"),
+                     np.datetime64(f"{last_year + 1}-01-01"), dtype="datetime64[D]")
+    month = days.astype("datetime64[M]").astype(np.int64) % 12 + 1
+    month_day = month * 100 + (days - days.astype("datetime64[M]")).astype(np.int64) + 1
+    closed = np.zeros(days.size, dtype=bool)
+    for from_, to in closures:
+        start, end = (m * 100 + d for m, d in (_month_day(from_), _month_day(to)))
+        if start <= end:
+            closed |= (month_day >= start) & (month_day <= end)
+        else:
+            closed |= (month_day >= start) | (month_day <= end)
+    if country:
+        public = holidays.country_holidays(country, years=range(first_year, last_year + 1))
+        dates = np.array(sorted(public), dtype="datetime64[D]")
+        closed |= np.isin(days, dates)
+    table = days[closed]
+    table.flags.writeable = False  # shared by every caller through the cache
+    return table
+
+
+@lru_cache(maxsize=256)
+def _closed_in_year(key: CalendarKey, year: int) -> frozenset[date]:
+    return frozenset(closed_days(key, year, year).tolist())
 
 
 class BusinessCalendar:
@@ -39,14 +77,11 @@ class BusinessCalendar:
         self.zone = tz if isinstance(tz, ZoneInfo) else ZoneInfo(tz)
         self._weekdays = {WEEKDAYS.index(day) for day in rules.weekdays}
         self._closures = [(_month_day(c.from_), _month_day(c.to)) for c in rules.closures]
+        self._key = calendar_key(rules)
 
     def is_business_day(self, day: date) -> bool:
         """Whether `day` (a local date) is a business day."""
-        if day.weekday() not in self._weekdays:
-            return False
-        if self.rules.holiday_country and day in _public_holidays(self.rules.holiday_country):
-            return False
-        return not self.is_closure_day(day)
+        return day.weekday() in self._weekdays and day not in _closed_in_year(self._key, day.year)
 
     def is_closure_day(self, day: date) -> bool:
         """Whether `day` falls in a company closure (ranges may wrap the new year)."""

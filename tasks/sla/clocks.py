@@ -1,20 +1,24 @@
-"""One SLA clock of one cycle (pure): when it starts, is due, is satisfied, is breached,
-and when each ladder level comes due.
+"""The SLA clocks of one policy over every cycle at once (pure): when each starts, is due,
+is satisfied, is breached, and how many touches it had counted by an instant.
 
 Only facts inside the cycle and at or before `as_of` count: touches and statuses from
 the clock's start up to the instant the cycle ends (the call or status change that ended
 it is still part of it), assignments before it. A clock whose stop condition was not met
 when its cycle ended is closed then: not satisfied, and it never escalates again.
+Instants are int64 ns (UTC); NAT is "none", NEVER an open end.
 """
 
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
 
 from models.enums import LeadStatus
 from models.lifecycle import TransitionKind
 from models.sla_rules import LadderLevel, SlaPolicy, StopCondition
-from tasks.sla.calendar import BusinessCalendar
-from tasks.sla.cycles import Cycle, StageRow, decided_at, moved_at
+from tasks.sla.business_time import FrameCalendar
+from tasks.sla.cycles import decided_rows, first_move
+from tasks.sla.timelines import NAT, NEVER, Timeline
 
 # The stage move a deciding status brings (lead_status.lifecycle): history without the
 # status row (imported, or a recycle written by stage only) still shows the decision.
@@ -25,143 +29,110 @@ STATUS_MOVE_KINDS = {
 
 
 @dataclass(frozen=True)
-class Assignment:
-    """An owner given to the contact at `at` (from the owner-assignment history)."""
+class Facts:
+    """What the SLA knows about the contacts read: stage history known at `as_of`
+    (tasks.sla.cycles.known_stages), touches, status moves and owner assignments."""
 
-    at: datetime
-    owner_id: int
-    team: str
-
-
-@dataclass(frozen=True)
-class ContactFacts:
-    """What the SLA knows about one contact, each list oldest first."""
-
-    stages: list[StageRow] = field(default_factory=list)
-    touches: list[datetime] = field(default_factory=list)
-    statuses: list[tuple[datetime, str]] = field(default_factory=list)
-    assignments: list[Assignment] = field(default_factory=list)
+    as_of: int
+    known: pd.DataFrame
+    touches: Timeline
+    statuses: pd.DataFrame  # contact_id, to_status, at (ns)
+    assignments: Timeline
 
 
-@dataclass(frozen=True)
-class ClockState:
-    """A clock as the facts up to `as_of` make it; `touches` are the cycle's sales touches."""
-
-    policy: SlaPolicy
-    started_at: datetime
-    due_at: datetime
-    satisfied_at: datetime | None
-    breached_at: datetime | None
-    touches: tuple[datetime, ...]
-    closed_at: datetime | None = None
-
-    @property
-    def ended_at(self) -> datetime | None:
-        """When the clock stopped counting: satisfied or closed, if it did."""
-        return self.satisfied_at or self.closed_at
-
-    def touches_by(self, instant: datetime) -> int:
-        """How many touches the clock had counted by `instant`."""
-        return sum(1 for touch in self.touches if touch <= instant)
-
-    def nth_touch(self, n: int) -> datetime | None:
-        """When the n-th touch of the clock happened, if it did."""
-        return self.touches[n - 1] if len(self.touches) >= n else None
+def _statuses(facts: Facts, keep: np.ndarray) -> Timeline:
+    rows = facts.statuses[keep]
+    return Timeline(rows["contact_id"].to_numpy(), rows["at"].to_numpy())
 
 
-def _inside(
-    at: datetime, *, start: datetime, end: datetime | None, as_of: datetime,
-    with_end: bool = False,
-) -> bool:
-    return start <= at <= as_of and (end is None or at < end or (with_end and at == end))
-
-
-def clock_start(
-    policy: SlaPolicy, cycle: Cycle, facts: ContactFacts, *, as_of: datetime
-) -> datetime | None:
+def clock_starts(policy: SlaPolicy, cycles: pd.DataFrame, facts: Facts) -> np.ndarray:
     """The hand-off for `mql` policies; for `assigned` ones the first owner assignment
-    at/after the hand-off inside the cycle (None: nobody has been assigned yet)."""
+    at/after the hand-off inside the cycle (NAT: nobody has been assigned yet)."""
+    started = cycles["started_at"].to_numpy()
     if policy.start == "mql":
-        return cycle.started_at
-    for assignment in facts.assignments:
-        if _inside(assignment.at, start=cycle.started_at, end=cycle.ended_at, as_of=as_of):
-            return assignment.at
-    return None
+        return started
+    first = facts.assignments.nth_from(cycles["contact_id"].to_numpy(), started)
+    inside = (first != NAT) & (first <= facts.as_of) & (first < cycles["ended_at"].to_numpy())
+    return np.where(inside, first, NAT)
 
 
-def stop_instant(
-    until: StopCondition,
-    facts: ContactFacts,
-    *,
-    start: datetime,
-    end: datetime | None,
-    touches: tuple[datetime, ...],
-    as_of: datetime,
-) -> datetime | None:
-    """When the stop condition was first met inside the window, if it was."""
+def stop_instants(until: StopCondition, clocks: pd.DataFrame, facts: Facts) -> np.ndarray:
+    """When each clock's stop condition was first met inside its window, or NAT."""
+    contacts = clocks["contact_id"].to_numpy()
+    start = clocks["started_at"].to_numpy()
+    window = clocks["window_end"].to_numpy()
     if until.touches is not None:
-        return touches[until.touches - 1] if len(touches) >= until.touches else None
-    statuses = [
-        (at, status)
-        for at, status in facts.statuses
-        if _inside(at, start=start, end=end, as_of=as_of, with_end=True)
-    ]
+        return facts.touches.nth_from(contacts, start, until.touches, until=window)
+    status = facts.statuses["to_status"]
     if until.statuses is not None:
         wanted = {s.value for s in until.statuses}
-        found = [at for at, status in statuses if status in wanted]
+        found = _statuses(facts, np.asarray(status.isin(wanted))).nth_from(
+            contacts, start, until=window)
         # Imported HubSpot data often has no status, only the stage move it brought.
-        known = [r for r in facts.stages if r.at <= as_of]
-        kinds = tuple(kind for status, kind in STATUS_MOVE_KINDS.items() if status in wanted)
-        moves = [decided_at(known, start=start, end=end),
-                 moved_at(known, kinds=kinds, start=start, end=end)]
-        candidates = [*found[:1], *(m for m in moves if m is not None)]
-        return min(candidates) if candidates else None
+        kinds = tuple(kind for s, kind in STATUS_MOVE_KINDS.items() if s in wanted)
+        end = clocks["ended_at"].to_numpy()
+        decided = first_move(facts.known, decided_rows(facts.known), contacts, start, end,
+                             with_end=False)
+        moved = first_move(facts.known, np.asarray(facts.known["kind"].isin(kinds)),
+                           contacts, start, end, with_end=True)
+        return _earliest(np.stack([found, decided, moved]))
     left = {s.value for s in until.left_statuses or []}
-    return next((at for at, status in statuses if status not in left), None)
+    return _statuses(facts, np.asarray(~status.isin(left))).nth_from(
+        contacts, start, until=window)
 
 
-def clock_state(
-    policy: SlaPolicy,
-    cycle: Cycle,
-    facts: ContactFacts,
-    *,
-    calendar: BusinessCalendar,
-    as_of: datetime,
-) -> ClockState | None:
-    """The clock of `policy` in `cycle` as of `as_of`, or None while it has not started."""
-    started = clock_start(policy, cycle, facts, as_of=as_of)
-    if started is None:
-        return None
-    due = calendar.add(started, policy.due)
-    touches = tuple(
-        at for at in facts.touches
-        if _inside(at, start=started, end=cycle.ended_at, as_of=as_of, with_end=True)
-    )
-    satisfied = stop_instant(
-        policy.until, facts, start=started, end=cycle.ended_at, touches=touches, as_of=as_of
-    )
-    closed = cycle.ended_at if satisfied is None else None
-    ended = satisfied or closed
-    breached = due if as_of >= due and (ended is None or ended > due) else None
-    return ClockState(
-        policy=policy,
-        started_at=started,
-        due_at=due,
-        satisfied_at=satisfied,
-        breached_at=breached,
-        touches=touches,
-        closed_at=closed,
-    )
+def _earliest(candidates: np.ndarray) -> np.ndarray:
+    earliest = np.where(candidates == NAT, NEVER, candidates).min(axis=0)
+    return np.where(earliest == NEVER, NAT, earliest)
 
 
-def level_due(clock: ClockState, level: LadderLevel, calendar: BusinessCalendar) -> datetime:
-    """When ladder `level` of the clock comes due."""
-    return calendar.add(clock.started_at, level.after)
+def clock_states(
+    policy: SlaPolicy, cycles: pd.DataFrame, facts: Facts, *, calendar: FrameCalendar
+) -> pd.DataFrame:
+    """The clocks of `policy` in `cycles` as of `facts.as_of` (clocks not started yet are
+    left out): the cycle's columns plus started_at, due_at, satisfied_at, closed_at,
+    ended_at, breached_at and window_end (the last instant a fact still counts)."""
+    started = clock_starts(policy, cycles, facts)
+    clocks = cycles[started != NAT].copy()
+    clocks["started_at"] = started[started != NAT]
+    clocks["due_at"] = calendar.add(clocks["started_at"].to_numpy(), policy.due)
+    clocks["window_end"] = np.minimum(clocks["ended_at"].to_numpy(), facts.as_of)
+    satisfied = stop_instants(policy.until, clocks, facts)
+    end = clocks["ended_at"].to_numpy()
+    closed = np.where(satisfied == NAT, np.where(end == NEVER, NAT, end), NAT)
+    ended = np.where(satisfied != NAT, satisfied, closed)
+    due = clocks["due_at"].to_numpy()
+    late = (facts.as_of >= due) & ((ended == NAT) | (ended > due))
+    clocks["satisfied_at"] = satisfied
+    clocks["closed_at"] = closed
+    clocks["stopped_at"] = ended
+    clocks["breached_at"] = np.where(late, due, NAT)
+    return clocks
 
 
-def level_missed(clock: ClockState, level: LadderLevel, due: datetime) -> bool:
-    """Whether the clock still owed what `level` checks at its due time: not satisfied or
+def touches_by(clocks: pd.DataFrame, facts: Facts, instant: np.ndarray | int) -> np.ndarray:
+    """How many touches each clock had counted by `instant`."""
+    contacts = clocks["contact_id"].to_numpy()
+    upto = np.minimum(clocks["window_end"].to_numpy(), instant)
+    counted = facts.touches.count_before(contacts, upto, inclusive=True) - \
+        facts.touches.count_before(contacts, clocks["started_at"].to_numpy())
+    return np.maximum(counted, 0)
+
+
+def nth_touch(clocks: pd.DataFrame, facts: Facts, n: int) -> np.ndarray:
+    """When the n-th touch of each clock happened, or NAT."""
+    return facts.touches.nth_from(clocks["contact_id"].to_numpy(),
+                                  clocks["started_at"].to_numpy(), n,
+                                  until=clocks["window_end"].to_numpy())
+
+
+def level_missed(
+    clocks: pd.DataFrame, facts: Facts, level: LadderLevel, instant: np.ndarray | int
+) -> np.ndarray:
+    """Whether each clock still owed what `level` checks at `instant`: not satisfied or
     closed by then, and (for a follow-up level) fewer touches than it asks for."""
-    if clock.ended_at is not None and clock.ended_at <= due:
-        return False
-    return level.touches is None or clock.touches_by(due) < level.touches
+    ended = clocks["stopped_at"].to_numpy()
+    open_then = (ended == NAT) | (ended > instant)
+    if level.touches is None:
+        return open_then
+    return open_then & (touches_by(clocks, facts, instant) < level.touches)

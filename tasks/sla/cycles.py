@@ -8,13 +8,12 @@ disqualify / re-nurture move (an imported move out of the funnel or back before 
 counts as one); the SLA clocks of a cycle that are not satisfied by then close then.
 """
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+import numpy as np
+import pandas as pd
 
 from models.enums import Stage
 from models.lifecycle import TransitionKind
+from tasks.sla.timelines import NAT, NEVER, Timeline, instants
 
 # Stages sales is handed a lead into; entering sql/opportunity counts only from before mql.
 HANDOFF_STAGE = Stage.MQL.value
@@ -52,105 +51,70 @@ def is_handoff(from_stage: str | None, to_stage: str) -> bool:
     )
 
 
-@dataclass(frozen=True)
-class Cycle:
-    """The n-th hand-off of a contact: from `started_at` until `ended_at` (None: open)."""
-
-    contact_id: int
-    cycle: int
-    started_at: datetime
-    to_stage: str
-    ended_at: datetime | None
+def handoff_rows(stages: pd.DataFrame) -> np.ndarray:
+    """Which stage-history rows are hand-offs (`is_handoff`, row by row)."""
+    to_stage, from_stage = stages["to_stage"], stages["from_stage"]
+    direct = to_stage.isin(DIRECT_HANDOFF_STAGES) & (
+        from_stage.isna() | ~from_stage.isin(NOT_BEFORE_MQL)
+    )
+    return np.asarray((to_stage == HANDOFF_STAGE) | direct, dtype=bool)
 
 
-@dataclass(frozen=True)
-class StageRow:
-    """One stage-history row as the SLA reads it."""
-
-    from_stage: str | None
-    to_stage: str
-    at: datetime
-    kind: str
-
-
-def stage_rows(records: Iterable[Mapping[str, Any]]) -> list[StageRow]:
-    """Stage-history records (from_stage, to_stage, at, kind) as rows, oldest first."""
-    rows = [
-        StageRow(
-            from_stage=None if _missing(r["from_stage"]) else str(r["from_stage"]),
-            to_stage=str(r["to_stage"]),
-            at=_instant(r["at"]),
-            kind=str(r["kind"]),
-        )
-        for r in records
-    ]
-    return sorted(rows, key=lambda row: row.at)
-
-
-def ends_cycle(row: "StageRow") -> bool:
-    """Whether a stage-history row (not a hand-off) ends the cycle it falls in."""
-    return row.kind in ENDING_KINDS or (
-        row.kind == IMPORT_KIND and row.to_stage in IMPORT_ENDING_STAGES
+def ending_rows(stages: pd.DataFrame) -> np.ndarray:
+    """Which stage-history rows (not hand-offs) end the cycle they fall in."""
+    kind = stages["kind"]
+    return np.asarray(
+        kind.isin(ENDING_KINDS) | ((kind == IMPORT_KIND) & stages["to_stage"].isin(
+            IMPORT_ENDING_STAGES)),
+        dtype=bool,
     )
 
 
-def contact_cycles(contact_id: int, rows: list[StageRow], *, as_of: datetime) -> list[Cycle]:
-    """The contact's cycles from its stage history (oldest first), facts up to `as_of`."""
-    known = [row for row in rows if row.at <= as_of]
-    starts = [row for row in known if is_handoff(row.from_stage, row.to_stage)]
-    cycles: list[Cycle] = []
-    for number, start in enumerate(starts, start=1):
-        ends = [
-            row.at
-            for row in known
-            if row.at > start.at
-            and (ends_cycle(row) or is_handoff(row.from_stage, row.to_stage))
-        ]
-        cycles.append(
-            Cycle(
-                contact_id=contact_id,
-                cycle=number,
-                started_at=start.at,
-                to_stage=start.to_stage,
-                ended_at=min(ends) if ends else None,
-            )
-        )
-    return cycles
+def known_stages(stages: pd.DataFrame, as_of: int) -> pd.DataFrame:
+    """Stage-history rows at or before `as_of` (ns), `at` as ns, sorted by contact then
+    instant (rows at the same instant keep their order)."""
+    frame = pd.DataFrame({
+        "contact_id": stages["contact_id"].to_numpy(dtype=np.int64),
+        "from_stage": stages["from_stage"].to_numpy(dtype=object),
+        "to_stage": stages["to_stage"].astype(str).to_numpy(dtype=object),
+        "at": instants(stages["at"]),
+        "kind": stages["kind"].astype(str).to_numpy(dtype=object),
+    })
+    frame["from_stage"] = frame["from_stage"].where(frame["from_stage"].notna(), None)
+    frame = frame[frame["at"] <= as_of]
+    return frame.sort_values(["contact_id", "at"], kind="stable", ignore_index=True)
 
 
-def decided_at(rows: list[StageRow], *, start: datetime, end: datetime | None) -> datetime | None:
-    """The first forward or imported move into sql or beyond at/after `start` and before
-    `end`."""
-    for row in rows:
-        if (
-            row.at >= start
-            and (end is None or row.at < end)
-            and row.kind in DECIDING_KINDS
-            and row.to_stage in DECIDED_STAGES
-        ):
-            return row.at
-    return None
+def contact_cycles(known: pd.DataFrame) -> pd.DataFrame:
+    """Every contact's cycles from its known stage history: contact_id, cycle (1, 2, …
+    oldest first), started_at, to_stage, ended_at (ns; NEVER while open)."""
+    handoff = handoff_rows(known)
+    boundary = Timeline(known["contact_id"].to_numpy()[handoff | ending_rows(known)],
+                        known["at"].to_numpy()[handoff | ending_rows(known)])
+    starts = known[handoff]
+    contacts = starts["contact_id"].to_numpy()
+    started = starts["at"].to_numpy()
+    ended = boundary.nth_from(contacts, started, after=True)
+    return pd.DataFrame({
+        "contact_id": contacts,
+        "cycle": starts.groupby("contact_id").cumcount().to_numpy() + 1,
+        "started_at": started,
+        "to_stage": starts["to_stage"].to_numpy(),
+        "ended_at": np.where(ended == NAT, NEVER, ended),
+    })
 
 
-def moved_at(
-    rows: list[StageRow], *, kinds: tuple[str, ...], start: datetime, end: datetime | None
-) -> datetime | None:
-    """The first move of one of `kinds` at/after `start` and at/before `end` (the move
-    that ends a cycle is still part of it)."""
-    return next(
-        (row.at for row in rows
-         if row.kind in kinds and row.at >= start and (end is None or row.at <= end)),
-        None,
-    )
+def first_move(known: pd.DataFrame, mask: np.ndarray, contacts: np.ndarray,
+               starts: np.ndarray, ends: np.ndarray, *, with_end: bool) -> np.ndarray:
+    """The first known row in `mask` of each contact at/after its start and before its
+    end (`with_end`: at/before it); NAT where there is none."""
+    rows = Timeline(known["contact_id"].to_numpy()[mask], known["at"].to_numpy()[mask])
+    first = rows.nth_from(contacts, starts)
+    inside = (first <= ends) if with_end else (first < ends)
+    return np.where((first != NAT) & inside, first, NAT)
 
 
-def _missing(value: object) -> bool:
-    return value is None or (isinstance(value, float) and value != value)
-
-
-def _instant(value: object) -> datetime:
-    if hasattr(value, "to_pydatetime"):
-        value = value.to_pydatetime()
-    if not isinstance(value, datetime):
-        raise TypeError(f"expected a datetime, got {value!r}")
-    return value
+def decided_rows(known: pd.DataFrame) -> np.ndarray:
+    """Forward or imported moves into sql or beyond: the SQL decision."""
+    return np.asarray(known["kind"].isin(DECIDING_KINDS) & known["to_stage"].isin(
+        DECIDED_STAGES), dtype=bool)

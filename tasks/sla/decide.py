@@ -5,36 +5,33 @@ For every cycle of every contact read and every policy: the clock as the facts u
 contact + cycle + policy + level, and only when the level came due within
 `sla.max_escalation_age` of `as_of`), and for follow-up policies (levels with `touches`)
 one follow-up task per level with the instant it was done.
+
+Worked out over frames, one policy (and ladder level) at a time for all cycles at once;
+tests/support/legacy_sla_decide.py keeps the row-by-row version the property tests
+compare it with.
 """
 
-from collections import defaultdict
 from dataclasses import replace
-from datetime import datetime, tzinfo
+from datetime import tzinfo
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from models.enums import Stage
 from models.rules import Rules
-from models.sla_rules import SlaPolicy
 from tasks.promotion.assignment import route_team
-from tasks.sla.calendar import BusinessCalendar
-from tasks.sla.clocks import (
-    Assignment,
-    ClockState,
-    ContactFacts,
-    clock_state,
-    level_due,
-    level_missed,
-)
-from tasks.sla.cycles import Cycle, contact_cycles, stage_rows
-from tasks.sla.decisions import (
-    NO_OWNER,
-    ClockRow,
-    Escalation,
-    FollowUpTask,
-    SlaDecisions,
-    SlaInputs,
+from tasks.sla.business_time import FrameCalendar
+from tasks.sla.clocks import Facts, clock_states
+from tasks.sla.cycles import contact_cycles, known_stages
+from tasks.sla.decisions import SlaDecisions, SlaInputs
+from tasks.sla.ladders import fired_keys, firing_levels, follow_up_tasks
+from tasks.sla.outputs import (
+    clock_list,
+    clock_rows,
+    escalation_list,
+    follow_up_list,
+    stored_clocks,
 )
 from tasks.sla.schemas import (
     SLA_ACTIVITIES,
@@ -45,9 +42,8 @@ from tasks.sla.schemas import (
     SLA_STATUSES,
     reason_text,
 )
+from tasks.sla.timelines import Timeline, instants
 from tasks.validation import QuarantineRecord, check_bad_row_share, split_valid_rows
-
-CLOCK_TIMES = ("started_at", "due_at", "satisfied_at", "breached_at", "closed_at")
 
 
 def _valid(frame: pd.DataFrame, schema: Any, source: str, key: str,
@@ -57,60 +53,69 @@ def _valid(frame: pd.DataFrame, schema: Any, source: str, key: str,
     return checked.good
 
 
-def _by_contact(frame: pd.DataFrame) -> dict[int, list[dict[str, Any]]]:
-    grouped: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for record in frame.to_dict("records"):
-        grouped[int(record["contact_id"])].append(record)
-    return grouped
+def _ids(values: pd.Series) -> np.ndarray:
+    """Nullable ids as an object array of int or None."""
+    ids = values.astype("Int64").astype(object).to_numpy(copy=True)
+    ids[values.isna().to_numpy()] = None
+    return ids
 
 
-def _when(value: Any) -> datetime:
-    return value.to_pydatetime() if isinstance(value, pd.Timestamp) else value
+def _texts(values: pd.Series) -> np.ndarray:
+    texts = values.astype(object).to_numpy(copy=True)
+    texts[values.isna().to_numpy()] = None
+    return texts
 
 
-def _maybe(value: Any) -> Any:
-    return None if value is None or (not isinstance(value, str) and pd.isna(value)) else value
+def _owners_now(contacts: pd.DataFrame, assignments: pd.DataFrame, as_of: int) -> pd.DataFrame:
+    """Each contact's owner at `as_of` (its current one, unless it was assigned after
+    `as_of`: then the latest assignment at or before it) and the team of that latest
+    assignment (None without one)."""
+    latest = assignments[assignments["at"] <= as_of].groupby("contact_id").tail(1)
+    later = set(assignments.loc[assignments["at"] > as_of, "contact_id"].tolist())
+    owners = contacts.merge(latest[["contact_id", "owner_id", "team"]].rename(
+        columns={"owner_id": "assigned_owner", "team": "assigned_team"}),
+        on="contact_id", how="left")
+    reassigned = owners["contact_id"].isin(later).to_numpy()
+    owner = np.where(reassigned, _ids(owners["assigned_owner"]), owners["current_owner"])
+    return pd.DataFrame({"contact_id": owners["contact_id"].to_numpy(), "owner_id": owner,
+                         "assigned_team": _texts(owners["assigned_team"])})
 
 
-def contact_facts(
-    stages: list[dict[str, Any]],
-    activities: list[dict[str, Any]],
-    statuses: list[dict[str, Any]],
-    assignments: list[dict[str, Any]],
-) -> ContactFacts:
-    """One contact's records as SLA facts, each list oldest first."""
-    return ContactFacts(
-        stages=stage_rows(stages),
-        touches=sorted(_when(a["occurred_at"]) for a in activities),
-        statuses=sorted((_when(s["at"]), str(s["to_status"])) for s in statuses),
-        assignments=sorted(
-            (Assignment(_when(a["at"]), int(a["owner_id"]), str(a["team"])) for a in assignments),
-            key=lambda a: a.at,
-        ),
-    )
+def _teams(cycles: pd.DataFrame, owner_team: dict[int, str], rules: Rules) -> np.ndarray:
+    """The owner's team; without one, the team of the latest assignment, else the team
+    the routing rules give the cycle's hand-off stage and lead source."""
+    owner = cycles["owner_id"].map(lambda o: o if isinstance(o, int) else -1)
+    team = owner.map(owner_team).where(lambda t: t.notna() & (t != ""), cycles["assigned_team"])
+    missing = team.isna().to_numpy()
+    if missing.any():
+        wanted = cycles.loc[missing, ["to_stage", "lead_source"]].astype(object)
+        wanted["lead_source"] = wanted["lead_source"].where(wanted["lead_source"].notna(), None)
+        routed = {
+            (stage, source): route_team(
+                rules.promotion.routing, lead_source=source,
+                to_stage=Stage(stage) if stage in Stage._value2member_map_ else Stage.MQL,
+            ).value
+            for stage, source in set(zip(wanted["to_stage"], wanted["lead_source"], strict=True))
+        }
+        team[missing] = [routed[key] for key in zip(wanted["to_stage"], wanted["lead_source"],
+                                                     strict=True)]
+    return team.to_numpy(dtype=object)
 
 
-def owner_as_of(current: int | None, assignments: list[Assignment], as_of: datetime) -> int | None:
-    """The contact's owner at `as_of`: its current owner, unless it was assigned after
-    `as_of` (a past hour), then the latest assignment at or before it."""
-    if not any(a.at > as_of for a in assignments):
-        return current
-    earlier = [a for a in assignments if a.at <= as_of]
-    return earlier[-1].owner_id if earlier else None
-
-
-def _existing(frame: pd.DataFrame, keys: list[str]) -> dict[tuple[Any, ...], dict[str, Any]]:
-    return {
-        tuple(int(r[k]) if k != "policy" else str(r[k]) for k in keys): r
-        for r in frame.to_dict("records")
-    }
+def _stored_follow_ups(frame: pd.DataFrame) -> pd.DataFrame:
+    keys = ["contact_id", "cycle", "day"]
+    stored = pd.DataFrame({k: frame[k].to_numpy(dtype=np.int64) for k in keys})
+    stored["done_before"] = instants(frame["done_at"])
+    stored["owner_before"] = _ids(frame["owner_id"])
+    stored["stored"] = True
+    # As a dict keyed by contact, cycle and day would: the last row of a key wins.
+    return stored.drop_duplicates(keys, keep="last")
 
 
 def decide_sla(
     inputs: SlaInputs, rules: Rules, *, tz: tzinfo | str, max_bad_row_share: float = 1.0
 ) -> SlaDecisions:
     """Clocks, escalations and follow-up tasks for every contact read, as of `inputs.as_of`."""
-    as_of = inputs.as_of
     rejected: list[QuarantineRecord] = []
     contacts = _valid(inputs.contacts, SLA_CONTACTS, "sla:contacts", "contact_id", rejected)
     stages = _valid(inputs.stages, SLA_STAGES, "sla:stage_history", "contact_id", rejected)
@@ -123,152 +128,62 @@ def decide_sla(
     owners = _valid(inputs.owners, SLA_OWNERS, "sla:owners", "owner_id", rejected)
     total = sum(len(f) for f in (inputs.contacts, inputs.stages, inputs.activities,
                                  inputs.statuses, inputs.assignments, inputs.owners))
-    decisions = SlaDecisions(as_of=as_of, contacts=len(contacts), quarantined=rejected)
+    decisions = SlaDecisions(as_of=inputs.as_of, contacts=len(contacts), quarantined=rejected)
     check_bad_row_share(what="SLA input rows", bad=decisions.bad_rows, total=total,
                         limit=max_bad_row_share, first=rejected[0] if rejected else None)
 
-    calendar = BusinessCalendar(rules.calendar, tz if isinstance(tz, str) else str(tz))
+    as_of = int(pd.Timestamp(inputs.as_of).as_unit("ns").value)
+    people = pd.DataFrame({
+        "contact_id": contacts["contact_id"].to_numpy(dtype=np.int64),
+        "position": np.arange(len(contacts)),
+        "current_owner": _ids(contacts["owner_id"]),
+        "lead_source": _texts(contacts["lead_source"]),
+    })
+    assigned = pd.DataFrame({
+        "contact_id": assignments["contact_id"].to_numpy(dtype=np.int64),
+        "owner_id": assignments["owner_id"].to_numpy(dtype=object),
+        "team": assignments["team"].astype(str).to_numpy(dtype=object),
+        "at": instants(assignments["at"]),
+    }).sort_values(["contact_id", "at"], kind="stable", ignore_index=True)
+    people = people.merge(_owners_now(people, assigned, as_of), on="contact_id")
+
+    known = known_stages(stages, as_of)
+    cycles = contact_cycles(known).merge(people, on="contact_id")
+    cycles = cycles.sort_values(["position", "cycle"], kind="stable", ignore_index=True)
     owner_team = {int(o): str(t) for o, t in zip(owners["owner_id"], owners["team"], strict=True)}
-    grouped = [_by_contact(f) for f in (stages, activities, statuses, assignments)]
-    clocks = _existing(inputs.clocks, ["contact_id", "cycle", "policy"])
-    fired = set(_existing(inputs.escalations, ["contact_id", "cycle", "policy", "level"]))
-    tasks = _existing(inputs.follow_ups, ["contact_id", "cycle", "day"])
+    cycles["team"] = _teams(cycles, owner_team, rules)
 
-    for contact in contacts.to_dict("records"):
-        contact_id = int(contact["contact_id"])
-        facts = contact_facts(*(g.get(contact_id, []) for g in grouped))
-        current = _maybe(contact["owner_id"])
-        owner = owner_as_of(None if current is None else int(current), facts.assignments, as_of)
-        for cycle in contact_cycles(contact_id, facts.stages, as_of=as_of):
-            team = owner_team.get(owner) if owner is not None else None
-            team = team or _fallback_team(rules, cycle, facts, _maybe(contact["lead_source"]),
-                                          as_of)
-            for policy in rules.sla.policies:
-                state = clock_state(policy, cycle, facts, calendar=calendar, as_of=as_of)
-                if state is None:
-                    continue
-                key = (contact_id, cycle.cycle, policy.name)
-                fires = _fire(state, policy, cycle, calendar=calendar, rules=rules, as_of=as_of,
-                              fired=fired, owner=owner, team=team)
-                decisions.escalations.extend(fires)
-                row = _clock_row(state, cycle, clocks.get(key), fires, owner)
-                if row is not None:
-                    decisions.clocks.append(row)
-                decisions.follow_ups.extend(
-                    _follow_ups(state, cycle, calendar=calendar, existing=tasks, owner=owner)
-                )
-    return decisions
-
-
-def _fallback_team(
-    rules: Rules, cycle: Cycle, facts: ContactFacts, lead_source: str | None, as_of: datetime
-) -> str:
-    earlier = [a for a in facts.assignments if a.at <= as_of]
-    if earlier:
-        return earlier[-1].team
-    stage = Stage(cycle.to_stage) if cycle.to_stage in Stage._value2member_map_ else Stage.MQL
-    return route_team(rules.promotion.routing, to_stage=stage, lead_source=lead_source).value
-
-
-def _fire(
-    state: ClockState,
-    policy: SlaPolicy,
-    cycle: Cycle,
-    *,
-    calendar: BusinessCalendar,
-    rules: Rules,
-    as_of: datetime,
-    fired: set[tuple[Any, ...]],
-    owner: int | None,
-    team: str | None,
-) -> list[Escalation]:
-    escalations = []
-    for number, level in enumerate(policy.ladder, start=1):
-        due = level_due(state, level, calendar)
-        if as_of < due or not level_missed(state, level, due):
-            continue
-        # Done by now (a touch logged between the due time and this run): nobody to chase.
-        if not level_missed(state, level, as_of):
-            continue
-        # Importing years of history opens clocks but pages nobody about them.
-        if calendar.add(due, rules.sla.max_escalation_age) < as_of:
-            continue
-        if (cycle.contact_id, cycle.cycle, policy.name, number) in fired:
-            continue
-        escalations.append(
-            Escalation(
-                contact_id=cycle.contact_id, cycle=cycle.cycle, policy=policy.name,
-                level=number, due_at=due, clock_due_at=state.due_at,
-                started_at=state.started_at, at=as_of, action=level.action,
-                notify=tuple(level.notify), via=tuple(level.via), owner_id=owner, team=team,
-                touches=state.touches_by(as_of), touches_needed=level.touches,
-                detail=NO_OWNER if owner is None else None,
-            )
-        )
-    return escalations
-
-
-def _clock_row(
-    state: ClockState,
-    cycle: Cycle,
-    existing: dict[str, Any] | None,
-    fires: list[Escalation],
-    owner: int | None,
-) -> ClockRow | None:
-    before_level = int(existing["level"]) if existing else 0
-    level = max([before_level, *(e.level for e in fires)])
-    before = {k: _maybe(existing[k]) for k in CLOCK_TIMES} if existing else {}
-    after: dict[str, Any] = {"started_at": state.started_at, "due_at": state.due_at,
-                             "satisfied_at": state.satisfied_at,
-                             # A stored breach stays (its escalations went out), even if
-                             # a touch logged later is dated before the due time.
-                             "breached_at": before.get("breached_at") or state.breached_at,
-                             "closed_at": state.closed_at}
-    if existing and level == before_level and all(
-        _same(before[k], v) for k, v in after.items()
-    ):
-        return None
-    return ClockRow(
-        contact_id=cycle.contact_id, cycle=cycle.cycle, policy=state.policy.name, **after,
-        level=level,
-        owner_id=(None if _maybe(existing["owner_id"]) is None else int(existing["owner_id"]))
-        if existing else owner,
-        opened=existing is None,
-        satisfied=state.satisfied_at is not None and before.get("satisfied_at") is None,
-        breached=after["breached_at"] is not None and before.get("breached_at") is None,
-        closed=state.closed_at is not None and before.get("closed_at") is None,
+    touch_at = instants(activities["occurred_at"])
+    facts = Facts(
+        as_of=as_of,
+        known=known,
+        touches=Timeline(activities["contact_id"].to_numpy(dtype=np.int64), touch_at),
+        statuses=pd.DataFrame({
+            "contact_id": statuses["contact_id"].to_numpy(dtype=np.int64),
+            "to_status": statuses["to_status"].astype(str).to_numpy(dtype=object),
+            "at": instants(statuses["at"]),
+        }),
+        assignments=Timeline(assigned["contact_id"].to_numpy(), assigned["at"].to_numpy()),
     )
-
-
-def _same(a: Any, b: Any) -> bool:
-    if a is None or b is None:
-        return a is None and b is None
-    return bool(_when(a) == _when(b))
-
-
-def _follow_ups(
-    state: ClockState,
-    cycle: Cycle,
-    *,
-    calendar: BusinessCalendar,
-    existing: dict[tuple[Any, ...], dict[str, Any]],
-    owner: int | None,
-) -> list[FollowUpTask]:
-    tasks = []
-    for level in state.policy.ladder:
-        if level.touches is None:
-            continue
-        day = level.after.amount
-        done = state.nth_touch(level.touches)
-        before = existing.get((cycle.contact_id, cycle.cycle, day))
-        if before is not None and _same(_maybe(before["done_at"]), done):
-            continue
-        tasks.append(
-            FollowUpTask(
-                contact_id=cycle.contact_id, cycle=cycle.cycle, day=day,
-                due_at=level_due(state, level, calendar), done_at=done,
-                owner_id=owner if before is None else _maybe(before["owner_id"]),
-                opened=before is None,
-            )
-        )
-    return tasks
+    calendar = FrameCalendar.covering(
+        rules.calendar, tz if isinstance(tz, str) else str(tz),
+        np.concatenate([[as_of], cycles["started_at"].to_numpy()]),
+    )
+    clocks = stored_clocks(inputs.clocks)
+    follow_ups = _stored_follow_ups(inputs.follow_ups)
+    fired_parts, clock_parts, task_parts = [], [], []
+    for index, policy in enumerate(rules.sla.policies):
+        states = clock_states(policy, cycles, facts, calendar=calendar)
+        states["policy"] = policy.name
+        states["policy_index"] = index
+        firing = firing_levels(policy, states, facts, calendar=calendar,
+                               max_age=rules.sla.max_escalation_age,
+                               fired=fired_keys(inputs.escalations, policy.name))
+        fired_parts.append(firing)
+        clock_parts.append(clock_rows(states, firing, clocks))
+        task_parts.append(follow_up_tasks(policy, states, facts, calendar=calendar,
+                                          existing=follow_ups))
+    decisions.escalations.extend(escalation_list(fired_parts, as_of=inputs.as_of))
+    decisions.clocks.extend(clock_list(clock_parts))
+    decisions.follow_ups.extend(follow_up_list(task_parts))
+    return decisions

@@ -76,7 +76,7 @@ def handoff_condition() -> ColumnElement[bool]:
 
 
 def ending_condition() -> ColumnElement[bool]:
-    """SQL for a stage-history row that ends a cycle (see tasks.sla.cycles.ends_cycle)."""
+    """SQL for a stage-history row that ends a cycle (see tasks.sla.cycles.ending_rows)."""
     return or_(
         StageHistory.kind.in_(ENDING_KINDS),
         and_(StageHistory.kind == IMPORT_KIND, StageHistory.to_stage.in_(IMPORT_ENDING_STAGES)),

@@ -33,6 +33,9 @@ def reason_text(check: str) -> str:
 
 
 def _aware(series: pd.Series) -> pd.Series:
+    # A tz-aware dtype says it for every value at once; the per-value look is for object columns.
+    if isinstance(series.dtype, pd.DatetimeTZDtype):
+        return pd.Series(True, index=series.index)
     return series.map(lambda v: v is None or pd.isna(v) or getattr(v, "tzinfo", None) is not None)
 
 
