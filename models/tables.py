@@ -3,6 +3,7 @@
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
+import orjson
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -20,6 +21,8 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from models.breakdowns import Breakdown, expand_breakdown, is_compact
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -48,6 +51,22 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+class BreakdownJSON(TypeDecorator[Any]):
+    """A snapshot's breakdown: stores a decided `Breakdown` compactly and a plain mapping as
+    it is, and always reads back the full breakdown, whichever form the row holds."""
+
+    impl = JSON
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if isinstance(value, Breakdown):
+            return orjson.loads(value.text)
+        return value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        return expand_breakdown(value) if is_compact(value) else value
 
 
 class Base(DeclarativeBase):
@@ -209,7 +228,8 @@ class ScoreSnapshot(Base):
     engagement_score: Mapped[int] = mapped_column(Integer)
     fit_score: Mapped[int] = mapped_column(Integer)
     score: Mapped[int] = mapped_column(Integer)
-    breakdown: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # New rows hold the compact form, older ones the full form; both read back in full.
+    breakdown: Mapped[dict[str, Any]] = mapped_column(BreakdownJSON)
     rules_hash: Mapped[str] = mapped_column(String(64))
     run_id: Mapped[str] = mapped_column(String(36))
     __table_args__ = (

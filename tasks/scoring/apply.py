@@ -1,17 +1,40 @@
-"""Apply beat of scoring: store changed snapshots and the contacts' current score, in one go."""
+"""Apply beat of scoring: store changed snapshots and the contacts' current score, in one go.
 
+The changed rows go to a temporary staging table in bulk (COPY on PostgreSQL, one
+executemany on SQLite, neither through per-row SQLAlchemy parameter processing), then
+two set-based statements write the snapshots and move the contacts forward.
+"""
+
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import orjson
 import pandas as pd
-from sqlalchemy import Connection, bindparam, func, or_, select, text, update
+from sqlalchemy import Connection, bindparam, text
 
-from leadflow.db import insert_ignoring_conflicts
-from models.tables import Contact, ScoreSnapshot
+from models.breakdowns import Breakdown
+from models.tables import UTCDateTime
 from tasks.quarantine import store_quarantine
 from tasks.scoring.decide import ScoringDecision
+
+STAGE = "score_stage"
+STAGE_COLUMNS = "contact_id, engagement_score, fit_score, score, breakdown"
+
+INSERT_SNAPSHOTS = (
+    "INSERT INTO score_snapshots (contact_id, as_of, engagement_score, fit_score, score, "
+    "breakdown, rules_hash, run_id) "
+    "SELECT contact_id, :as_of, engagement_score, fit_score, score, {breakdown}, "
+    f":rules_hash, :run_id FROM {STAGE} "
+    # WHERE true: SQLite would read ON CONFLICT as a join's ON without it.
+    "WHERE true ON CONFLICT (contact_id, as_of) DO NOTHING"
+)
+UPDATE_CONTACTS = (
+    "UPDATE contacts SET engagement_score = s.engagement_score, fit_score = s.fit_score, "
+    f"score = s.score, scored_at = :as_of FROM {STAGE} AS s WHERE contacts.id = s.contact_id "
+    "AND (contacts.scored_at IS NULL OR contacts.scored_at <= :as_of)"
+)
 
 
 @dataclass(frozen=True)
@@ -22,12 +45,44 @@ class AppliedScores:
     contacts_updated: int
 
 
-def _snapshots_at(conn: Connection, as_of: datetime) -> int:
-    return int(
-        conn.execute(
-            select(func.count()).select_from(ScoreSnapshot).where(ScoreSnapshot.as_of == as_of)
-        ).scalar_one()
+def stored_breakdown(value: Breakdown | Mapping[str, Any]) -> str:
+    """The JSON text a snapshot stores: a decided breakdown's compact text, or a mapping."""
+    if isinstance(value, Breakdown):
+        return value.text
+    return orjson.dumps(dict(value)).decode()
+
+
+def _stage_rows(changed: pd.DataFrame) -> list[tuple[int, int, int, int, str]]:
+    return list(
+        zip(
+            changed["contact_id"].astype("int64").tolist(),
+            changed["engagement_score"].astype("int64").tolist(),
+            changed["fit_score"].astype("int64").tolist(),
+            changed["score"].astype("int64").tolist(),
+            [stored_breakdown(b) for b in changed["breakdown"]],
+            strict=True,
+        )
     )
+
+
+def _stage(conn: Connection, rows: list[tuple[int, int, int, int, str]]) -> None:
+    """Fill a fresh temporary staging table with the rows, by the dialect's bulk path."""
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {STAGE}")
+    conn.exec_driver_sql(
+        f"CREATE TEMPORARY TABLE {STAGE} (contact_id integer PRIMARY KEY, "
+        "engagement_score integer, fit_score integer, score integer, breakdown text)"
+    )
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        if conn.dialect.name == "postgresql":
+            with cursor.copy(f"COPY {STAGE} ({STAGE_COLUMNS}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            cursor.executemany(f"INSERT INTO {STAGE} ({STAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?)",
+                               rows)
+    finally:
+        cursor.close()
 
 
 def apply_scores(
@@ -45,92 +100,20 @@ def apply_scores(
     """
     if changed.empty:
         return AppliedScores(0, 0)
-    if conn.dialect.name == "postgresql" and len(changed) >= COPY_THRESHOLD:
-        return _apply_by_copy(conn, changed=changed, as_of=as_of, run_id=run_id,
-                              rules_hash=rules_hash)
-    records = changed[["contact_id", "engagement_score", "fit_score", "score", "breakdown"]]
-    snapshot_rows: list[dict[str, Any]] = [
-        {
-            "contact_id": int(cid),
-            "engagement_score": int(eng),
-            "fit_score": int(fit),
-            "score": int(total),
-            "breakdown": breakdown,
-        }
-        for cid, eng, fit, total, breakdown in records.itertuples(index=False, name=None)
-    ]
-    # Counting rows of this hour before and after is one index lookup each, far cheaper
-    # than RETURNING on 100k-row batches.
-    before = _snapshots_at(conn, as_of)
-    insert_ignoring_conflicts(
-        conn, ScoreSnapshot.__table__, snapshot_rows, keys=["contact_id", "as_of"],  # type: ignore[arg-type]
-        count=False, constants={"as_of": as_of, "rules_hash": rules_hash, "run_id": run_id},
+    _stage(conn, _stage_rows(changed))
+    stamp = bindparam("as_of", as_of, type_=UTCDateTime())
+    breakdown = "CAST(breakdown AS json)" if conn.dialect.name == "postgresql" else "breakdown"
+    insert = text(INSERT_SNAPSHOTS.format(breakdown=breakdown)).bindparams(
+        stamp, rules_hash=rules_hash, run_id=run_id
     )
-    written = _snapshots_at(conn, as_of) - before
-    contacts = Contact.__table__
-    statement = (
-        update(contacts)  # type: ignore[arg-type]
-        .where(
-            contacts.c.id == bindparam("cid"),
-            or_(contacts.c.scored_at.is_(None), contacts.c.scored_at <= as_of),
-        )
-        .values(
-            engagement_score=bindparam("eng"),
-            fit_score=bindparam("fit"),
-            score=bindparam("total"),
-            scored_at=as_of,
-        )
-    )
-    params = [
-        {"cid": r["contact_id"], "eng": r["engagement_score"], "fit": r["fit_score"],
-         "total": r["score"]}
-        for r in snapshot_rows
-    ]
-    result = conn.execute(statement, params)
-    return AppliedScores(snapshots_written=written, contacts_updated=max(result.rowcount, 0))
-
-
-# Above this many rows PostgreSQL gets the rows by COPY into a staging table and applies
-# them with two set-based statements; executemany re-parses every 5,000-row batch.
-COPY_THRESHOLD = 2000
-
-
-def _apply_by_copy(
-    conn: Connection, *, changed: pd.DataFrame, as_of: datetime, run_id: str, rules_hash: str
-) -> AppliedScores:
-    conn.exec_driver_sql(
-        "CREATE TEMPORARY TABLE score_stage (contact_id integer PRIMARY KEY, "
-        "engagement_score integer, fit_score integer, score integer, breakdown json) "
-        "ON COMMIT DROP"
-    )
-    columns = changed[["contact_id", "engagement_score", "fit_score", "score", "breakdown"]]
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    with cursor.copy(
-        "COPY score_stage (contact_id, engagement_score, fit_score, score, breakdown) FROM STDIN"
-    ) as copy:
-        for cid, eng, fit, total, breakdown in columns.itertuples(index=False, name=None):
-            copy.write_row((int(cid), int(eng), int(fit), int(total),
-                            orjson.dumps(breakdown).decode()))
-    written = conn.execute(
-        text(
-            "INSERT INTO score_snapshots (contact_id, as_of, engagement_score, fit_score, "
-            "score, breakdown, rules_hash, run_id) "
-            "SELECT contact_id, :as_of, engagement_score, fit_score, score, breakdown, "
-            ":rules_hash, :run_id FROM score_stage "
-            "ON CONFLICT (contact_id, as_of) DO NOTHING"
-        ),
-        {"as_of": as_of, "rules_hash": rules_hash, "run_id": run_id},
-    ).rowcount
-    updated = conn.execute(
-        text(
-            "UPDATE contacts SET engagement_score = s.engagement_score, "
-            "fit_score = s.fit_score, score = s.score, scored_at = :as_of "
-            "FROM score_stage AS s WHERE contacts.id = s.contact_id "
-            "AND (contacts.scored_at IS NULL OR contacts.scored_at <= :as_of)"
-        ),
-        {"as_of": as_of},
-    ).rowcount
+    written = conn.execute(insert).rowcount
+    updated = conn.execute(text(UPDATE_CONTACTS).bindparams(stamp)).rowcount
+    conn.exec_driver_sql(f"DROP TABLE {STAGE}")
     return AppliedScores(snapshots_written=max(written, 0), contacts_updated=max(updated, 0))
+
+
+# What tests call a large batch; every batch takes the same staging path now.
+COPY_THRESHOLD = 2000
 
 
 def apply_decision(

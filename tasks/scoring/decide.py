@@ -7,13 +7,13 @@ breakdowns, which is what makes reruns safe and `leadflow explain` truthful.
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from models.rules import JOB_LEVEL_RANK, FitSignal, JobLevel, JobLevelKeywords, Rules
 from models.score_schemas import scores_schema, scoring_contacts_schema, scoring_facts_schema
+from tasks.scoring.breakdowns import compact_breakdowns
 from tasks.validation import QuarantineRecord, check_bad_row_share, split_valid_rows
 
 SCORE_COLUMNS = ["contact_id", "engagement_score", "fit_score", "score", "breakdown"]
@@ -55,17 +55,20 @@ def _keyword_pattern(keywords: list[str]) -> str:
 
 def classify_job_levels(titles: pd.Series, keywords: JobLevelKeywords) -> pd.Series:
     """Map job titles to job levels; the most senior matching keyword wins, else staff."""
-    levels = pd.Series(JobLevel.STAFF.value, index=titles.index, dtype="object")
     text = titles.fillna("").astype(str)
-    decided = pd.Series(False, index=titles.index)
+    # Titles repeat a lot ("Manager", "部長"): match each distinct title once.
+    codes, distinct = pd.factorize(text)
+    unique = pd.Series(distinct, dtype="object")
+    levels = pd.Series(JobLevel.STAFF.value, index=unique.index, dtype="object")
+    decided = pd.Series(False, index=unique.index)
     for level in (JobLevel.C_LEVEL, JobLevel.EXECUTIVE, JobLevel.DIRECTOR, JobLevel.MANAGER):
         words: list[str] = getattr(keywords, level.value)
         if not words:
             continue
-        hit = text.str.contains(_keyword_pattern(words), case=False, regex=True) & ~decided
+        hit = unique.str.contains(_keyword_pattern(words), case=False, regex=True) & ~decided
         levels[hit] = level.value
         decided |= hit
-    return levels
+    return pd.Series(levels.to_numpy()[codes], index=titles.index, dtype="object")
 
 
 def _normalise(values: pd.Series) -> pd.Series:
@@ -76,7 +79,7 @@ def fit_points(signal: FitSignal, contacts: pd.DataFrame, job_levels: pd.Series)
     """Points one fit signal gives each contact row."""
     if signal.attribute == "job_level":
         assert isinstance(signal.at_least, JobLevel)
-        ranks = job_levels.map(lambda lvl: JOB_LEVEL_RANK[JobLevel(lvl)])
+        ranks = job_levels.map({level.value: rank for level, rank in JOB_LEVEL_RANK.items()})
         hit = ranks >= JOB_LEVEL_RANK[signal.at_least]
     elif signal.attribute == "employee_count":
         counts = pd.to_numeric(contacts["employee_count"]).astype("Float64")
@@ -100,10 +103,11 @@ def behaviour_points(rules: Rules, facts: pd.DataFrame) -> pd.DataFrame:
     return points
 
 
-def score_contacts(
+def score_frame(
     *, contacts: pd.DataFrame, facts: pd.DataFrame, rules: Rules, as_of: datetime
 ) -> pd.DataFrame:
-    """Score every contact in `contacts`: engagement (capped), fit (capped), total, breakdown.
+    """Score every contact in `contacts`: engagement (capped), fit (capped), total, and the
+    breakdown as a compact `Breakdown` (what a snapshot stores; it reads as the full one).
 
     `facts` carries, per contact with events, `<signal>__units` and `<signal>__last`
     (see tasks.scoring.read); contacts without a facts row have no behaviour points.
@@ -140,78 +144,21 @@ def score_contacts(
         },
         index=base.index,
     )
-    scores["breakdown"] = build_breakdowns(
-        rules=rules,
-        behaviour=behaviour,
-        facts=aligned,
-        fit=fit,
+    scores["breakdown"] = compact_breakdowns(
+        rules=rules, as_of=as_of, behaviour=behaviour, facts=aligned, fit=fit,
         job_levels=job_levels,
-        behaviour_raw=behaviour_raw,
-        fit_raw=fit_raw,
-        as_of=as_of,
     )
     return scores.reset_index(drop=True)
 
 
-def build_breakdowns(
-    *,
-    rules: Rules,
-    behaviour: pd.DataFrame,
-    facts: pd.DataFrame,
-    fit: pd.DataFrame,
-    job_levels: pd.Series,
-    behaviour_raw: pd.Series,
-    fit_raw: pd.Series,
-    as_of: datetime,
-) -> list[dict[str, Any]]:
-    """One JSON-ready breakdown per contact: each signal that gave points, and the caps."""
-    scoring = rules.scoring
-    # Only signals that paid something are listed; iterate column-wise to stay vectorised.
-    per_contact: list[list[dict[str, Any]]] = [[] for _ in range(len(behaviour))]
-    for signal in scoring.behaviour.signals:
-        pts = behaviour[signal.name].to_numpy()
-        paid = np.flatnonzero(pts)
-        if not len(paid):
-            continue
-        units = facts[f"{signal.name}__units"].to_numpy()
-        # Timestamps are UTC: format them in one vectorised call, not one by one.
-        lasts = facts[f"{signal.name}__last"].iloc[paid].dt.strftime("%Y-%m-%dT%H:%M:%S+00:00")
-        for pos, last in zip(paid.tolist(), lasts.tolist(), strict=True):
-            per_contact[pos].append(
-                {
-                    "signal": signal.name,
-                    "group": "behaviour",
-                    "points": int(pts[pos]),
-                    "units": int(units[pos]),
-                    "last_at": None if last is None or last != last else last,
-                    "window_days": signal.window_days,
-                }
-            )
-    levels = job_levels.to_numpy()
-    for fit_signal in scoring.fit.signals:
-        pts = fit[fit_signal.name].to_numpy()
-        for pos in np.flatnonzero(pts).tolist():
-            entry: dict[str, Any] = {
-                "signal": fit_signal.name,
-                "group": "fit",
-                "points": int(pts[pos]),
-            }
-            if fit_signal.attribute == "job_level":
-                entry["job_level"] = levels[pos]
-            per_contact[pos].append(entry)
-    b_raw = behaviour_raw.to_numpy()
-    f_raw = fit_raw.to_numpy()
-    return [
-        {
-            "as_of": as_of.isoformat(),
-            "signals": signals,
-            "behaviour_raw": int(b_raw[i]),
-            "behaviour_cap": scoring.behaviour.cap,
-            "fit_raw": int(f_raw[i]),
-            "fit_cap": scoring.fit.cap,
-        }
-        for i, signals in enumerate(per_contact)
-    ]
+def score_contacts(
+    *, contacts: pd.DataFrame, facts: pd.DataFrame, rules: Rules, as_of: datetime
+) -> pd.DataFrame:
+    """`score_frame` with each breakdown as a full dictionary: for a few contacts
+    (`leadflow explain`), where people read every entry."""
+    scores = score_frame(contacts=contacts, facts=facts, rules=rules, as_of=as_of)
+    scores["breakdown"] = [dict(b) for b in scores["breakdown"]]
+    return scores
 
 
 def changed_scores(scores: pd.DataFrame, previous: pd.DataFrame) -> pd.DataFrame:
@@ -249,7 +196,7 @@ def decide_scoring(
     )
     bad_facts = {r.row_number for r in facts.rejected}
     good_contacts = contacts.good[~contacts.good["contact_id"].isin(bad_facts)]
-    scores = score_contacts(
+    scores = score_frame(
         contacts=good_contacts, facts=facts.good, rules=rules, as_of=inputs.as_of
     )
     scores = scores_schema(rules).validate(scores)
