@@ -26,15 +26,14 @@ def promotion_contacts_schema(rules: Rules) -> pa.DataFrameSchema:
 
 
 def _allowed(frame: pd.DataFrame) -> pd.Series:
-    return pd.Series(
-        [
-            is_allowed(source if isinstance(source, str) else None, target, TransitionKind(kind))
-            for source, target, kind in zip(
-                frame["from_stage"], frame["to_stage"], frame["kind"], strict=True
-            )
-        ],
-        index=frame.index,
-    )
+    # Thousands of rows share a handful of (from, to, kind) moves: ask once per distinct move.
+    moves = list(zip(frame["from_stage"], frame["to_stage"], frame["kind"], strict=True))
+    verdicts = {
+        move: is_allowed(move[0] if isinstance(move[0], str) else None, move[1],
+                         TransitionKind(move[2]))
+        for move in set(moves)
+    }  # fmt: skip
+    return pd.Series([verdicts[move] for move in moves], index=frame.index, dtype=bool)
 
 
 def transitions_schema() -> pa.DataFrameSchema:

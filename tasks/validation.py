@@ -15,6 +15,17 @@ class TooManyBadRows(RuntimeError):
     """More rows failed validation than the configured share allows (the one bad-row guard)."""
 
 
+def timezone_aware(series: pd.Series) -> pd.Series:
+    """Per row: is the value a timezone-aware instant (or missing)? A pandera check.
+
+    A column whose dtype carries a time zone answers for all its values at once; only
+    object columns are looked at value by value.
+    """
+    if isinstance(series.dtype, pd.DatetimeTZDtype):
+        return pd.Series(True, index=series.index)
+    return series.map(lambda v: v is None or pd.isna(v) or getattr(v, "tzinfo", None) is not None)
+
+
 def check_bad_row_share(
     *,
     what: str,

@@ -6,17 +6,21 @@ Pure: frames + rules + as_of in, `PromotionDecisions` out; no I/O, no clock, no 
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import numpy as np
 import pandas as pd
 
 from models.enums import Stage
+from models.lifecycle import TransitionKind, is_allowed
 from models.promotion_rules import TransitionRule
 from models.promotion_schemas import promotion_contacts_schema, transitions_schema
 from models.rules import Rules
-from tasks.promotion.assignment import Assignment, decide_assignments, late_candidates
-from tasks.promotion.matching import held_back_from_score, rule_matches
-from tasks.transitions import Proposal, Transition, decide_transitions, kind_for
+from tasks.promotion.assignment import Assignment, decide_assignments, late_frame
+from tasks.promotion.matching import held_back_from_score, rule_matches, text_cells
+from tasks.transitions import Transition, kind_for
 from tasks.validation import QuarantineRecord, check_bad_row_share, split_valid_rows
 
+STAGES = {stage.value: stage for stage in Stage}
+KINDS = {kind.value: kind for kind in TransitionKind}
 UNOWNED_COLUMNS = ["contact_id", "email", "lifecycle_stage", "owner_id", "lead_source",
                    "hot_at", "score", "last_stage_at", "last_stage_rule"]
 
@@ -111,6 +115,63 @@ def transitions_frame(transitions: list[Transition]) -> pd.DataFrame:
     )
 
 
+def _stages(contacts: pd.DataFrame) -> pd.Series:
+    """Each candidate's stage (None when not text), indexed by contact id."""
+    stages = contacts["lifecycle_stage"].astype(object)
+    return pd.Series(
+        stages.where(text_cells(stages), None).to_numpy(),
+        index=contacts["contact_id"].astype(int).to_numpy(), dtype=object,
+    )
+
+
+def _proposals(
+    rules: Rules, contacts: pd.DataFrame, events: pd.DataFrame, held: set[int]
+) -> pd.DataFrame:
+    """Every rule's matches in priority order (rule order, then contact id)."""
+    thresholds = {"mql": rules.scoring.thresholds.mql, "hot": rules.scoring.thresholds.hot}
+    parts = []
+    for order, rule in enumerate(rules.promotion.transitions):
+        matched = rule_matches(
+            rule, contacts=contacts, events=events, thresholds=thresholds, held=held
+        )
+        parts.append(
+            pd.DataFrame(
+                {
+                    "contact_id": np.array(sorted(matched), dtype=np.int64),
+                    "order": order,
+                    "to_stage": rule.to.value,
+                    "kind": kind_for(rule.to).value,
+                    "rule": rule.name,
+                    "reason": _describe(rule),
+                }
+            )
+        )
+    return pd.concat(parts, ignore_index=True)
+
+
+def decide_moves(proposals: pd.DataFrame, stages: pd.Series) -> pd.DataFrame:
+    """`decide_transitions` over frames: each known contact's first allowed proposal.
+
+    `proposals` in priority order; `stages`: contact id → current stage. Adds
+    `from_stage`; keeps the priority order.
+    """
+    known = proposals[proposals["contact_id"].isin(stages.index)]
+    known = known.assign(from_stage=stages.reindex(known["contact_id"]).to_numpy())
+    columns = ["from_stage", "to_stage", "kind"]
+    triples = known[columns].drop_duplicates()
+    # The lifecycle check once per distinct (from, to, kind), not per proposal.
+    triples["allowed"] = [
+        is_allowed(source, target, TransitionKind(kind))
+        for source, target, kind in triples.itertuples(index=False)
+    ]
+    checked = known.merge(triples, on=columns, how="left", validate="many_to_one")
+    source = checked["from_stage"].astype(object)
+    checked["from_stage"] = source.where(source.notna(), None)
+    return checked[checked["allowed"].astype(bool)].drop(columns="allowed").drop_duplicates(
+        "contact_id", keep="first"
+    )
+
+
 def decide_promotions(
     inputs: PromotionInputs,
     rules: Rules,
@@ -123,7 +184,6 @@ def decide_promotions(
     Candidates that fail validation (unknown stage, score outside the rules' range) are
     set aside as quarantine records; more than `max_bad_row_share` of them fails the run.
     """
-    thresholds = {"mql": rules.scoring.thresholds.mql, "hot": rules.scoring.thresholds.hot}
     validated = split_valid_rows(
         inputs.contacts,
         promotion_contacts_schema(rules),
@@ -145,37 +205,27 @@ def decide_promotions(
             assignments=inputs.assignments,
             unowned=inputs.unowned,
         )
-    stages: dict[int, str | None] = {
-        int(cid): (stage if isinstance(stage, str) else None)
-        for cid, stage in zip(contacts["contact_id"], contacts["lifecycle_stage"], strict=True)
-    }
+    stages = _stages(contacts)
     held = held_back_from_score(
         contacts, cooldown_days=rules.promotion.recycle_cooldown_days, as_of=as_of
     )
-    proposals: list[Proposal] = []
-    for rule in rules.promotion.transitions:
-        matched = rule_matches(
-            rule, contacts=contacts, events=inputs.events, thresholds=thresholds, held=held
+    moves = decide_moves(_proposals(rules, contacts, inputs.events, held), stages)
+    if len(moves):
+        transitions_schema().validate(
+            moves[["contact_id", "from_stage", "to_stage", "kind", "rule"]].reset_index(drop=True)
         )
-        for contact_id in sorted(matched):
-            proposals.append(
-                Proposal(
-                    contact_id=contact_id,
-                    to_stage=rule.to,
-                    rule=rule.name,
-                    kind=kind_for(rule.to),
-                    reason=_describe(rule),
-                )
-            )
-    # Rule order is priority: stable-sort proposals by it, contacts in id order within.
-    order = {rule.name: index for index, rule in enumerate(rules.promotion.transitions)}
-    proposals.sort(key=lambda p: (order[p.rule], p.contact_id))
-    transitions = decide_transitions(stages, proposals, as_of=as_of)
-    if transitions:
-        transitions_schema().validate(transitions_frame(transitions))
-
-    after = dict(stages)
-    after.update({t.contact_id: t.to_stage.value for t in transitions})
+    transitions = [
+        Transition(
+            contact_id=int(cid), from_stage=source, to_stage=STAGES[target], at=as_of,
+            rule=rule, kind=KINDS[kind], reason=reason,
+        )
+        for cid, source, target, rule, kind, reason in zip(
+            moves["contact_id"], moves["from_stage"], moves["to_stage"], moves["rule"],
+            moves["kind"], moves["reason"], strict=True,
+        )
+    ]
+    after = stages.copy()
+    after.loc[moves["contact_id"].to_numpy()] = moves["to_stage"].to_numpy()
     hot = _decide_hot(contacts, after, rules, as_of=as_of)
     unowned = split_valid_rows(
         inputs.unowned,
@@ -188,9 +238,9 @@ def decide_promotions(
         int(o): str(t)
         for o, t in zip(inputs.owners["owner_id"], inputs.owners["team"], strict=True)
     }
-    late = late_candidates(
+    late = late_frame(
         unowned.good,
-        moved={t.contact_id for t in transitions},
+        moved={int(cid) for cid in moves["contact_id"]},
         owner_teams=owner_teams,
         rules=rules,
         as_of=as_of,
@@ -199,7 +249,7 @@ def decide_promotions(
         contacts=inputs.contacts,
         owners=inputs.owners,
         history=inputs.assignments,
-        transitions=transitions,
+        moves=moves[["contact_id", "to_stage", "rule"]],
         late=late,
         rules=rules,
         as_of=as_of,
@@ -220,19 +270,20 @@ def decide_promotions(
 
 
 def _decide_hot(
-    contacts: pd.DataFrame, stages: dict[int, str | None], rules: Rules, *, as_of: datetime
+    contacts: pd.DataFrame, stages: pd.Series, rules: Rules, *, as_of: datetime
 ) -> list[HotMark]:
-    hot_stages = {stage.value for stage in rules.promotion.hot_stages}
+    """Contacts at or above the hot line, not yet hot, in a hot stage after this hour's
+    moves (`stages`: contact id → stage), in the candidates' order."""
+    hot_stages = [stage.value for stage in rules.promotion.hot_stages]
     line = rules.scoring.thresholds.hot
-    marks: list[HotMark] = []
-    for contact_id, score, hot_at in zip(
-        contacts["contact_id"], contacts["score"], contacts["hot_at"], strict=True
-    ):
-        if pd.isna(score) or score < line or not pd.isna(hot_at):
-            continue
-        if stages.get(int(contact_id)) in hot_stages:
-            marks.append(HotMark(contact_id=int(contact_id), at=as_of, score=int(score)))
-    return marks
+    scores = pd.to_numeric(contacts["score"]).astype("Float64")
+    in_stage = stages.reindex(contacts["contact_id"].astype(int)).isin(hot_stages).to_numpy()
+    marked = (scores >= line).fillna(False).to_numpy(dtype=bool) & contacts["hot_at"].isna()
+    chosen = contacts[marked.to_numpy() & in_stage]
+    return [
+        HotMark(contact_id=int(cid), at=as_of, score=int(score))
+        for cid, score in zip(chosen["contact_id"], chosen["score"], strict=True)
+    ]
 
 
 def promoted_stage(decisions: PromotionDecisions, contact_id: int) -> Stage | None:

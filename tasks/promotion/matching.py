@@ -7,6 +7,7 @@ leaves alone the contacts sent back to marketing lately (`held_back_from_score`)
 from collections.abc import Iterable, Set
 from datetime import datetime, timedelta
 
+import numpy as np
 import pandas as pd
 
 from models.lifecycle import TransitionKind
@@ -52,15 +53,31 @@ def _contacts_with(events: pd.DataFrame, match: EventMatch) -> set[int]:
     return {int(cid) for cid in counts[counts >= match.min].index}
 
 
-def _email_domain(email: str) -> str:
-    return email.rsplit("@", 1)[-1].strip().lower()
+def text_cells(series: pd.Series) -> pd.Series:
+    """Whether each cell holds text (NaN, None and numbers do not)."""
+    if isinstance(series.dtype, pd.StringDtype):
+        return series.notna()
+    return pd.Series(
+        np.fromiter((isinstance(v, str) for v in series), dtype=bool, count=len(series)),
+        index=series.index,
+    )
 
 
-def _in_domains(email: object, domains: Iterable[str]) -> bool:
-    if not isinstance(email, str) or "@" not in email:
-        return False
-    domain = _email_domain(email)
-    return any(domain == d.lower() or domain.endswith("." + d.lower()) for d in domains)
+def in_domains(emails: pd.Series, domains: Iterable[str]) -> pd.Series:
+    """Whether each email's domain is one of `domains` or a subdomain of one (any case)."""
+    lowered = [d.lower() for d in domains]
+    texts = emails[text_cells(emails)].astype(object)
+    texts = texts[texts.str.contains("@", regex=False).astype(bool)]
+    domain = texts.str.rsplit("@", n=1).str[-1].str.strip().str.lower()
+    listed = domain.isin(lowered) | domain.str.endswith(tuple("." + d for d in lowered))
+    return listed.astype(bool).reindex(emails.index, fill_value=False)
+
+
+def _times_by_contact(frame: pd.DataFrame) -> dict[int, list[datetime]]:
+    """Each contact's event instants, oldest first."""
+    ordered = frame.sort_values("occurred_at", kind="stable")
+    grouped = ordered.groupby("contact_id", sort=False)["occurred_at"].agg(list)
+    return {int(cid): times for cid, times in grouped.items()}
 
 
 def _sequence_contacts(events: pd.DataFrame, rule: SequenceRule) -> set[int]:
@@ -69,15 +86,20 @@ def _sequence_contacts(events: pd.DataFrame, rule: SequenceRule) -> set[int]:
     candidates = set(per_step[0]["contact_id"].astype(int))
     for frame in per_step[1:]:
         candidates &= set(frame["contact_id"].astype(int))
-    matched: set[int] = set()
-    for contact_id in sorted(candidates):
-        times = [
-            sorted(frame.loc[frame["contact_id"] == contact_id, "occurred_at"])
-            for frame in per_step
-        ]
-        if _sequence_done(times, [step.min for step in rule.steps], within=within):
-            matched.add(contact_id)
-    return matched
+    if not candidates:
+        return set()
+    # One grouping per step; the walk over each candidate's few instants stays in Python
+    # (the earliest start that completes, step after step) as it is inherently ordered.
+    by_step = [
+        _times_by_contact(frame[frame["contact_id"].isin(list(candidates))])
+        for frame in per_step
+    ]
+    minimums = [step.min for step in rule.steps]
+    return {
+        contact_id
+        for contact_id in sorted(candidates)
+        if _sequence_done([times[contact_id] for times in by_step], minimums, within=within)
+    }
 
 
 def _sequence_done(
@@ -121,10 +143,12 @@ def rule_matches(
         reached = (scores >= line).fillna(False).astype(bool)
         return {int(cid) for cid in contacts.loc[reached, "contact_id"]} - set(held)
     if isinstance(rule, EmailDomainRule):
-        listed = contacts["email"].map(lambda email: _in_domains(email, rule.domains))
-        return {int(cid) for cid in contacts.loc[listed.astype(bool), "contact_id"]} & (
-            _contacts_with(events, rule)
-        )
+        senders = _contacts_with(events, rule)
+        if not senders:
+            return set()
+        candidates = contacts[contacts["contact_id"].isin(list(senders))]
+        listed = in_domains(candidates["email"], rule.domains)
+        return {int(cid) for cid in candidates.loc[listed, "contact_id"]} & senders
     if isinstance(rule, EventRule):
         return _contacts_with(events, rule)
     return _sequence_contacts(events, rule)

@@ -20,33 +20,34 @@ dates, so nurture programs (which look back `within_days`) never mail the back c
 """
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime, tzinfo
-from typing import Any
 
 import pandas as pd
 
 from models.deal_rules import DEFAULT_DEAL_RULES
 from models.enums import ActivityOutcome, LeadStatus, Stage
-from models.lifecycle import TransitionKind
+from models.lifecycle import TransitionKind, is_allowed
 from models.rules import Rules
 from tasks.recycling.decisions import RECYCLE_REASON, RecyclingDecisions, RetryReminder
-from tasks.recycling.frames import (
-    RecyclingFrames,
-    by_contact,
-    cell_text,
-    latest_at,
-    missing,
-    records,
-    ts,
-)
+from tasks.recycling.frames import RecyclingFrames, ts
 from tasks.recycling.schemas import checked_frames, source_of
+from tasks.recycling.timeline import (
+    contacts_by_id,
+    instants,
+    latest_status_rows,
+    ordered_until,
+    stage_keys,
+    stamps,
+    texts,
+)
 from tasks.status.decide import (
     InvalidStatusMove,
     StatusChange,
     decide_status_change,
     lifecycle_moves,
 )
-from tasks.transitions import Proposal, Transition, decide_transitions
+from tasks.transitions import Transition
 
 SOURCE = "recycling"
 # The default pipeline's lost outcome and its aliases (HubSpot's closedlost), compared
@@ -79,16 +80,15 @@ def decide_recycling(
     """
     frames, rejected = checked_frames(frames, max_bad_row_share=max_bad_row_share)
     bad_owners = {r.row_number for r in rejected if r.source == source_of("owners")}
-    contacts = {int(r["contact_id"]): r for r in records(frames.contacts)}
-    history = by_contact(frames.statuses, "at", as_of)
-    activities = by_contact(frames.activities, "occurred_at", as_of)
-    recycles = _unreachable(contacts, activities, history, rules=rules, as_of=as_of)
+    contacts = contacts_by_id(frames.contacts)
+    history = ordered_until(frames.statuses, "at", as_of)
+    contacts["status_since"] = history.groupby("_contact")["_at"].max().reindex(contacts.index)
+    recycles = _unreachable(contacts, frames.activities, rules=rules, as_of=as_of)
     taken = {c.contact_id for c in recycles}
     transitions = _status_moves(contacts, history, rules=rules, as_of=as_of, taken=taken)
     taken |= {t.contact_id for t in transitions}
     transitions += _lost_deals(
-        contacts, history, frames.deals, as_of=as_of, taken=taken,
-        lost_stages=rules.deals.lost_names(),
+        contacts, frames.deals, as_of=as_of, taken=taken, lost_stages=rules.deals.lost_names()
     )
     reminders, unowned = _retry_reminders(
         contacts, history, as_of=as_of, tz=tz, bad_owners=bad_owners
@@ -111,60 +111,70 @@ def stamp(
 
 
 def _unreachable(
-    contacts: dict[int, dict[str, Any]],
-    activities: dict[int, list[dict[str, Any]]],
-    history: dict[int, list[dict[str, Any]]],
-    *,
-    rules: Rules,
-    as_of: datetime,
+    contacts: pd.DataFrame, activities: pd.DataFrame, *, rules: Rules, as_of: datetime
 ) -> list[StatusChange]:
     recycling = rules.recycling
-    unreachable = {o.value for o in recycling.unreachable_outcomes}
-    connecting = {
+    unreachable = [o.value for o in recycling.unreachable_outcomes]
+    connecting = [
         o.value for o in ActivityOutcome
         if o.value not in unreachable
         and rules.lead_status.activity_outcomes.get(o) is not LeadStatus.ATTEMPTING
+    ]
+    candidates = contacts[
+        contacts["lifecycle_stage"].isin(SALES_STAGES)
+        & contacts["lead_status"].isin(UNREACHABLE_STATUSES)
+    ]
+    touches = ordered_until(
+        activities[activities["contact_id"].astype("int64").isin(candidates.index)],
+        "occurred_at", as_of,
+    )
+    handoff = candidates["handoff_at_utc"].reindex(touches["_contact"]).to_numpy()
+    touches = touches[(pd.isna(handoff) | (touches["_at"].to_numpy() >= handoff))]
+    # A connecting touch starts a new streak: only the streak after the last one counts,
+    # and it recycles at its N-th unreachable touch.
+    streak = touches["outcome"].isin(connecting).astype(int).groupby(touches["_contact"]).cumsum()
+    last = streak.groupby(touches["_contact"]).transform("max")
+    missed = touches[((streak == last) & touches["outcome"].isin(unreachable)).to_numpy()]
+    nth = missed.groupby("_contact").cumcount() + 1
+    reached = missed[(nth == recycling.unreachable_after_attempts).to_numpy()].set_index(
+        "_contact"
+    )
+    moved = candidates.loc[reached.index]
+    at = stamps(
+        reached["_at"], reached["occurred_at"],
+        after=[moved["handoff_at_utc"], moved["last_stage_at_utc"], moved["status_since"]],
+        as_of=as_of,
+    )
+    # Whether the rules let a status recycle depends on the status alone: ask once each.
+    allowed = {
+        status: _may_recycle(status, rules, as_of) for status in moved["lead_status"].unique()
     }
-    changes: list[StatusChange] = []
-    for contact_id, contact in sorted(contacts.items()):
-        if contact["lifecycle_stage"] not in SALES_STAGES:
-            continue
-        if contact["lead_status"] not in UNREACHABLE_STATUSES:
-            continue
-        handoff = ts(contact["handoff_at"])
-        streak, reached = 0, None
-        for touch in activities.get(contact_id, []):
-            at = ts(touch["occurred_at"])
-            if at is None or (handoff is not None and at < handoff):
-                continue
-            if touch["outcome"] in unreachable:
-                streak += 1
-                if streak == recycling.unreachable_after_attempts:
-                    reached = at
-            elif touch["outcome"] in connecting:
-                streak, reached = 0, None
-        if reached is None:
-            continue
-        status_since = latest_at(history.get(contact_id, []))
-        at = stamp(reached, after=[handoff, ts(contact["last_stage_at"]), status_since],
-                   as_of=as_of)
-        try:
-            changes.append(
-                decide_status_change(
-                    contact_id=contact_id, current=contact["lead_status"],
-                    to_status=LeadStatus.RECYCLE, at=at, source=SOURCE,
-                    rules=rules.lead_status, reason=recycling.unreachable_reason,
-                )
-            )
-        except InvalidStatusMove:
-            # The rules forbid recycling from this status: leave the lead with sales.
-            continue
-    return changes
+    return [
+        StatusChange(
+            contact_id=int(contact_id), from_status=status, to_status=LeadStatus.RECYCLE,
+            at=when, source=SOURCE, reason=recycling.unreachable_reason,
+        )
+        for contact_id, status, when in zip(moved.index, moved["lead_status"], at, strict=True)
+        if allowed[status]
+    ]
+
+
+def _may_recycle(status: str, rules: Rules, as_of: datetime) -> bool:
+    try:
+        decide_status_change(
+            contact_id=0, current=status, to_status=LeadStatus.RECYCLE,
+            at=as_of, source=SOURCE, rules=rules.lead_status,
+            reason=rules.recycling.unreachable_reason,
+        )
+    except InvalidStatusMove:
+        # The rules forbid recycling from this status: leave the lead with sales.
+        return False
+    return True
 
 
 def _status_moves(
-    contacts: dict[int, dict[str, Any]],
-    history: dict[int, list[dict[str, Any]]],
+    contacts: pd.DataFrame,
+    history: pd.DataFrame,
     *,
     rules: Rules,
     as_of: datetime,
@@ -174,108 +184,128 @@ def _status_moves(
         LeadStatus.RECYCLE.value: RECYCLE_REASON,
         LeadStatus.UNQUALIFIED.value: UNQUALIFIED_REASON,
     }
-    transitions: list[Transition] = []
-    for contact_id, contact in sorted(contacts.items()):
-        status = contact["lead_status"]
-        if contact_id in taken or status not in wanted:
-            continue
-        if status == LeadStatus.RECYCLE.value and contact["lifecycle_stage"] not in SALES_STAGES:
-            continue
-        rows = history.get(contact_id, [])
-        set_by = next((r for r in reversed(rows) if r["to_status"] == status), None)
-        reason = cell_text(set_by["reason"]) if set_by else None
-        at = stamp(
-            ts(set_by["at"]) if set_by else None,
-            after=[ts(contact["last_stage_at"]), latest_at(rows)], as_of=as_of,
+    status = contacts["lead_status"]
+    chosen = contacts[
+        ~contacts.index.isin(list(taken))
+        & (
+            ((status == LeadStatus.RECYCLE.value) & contacts["lifecycle_stage"].isin(SALES_STAGES))
+            | (status == LeadStatus.UNQUALIFIED.value)
+        ).fillna(False).astype(bool)
+    ].copy()
+    set_by = pd.concat(
+        [
+            latest_status_rows(history, value)
+            .reindex(chosen.index[(chosen["lead_status"] == value).to_numpy()])
+            for value in wanted
+        ]
+    ).reindex(chosen.index)
+    at = stamps(
+        set_by["_at"], set_by["at"],
+        after=[chosen["last_stage_at_utc"], chosen["status_since"]], as_of=as_of,
+    )
+    reasons = texts(set_by["reason"])
+    # The lifecycle move a status brings depends on (stage, status) alone: decide it once
+    # per pair, then date and explain it per contact.
+    keys = list(zip(stage_keys(chosen["lifecycle_stage"]), chosen["lead_status"], strict=True))
+    moves = {
+        (stage, value): lifecycle_moves(
+            [StatusChange(contact_id=0, from_status=value, to_status=LeadStatus(value),
+                          at=as_of, source=SOURCE)],
+            {0: stage}, rules.lead_status,
         )
-        change = StatusChange(
-            contact_id=contact_id, from_status=status, to_status=LeadStatus(status), at=at,
-            source=SOURCE, reason=reason or wanted[status],
+        for stage, value in set(keys)
+    }
+    return [
+        replace(move, contact_id=int(contact_id), from_stage=stage, at=when,
+                reason=reason or wanted[key[1]])
+        for contact_id, stage, key, when, reason in zip(
+            chosen.index, chosen["lifecycle_stage"], keys, at, reasons, strict=True,
         )
-        transitions += lifecycle_moves(
-            [change], {contact_id: contact["lifecycle_stage"]}, rules.lead_status
-        )
-    return transitions
+        for move in moves[key]
+    ]
 
 
 def _lost_deals(
-    contacts: dict[int, dict[str, Any]],
-    history: dict[int, list[dict[str, Any]]],
+    contacts: pd.DataFrame,
     deals: pd.DataFrame,
     *,
     as_of: datetime,
     taken: set[int],
     lost_stages: tuple[str, ...],
 ) -> list[Transition]:
-    transitions: list[Transition] = []
-    lost: list[tuple[datetime, int, dict[str, Any]]] = []
-    for deal in records(deals):
-        closed = ts(deal["closed_at"])
-        if (
-            str(deal["stage"]).strip().lower() in lost_stages
-            and closed is not None
-            and closed <= as_of
-            and not missing(deal["contact_id"])
-        ):
-            lost.append((closed, int(deal["deal_id"]), deal))
-    # The latest lost deal of a contact speaks for it.
-    lost.sort(key=lambda item: item[:2], reverse=True)
-    for closed, _deal_id, deal in lost:
-        contact_id = int(deal["contact_id"])
-        contact = contacts.get(contact_id)
-        if contact_id in taken or contact is None:
-            continue
-        if contact["lifecycle_stage"] in KEPT_ON_LOST_DEAL:
-            continue
-        renurtured = ts(contact["renurtured_at"])
-        last_move = ts(contact["last_stage_at"])
-        if renurtured is not None and renurtured >= closed:
-            continue
-        if last_move is not None and last_move > closed:
-            # It moved on since the deal closed (back to lead, a new hand-off): leave it.
-            continue
-        at = stamp(
-            closed, after=[last_move, latest_at(history.get(contact_id, []))], as_of=as_of
+    closed = instants(deals["closed_at"])
+    lost = deals.assign(_closed=closed)[
+        (
+            deals["stage"].astype(str).str.strip().str.lower().isin(list(lost_stages))
+            & closed.notna() & (closed <= pd.Timestamp(as_of)) & deals["contact_id"].notna()
+        ).to_numpy(dtype=bool)
+    ]
+    # The latest lost deal of a contact speaks for it; a contact already decided, gone,
+    # kept by customer success or moved since that deal closed is left alone.
+    lost = lost.assign(_contact=lost["contact_id"].astype("int64"), _deal=lost["deal_id"])
+    lost = lost.sort_values(["_closed", "_deal"], ascending=False, kind="stable")
+    lost = lost.drop_duplicates("_contact", keep="first")
+    lost = lost[lost["_contact"].isin(contacts.index) & ~lost["_contact"].isin(list(taken))]
+    contact = contacts.loc[lost["_contact"]]
+    renurtured = contact["renurtured_at_utc"].to_numpy()
+    moved_on = contact["last_stage_at_utc"].to_numpy()
+    deal_closed = lost["_closed"].to_numpy()
+    keep = (
+        ~contact["lifecycle_stage"].isin(KEPT_ON_LOST_DEAL).to_numpy(dtype=bool)
+        & ~(pd.notna(renurtured) & (renurtured >= deal_closed))
+        & ~(pd.notna(moved_on) & (moved_on > deal_closed))
+    )
+    lost, contact = lost[keep], contact[keep]
+    at = stamps(
+        lost["_closed"].set_axis(contact.index), lost["closed_at"].set_axis(contact.index),
+        after=[contact["last_stage_at_utc"], contact["status_since"]], as_of=as_of,
+    )
+    allowed = {
+        stage: is_allowed(stage, Stage.LOST_RENURTURE, TransitionKind.RENURTURE)
+        for stage in set(stage_keys(contact["lifecycle_stage"]))
+    }
+    moved = [
+        Transition(
+            contact_id=int(contact_id), from_stage=stage, to_stage=Stage.LOST_RENURTURE,
+            at=when, rule=LOST_DEAL_RULE, kind=TransitionKind.RENURTURE,
+            reason=reason or LOST_DEAL_REASON,
         )
-        proposal = Proposal(
-            contact_id=contact_id, to_stage=Stage.LOST_RENURTURE, rule=LOST_DEAL_RULE,
-            kind=TransitionKind.RENURTURE,
-            reason=cell_text(deal["lost_reason"]) or LOST_DEAL_REASON,
+        for contact_id, stage, key, when, reason in zip(
+            contact.index, contact["lifecycle_stage"], stage_keys(contact["lifecycle_stage"]),
+            at, texts(lost["lost_reason"]), strict=True,
         )
-        moved = decide_transitions({contact_id: contact["lifecycle_stage"]}, [proposal], as_of=at)
-        transitions += moved
-        taken.add(contact_id)
-    return transitions
+        if allowed[key]
+    ]
+    taken.update(int(c) for c in contact.index)
+    return moved
 
 
 def _retry_reminders(
-    contacts: dict[int, dict[str, Any]],
-    history: dict[int, list[dict[str, Any]]],
+    contacts: pd.DataFrame,
+    history: pd.DataFrame,
     *,
     as_of: datetime,
     tz: tzinfo,
     bad_owners: set[int],
 ) -> tuple[list[RetryReminder], int]:
     today = as_of.astimezone(tz).date()
-    reminders: list[RetryReminder] = []
-    unowned = 0
-    for contact_id, contact in sorted(contacts.items()):
-        if contact["lead_status"] != LeadStatus.RETRY.value:
-            continue
-        rows = history.get(contact_id, [])
-        set_by = next(
-            (r for r in reversed(rows) if r["to_status"] == LeadStatus.RETRY.value), None
+    waiting = contacts[(contacts["lead_status"] == LeadStatus.RETRY.value).to_numpy(dtype=bool)]
+    set_by = latest_status_rows(history, LeadStatus.RETRY.value).reindex(waiting.index)
+    retry_at = instants(set_by["retry_at"])
+    local_day = retry_at.dt.tz_convert(tz).dt.date
+    due = (retry_at.notna() & (retry_at <= pd.Timestamp(as_of)) & (local_day == today)).to_numpy(
+        dtype=bool
+    )
+    waiting, set_by = waiting[due], set_by[due]
+    owner = pd.to_numeric(waiting["owner_id"]).astype("Int64")
+    unowned_mask = (owner.isna() | owner.isin(list(bad_owners))).to_numpy(dtype=bool)
+    owned, notes = waiting[~unowned_mask], set_by[~unowned_mask]
+    reminders = [
+        RetryReminder(contact_id=int(contact_id), owner_id=int(owner_id),
+                      retry_at=ts(retry) or as_of, note=note)
+        for contact_id, owner_id, retry, note in zip(
+            owned.index, owned["owner_id"], notes["retry_at"], texts(notes["reason"]),
+            strict=True,
         )
-        retry_at = ts(set_by["retry_at"]) if set_by else None
-        if retry_at is None or retry_at > as_of or retry_at.astimezone(tz).date() != today:
-            continue
-        if missing(contact["owner_id"]) or int(contact["owner_id"]) in bad_owners:
-            unowned += 1
-            continue
-        reminders.append(
-            RetryReminder(
-                contact_id=contact_id, owner_id=int(contact["owner_id"]), retry_at=retry_at,
-                note=cell_text(set_by["reason"]) if set_by else None,
-            )
-        )
-    return reminders, unowned
+    ]
+    return reminders, int(unowned_mask.sum())

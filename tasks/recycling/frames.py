@@ -1,10 +1,9 @@
 """The frames recycling decides on, and reading their cells (pure).
 
-The read beat fills `RecyclingFrames` (column lists below); `tasks.recycling.decide` and
-`tasks.recycling.reminders` read its rows with the helpers here.
+The read beat fills `RecyclingFrames` (column lists below); `tasks.recycling.timeline`
+and `tasks.recycling.reminders` read its cells with the helpers here.
 """
 
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -35,25 +34,6 @@ class RecyclingFrames:
     statuses: pd.DataFrame
     deals: pd.DataFrame
     owners: pd.DataFrame
-
-
-def by_contact(
-    frame: pd.DataFrame, time_column: str, as_of: datetime
-) -> dict[int, list[dict[str, Any]]]:
-    """Rows of `frame` per contact with `time_column` at or before as_of, oldest first."""
-    rows: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for record in records(frame):
-        at = ts(record[time_column])
-        if at is not None and at <= as_of:
-            rows[int(record["contact_id"])].append(record)
-    for values in rows.values():
-        values.sort(key=lambda r: ts(r[time_column]))  # type: ignore[arg-type, return-value]
-    return rows
-
-
-def latest_at(rows: list[dict[str, Any]]) -> datetime | None:
-    """The latest `at` among rows (None: no rows)."""
-    return max((t for t in (ts(r["at"]) for r in rows) if t is not None), default=None)
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:

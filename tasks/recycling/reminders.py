@@ -86,8 +86,8 @@ def compose_retry_reminders(
 ) -> list[OutboxMessage]:
     """A Slack DM (owners with a Slack id) and an internal email per decided reminder."""
     texts = TEXTS[language]
-    contacts = _rows(frames.contacts, "contact_id")
-    owners = _rows(frames.owners, "owner_id")
+    contacts = _rows(frames.contacts, "contact_id", {r.contact_id for r in decisions.reminders})
+    owners = _rows(frames.owners, "owner_id", {r.owner_id for r in decisions.reminders})
     messages: list[OutboxMessage] = []
     for reminder in decisions.reminders:
         owner = owners.get(reminder.owner_id)
@@ -177,5 +177,9 @@ def _body(words: Mapping[str, str], texts: Mapping[str, str], *, note: str | Non
     return "\n".join(parts) + "\n"
 
 
-def _rows(frame: pd.DataFrame, key: str) -> dict[int, dict[str, Any]]:
-    return {int(r[key]): r for r in records(frame)}
+def _rows(frame: pd.DataFrame, key: str, wanted: set[int]) -> dict[int, dict[str, Any]]:
+    """The rows of the `wanted` keys only: a frame of every candidate can be large."""
+    if not wanted:
+        return {}
+    ids = pd.to_numeric(frame[key], errors="coerce")
+    return {int(r[key]): r for r in records(frame[ids.isin(list(wanted)).to_numpy()])}

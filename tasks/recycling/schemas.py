@@ -13,21 +13,22 @@ import pandera.pandas as pa
 
 from models.enums import ActivityOutcome, LeadStatus, Stage
 from tasks.recycling.frames import RecyclingFrames
-from tasks.validation import QuarantineRecord, check_bad_row_share, split_valid_rows
+from tasks.validation import (
+    QuarantineRecord,
+    check_bad_row_share,
+    split_valid_rows,
+    timezone_aware,
+)
 
 SOURCE_PREFIX = "recycling"
 # Frames whose row number is a contact id: a failure there holds the contact back.
 CONTACT_KEYED = ("contacts", "activities", "statuses")
 
 
-def _aware(series: pd.Series) -> pd.Series:
-    return series.map(lambda v: v is None or pd.isna(v) or getattr(v, "tzinfo", None) is not None)
-
-
 def _instant(*, nullable: bool = False) -> pa.Column:
     return pa.Column(
         None,
-        checks=[pa.Check(_aware, element_wise=False, error="not a timezone-aware instant")],
+        checks=[pa.Check(timezone_aware, element_wise=False, error="not a timezone-aware instant")],
         nullable=nullable,
         coerce=False,
     )

@@ -7,10 +7,10 @@ without them.
 
 import re
 
-import pandas as pd
 import pandera.pandas as pa
 
 from models.enums import LeadStatus, Team
+from tasks.validation import timezone_aware
 
 # pandera's own names for the schema-level failures, worded for the quarantine list.
 _BUILTIN_REASONS = {
@@ -32,17 +32,10 @@ def reason_text(check: str) -> str:
     return check
 
 
-def _aware(series: pd.Series) -> pd.Series:
-    # A tz-aware dtype says it for every value at once; the per-value look is for object columns.
-    if isinstance(series.dtype, pd.DatetimeTZDtype):
-        return pd.Series(True, index=series.index)
-    return series.map(lambda v: v is None or pd.isna(v) or getattr(v, "tzinfo", None) is not None)
-
-
 def _instant(*, nullable: bool = False) -> pa.Column:
     return pa.Column(
         None,
-        checks=[pa.Check(_aware, element_wise=False,
+        checks=[pa.Check(timezone_aware, element_wise=False,
                          error="not a timezone-aware date and time")],
         nullable=nullable,
         coerce=False,
