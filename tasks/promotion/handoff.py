@@ -155,11 +155,13 @@ def compose_handoff_messages(
     rules: Rules,
     templates: SlackTemplates,
     tz: tzinfo,
+    facts: HandoffFacts | None = None,
 ) -> list[OutboxMessage]:
     """Hand-off messages for promoted and late-assigned contacts, plus hot-lead channel
-    posts and owner DMs."""
+    posts and owner DMs. `facts`: the run's hand-off facts, when already built."""
     slack = rules.promotion.slack
-    facts = HandoffFacts(decisions, inputs=inputs, context=context, rules=rules, tz=tz)
+    if facts is None:
+        facts = HandoffFacts(decisions, inputs=inputs, context=context, rules=rules, tz=tz)
 
     def slack_id_of(contact_id: int) -> str | None:
         owner = facts.owner_of(contact_id)

@@ -103,9 +103,12 @@ def compose_handoff_emails(
     rules: Rules,
     templates: InternalTemplates,
     tz: ZoneInfo,
+    facts: HandoffFacts | None = None,
 ) -> list[OutboxMessage]:
-    """One email to the owner per hand-off (promotion or late assignment) that has one."""
-    facts = HandoffFacts(decisions, inputs=inputs, context=context, rules=rules, tz=tz)
+    """One email to the owner per hand-off (promotion or late assignment) that has one.
+    `facts`: the run's hand-off facts, when already built."""
+    if facts is None:
+        facts = HandoffFacts(decisions, inputs=inputs, context=context, rules=rules, tz=tz)
     calendar = BusinessCalendar(rules.calendar, tz)
     policy = first_touch_policy(rules)
     language = rules.promotion.slack.language

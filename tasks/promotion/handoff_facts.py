@@ -5,7 +5,7 @@ company, score, top reasons, latest activities, lead source, owner). Each channe
 escapes and lays them out itself.
 """
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
@@ -79,9 +79,19 @@ def _signal_name(signal: Mapping[str, object]) -> str:
     return "?" if name is None else str(name)
 
 
-def records(frame: pd.DataFrame, key: str) -> dict[int, dict[str, Any]]:
-    """The rows of `frame` as dicts, by the integer column `key`."""
-    return {int(row[key]): {str(k): v for k, v in row.items()} for row in frame.to_dict("records")}
+def records(
+    frame: pd.DataFrame, key: str, wanted: Collection[int] | None = None
+) -> dict[int, dict[str, Any]]:
+    """The rows of `frame` as dicts, by the integer column `key`; only the `wanted` keys
+    when given (the frame of every candidate can be large; a run hands off a few)."""
+    if wanted is not None:
+        keys = pd.to_numeric(frame[key], errors="coerce")
+        frame = frame[keys.isin(list(wanted)).to_numpy()]
+    columns = [str(c) for c in frame.columns]
+    return {
+        int(row[columns.index(key)]): dict(zip(columns, row, strict=True))
+        for row in frame.itertuples(index=False, name=None)
+    }
 
 
 def _local(value: object, tz: tzinfo) -> str:
@@ -124,10 +134,15 @@ class HandoffFacts:
         self.decisions = decisions
         self.rules = rules
         self.tz = tz
+        involved = {
+            *(t.contact_id for t in decisions.transitions),
+            *(h.contact_id for h in decisions.hot),
+            *(a.contact_id for a in decisions.assignments),
+        }
         # Late-assignment contacts may sit in a stage no rule moves from (not candidates).
-        self.contacts = {**records(inputs.unowned, "contact_id"),
-                         **records(inputs.contacts, "contact_id")}
-        self.details = records(context.contacts, "contact_id")
+        self.contacts = {**records(inputs.unowned, "contact_id", involved),
+                         **records(inputs.contacts, "contact_id", involved)}
+        self.details = records(context.contacts, "contact_id", involved)
         self.owners = records(inputs.owners, "owner_id")
         self.assigned = {a.contact_id: a.owner_id for a in decisions.assignments}
         self.stage_after = {t.contact_id: t for t in decisions.transitions}
@@ -135,7 +150,10 @@ class HandoffFacts:
         self.reasons = context.reasons
         self.labels = _signal_labels(rules)
         self.recent: dict[int, list[dict[str, Any]]] = {}
-        for touch in context.activities.to_dict("records"):
+        touches = context.activities
+        columns = [str(c) for c in touches.columns]
+        for row in touches.itertuples(index=False, name=None):
+            touch = dict(zip(columns, row, strict=True))
             self.recent.setdefault(int(touch["contact_id"]), []).append(touch)
         self.as_of_label = decisions.as_of.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
 

@@ -20,18 +20,25 @@ from tasks.promotion.apply import AppliedPromotions, apply_promotions
 from tasks.promotion.decide import PromotionDecisions, PromotionInputs, decide_promotions
 from tasks.promotion.handoff import SlackTemplates, compose_handoff_messages
 from tasks.promotion.handoff_email import InternalTemplates, compose_handoff_emails
+from tasks.promotion.handoff_facts import HandoffFacts
 from tasks.promotion.read import read_promotion_inputs
 from tasks.promotion.read_handoff import read_handoff_context
+from tasks.promotion.read_scope import promotion_rules_hash, promotion_scope
 from tasks.promotion.report import PromotionOutcome
 
 FLOW_NAME = "mql-promotion"
 
 
 @database_beat("read-promotion-inputs")
-def read_promotion(database_url: str, rules: Rules, as_of: datetime) -> PromotionInputs:
-    """Read candidates with their score as of the hour, their recent events, owners, history."""
+def read_promotion(
+    database_url: str, rules: Rules, as_of: datetime, full: bool = False
+) -> PromotionInputs:
+    """Read the candidates whose decision can have changed since the previous run (all of
+    them when `full`, on the first run or after a rules change) with their score as of the
+    hour and recent events, the late-assignment candidates, owners and history."""
     with ensure_database(database_url).connect() as conn:
-        return read_promotion_inputs(conn, rules=rules, as_of=as_of)
+        scope = promotion_scope(conn, flow=FLOW_NAME, rules=rules, as_of=as_of, full=full)
+        return read_promotion_inputs(conn, rules=rules, as_of=as_of, scope=scope)
 
 
 @plain_beat("decide-promotions")
@@ -64,6 +71,8 @@ def compose_handoffs(
             as_of=decisions.as_of,
             latest=rules.promotion.slack.latest_activities,
         )
+    # One set of facts for both channels, built from the handed-off contacts' rows only.
+    facts = HandoffFacts(decisions, inputs=inputs, context=context, rules=rules, tz=settings.tz)
     slack = compose_handoff_messages(
         decisions,
         inputs=inputs,
@@ -71,6 +80,7 @@ def compose_handoffs(
         rules=rules,
         templates=SlackTemplates.load(),
         tz=settings.tz,
+        facts=facts,
     )
     emails = compose_handoff_emails(
         decisions,
@@ -79,6 +89,7 @@ def compose_handoffs(
         rules=rules,
         templates=InternalTemplates.load(),
         tz=settings.tz,
+        facts=facts,
     )
     return [*slack, *emails]
 
@@ -100,14 +111,15 @@ def apply_promotion(
 
 def promote_hour(
     *, settings: Settings, rules: Rules, as_of: datetime, dry_run: bool = False,
-    clock: Clock = Clock.LIVE,
+    clock: Clock = Clock.LIVE, full: bool = False,
 ) -> PromotionOutcome:
     """Promote, assign (late too) and hand off for one hour, then drain Slack and email.
 
     An hour at or before the latest applied hour does nothing at all: it was decided
     already, and what it owes goes out with the next new hour. Records the run in the
     run ledger; `dry_run` stops after decide and sends nothing. `clock` dates the
-    sends (`tasks.clock`).
+    sends (`tasks.clock`). `full` reads every candidate instead of only those whose
+    decision can have changed since the previous run (the same decisions, slower).
     """
     url = settings.database_url
     engine = ensure_database(url)
@@ -115,14 +127,14 @@ def promote_hour(
     earlier = superseded_by(engine, flow=FLOW_NAME, as_of=as_of, dry_run=dry_run)
     with recorded_run(
         engine, flow=FLOW_NAME, as_of=as_of, dry_run=dry_run,
-        rules_hash=rules.fingerprint("promotion"),
+        rules_hash=promotion_rules_hash(rules),
     ) as run:
         candidates = 0
         decisions = PromotionDecisions(as_of=as_of)
         messages: list[OutboxMessage] = []
         if earlier is None:
             with timer.beat("read"):
-                inputs = read_promotion(url, opaque(rules), as_of)
+                inputs = read_promotion(url, opaque(rules), as_of, full)
             with timer.beat("decide"):
                 candidates = len(inputs.contacts)
                 decisions = decide_promotion(

@@ -1,60 +1,36 @@
 """Read beat of promotion: candidates with their score as of the hour, events, owners.
 
-Only contacts that some transition rule could still move are read, and only events
-after each contact's latest stage change (inside the rules' lookback) of the types the
-rules look at, so a run never reads the whole ledger. The hand-off context of the
-contacts that moved is a second, narrow read (`tasks.promotion.read_handoff`).
+Only contacts that some transition rule could still move are read, and of those only
+the ones whose decision can have changed since the previous run (`read_scope`), with
+only the events after each one's latest stage change (inside the rules' lookback) of
+the types the rules look at, so a run never reads the whole ledger. The hand-off
+context of the contacts that moved is a second, narrow read (`read_handoff`).
 """
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import pandas as pd
-from sqlalchemy import (
-    ColumnElement,
-    Connection,
-    and_,
-    false,
-    func,
-    or_,
-    select,
-    type_coerce,
-)
-from sqlalchemy.sql import Subquery
+from sqlalchemy import ColumnElement, Connection, and_, false, func, or_, select
 
 from models.enums import Stage
-from models.lifecycle import TransitionKind
 from models.promotion_rules import EmailDomainRule, EventMatch, EventRule, SequenceRule
 from models.rules import Rules
-from models.tables import (
-    Contact,
-    Event,
-    Owner,
-    OwnerAssignment,
-    Run,
-    ScoreSnapshot,
-    StageHistory,
-    UTCDateTime,
-)
-from tasks.promotion.assignment import LEAD_STATUS_RULE_PREFIX
+from models.tables import Contact, Event, Owner, OwnerAssignment
 from tasks.promotion.decide import UNOWNED_COLUMNS, PromotionInputs
+from tasks.promotion.read_contacts import (
+    CONTACT_COLUMNS,
+    frame,
+    last_stage_change,
+    late_condition,
+    scored_contacts,
+)
+from tasks.promotion.read_scope import PromotionScope, late_ids_query
+from tasks.scoring.read import MAX_LISTED_CANDIDATES
 from tasks.transitions import is_allowed, kind_for
 
-CONTACT_COLUMNS = [
-    "contact_id",
-    "email",
-    "company_id",
-    "lifecycle_stage",
-    "lead_status",
-    "owner_id",
-    "lead_source",
-    "hot_at",
-    "score",
-    "last_stage_at",
-    "last_stage_kind",
-    "last_stage_rule",
-    "awaiting_reengagement",
-]
+__all__ = ["CONTACT_COLUMNS", "frame", "read_promotion_inputs"]
+
 EVENT_COLUMNS = ["contact_id", "type", "detail", "occurred_at"]
 OWNER_COLUMNS = ["owner_id", "name", "email", "team", "active", "weight", "slack_user_id"]
 ASSIGNMENT_COLUMNS = ["contact_id", "owner_id", "team", "at"]
@@ -100,155 +76,55 @@ def relevant_events_condition(rules: Rules) -> ColumnElement[bool]:
     return or_(*conditions) if conditions else false()
 
 
-def frame(rows: Sequence[object], columns: list[str]) -> pd.DataFrame:
-    """Result rows as a frame with `columns`."""
-    return pd.DataFrame([tuple(row) for row in rows], columns=columns)  # type: ignore[arg-type]
+def _relevant_types(rules: Rules) -> list[str]:
+    """The event types some transition rule looks at."""
+    matches: list[EventMatch] = []
+    for rule in rules.promotion.transitions:
+        if isinstance(rule, EventRule | EmailDomainRule):
+            matches.append(rule)
+        elif isinstance(rule, SequenceRule):
+            matches.extend(rule.steps)
+    return sorted({event.value for match in matches for event in match.events})
 
 
-def _last_stage_change() -> Subquery:
-    """Each contact's latest stage change (when, its kind and rule), and when the run that
-    made it started."""
-    latest_change = (
-        select(StageHistory.contact_id, func.max(StageHistory.at).label("last_at"))
-        .group_by(StageHistory.contact_id)
-        .subquery()
-    )
-    return (
-        select(
-            latest_change.c.contact_id,
-            latest_change.c.last_at,
-            type_coerce(func.max(Run.started_at), UTCDateTime).label("recorded_at"),
-            func.max(StageHistory.kind).label("last_kind"),
-            func.max(StageHistory.rule).label("last_rule"),
-        )
-        .join(
-            StageHistory,
-            and_(
-                StageHistory.contact_id == latest_change.c.contact_id,
-                StageHistory.at == latest_change.c.last_at,
-            ),
-        )
-        .outerjoin(Run, Run.id == StageHistory.run_id)
-        .group_by(latest_change.c.contact_id, latest_change.c.last_at)
-        .subquery()
-    )
+def _listed(ids: list[int] | None) -> list[int] | None:
+    """`ids` when short enough to list in SQL; None (read all, filter after) otherwise."""
+    return ids if ids is not None and len(ids) <= MAX_LISTED_CANDIDATES else None
 
 
-def _awaiting_reengagement(last_stage: Subquery, *, as_of: datetime) -> ColumnElement[bool]:
-    """True for a contact sent back to marketing (recycle, re-nurture) that has shown no
-    behaviour since: its old score alone must not hand it straight back to sales."""
-    since_move = (
-        select(Event.id)
-        .where(
-            Event.contact_id == Contact.id,
-            Event.occurred_at > last_stage.c.last_at,
-            Event.occurred_at <= as_of,
-        )
-        .exists()
-    )
-    backward = last_stage.c.last_kind.in_(
-        [TransitionKind.RECYCLE.value, TransitionKind.RENURTURE.value]
-    )
-    return and_(backward, ~since_move).label("awaiting_reengagement")
+def _only(frame_: pd.DataFrame, ids: list[int] | None, listed: list[int] | None) -> pd.DataFrame:
+    """The rows of `ids` when they were read unlisted (a long candidate list)."""
+    if ids is None or listed is not None:
+        return frame_
+    return frame_[frame_["contact_id"].isin(ids)].reset_index(drop=True)
 
 
-def _scored_contacts(
-    conn: Connection, *, as_of: datetime, last_stage: Subquery, where: ColumnElement[bool]
+def _events(
+    conn: Connection,
+    *,
+    rules: Rules,
+    as_of: datetime,
+    stages: list[str],
+    ids: Sequence[int] | None,
 ) -> pd.DataFrame:
-    """Contacts matching `where` with their score as of the hour (CONTACT_COLUMNS)."""
-    latest_snapshot = (
-        select(ScoreSnapshot.contact_id, func.max(ScoreSnapshot.as_of).label("snap_at"))
-        .where(ScoreSnapshot.as_of <= as_of)
-        .group_by(ScoreSnapshot.contact_id)
-        .subquery()
-    )
-    snapshot = ScoreSnapshot.__table__.alias("snapshot")
-    contacts_query = (
-        select(
-            Contact.id,
-            Contact.email,
-            Contact.company_id,
-            Contact.lifecycle_stage,
-            Contact.lead_status,
-            Contact.owner_id,
-            Contact.lead_source,
-            Contact.hot_at,
-            snapshot.c.score,
-            last_stage.c.last_at,
-            last_stage.c.last_kind,
-            last_stage.c.last_rule,
-            _awaiting_reengagement(last_stage, as_of=as_of),
-            Contact.score,
-            Contact.scored_at,
-        )
-        .outerjoin(last_stage, last_stage.c.contact_id == Contact.id)
-        .outerjoin(latest_snapshot, latest_snapshot.c.contact_id == Contact.id)
-        .outerjoin(
-            snapshot,
-            and_(
-                snapshot.c.contact_id == latest_snapshot.c.contact_id,
-                snapshot.c.as_of == latest_snapshot.c.snap_at,
-            ),
-        )
-        .where(where)
-        .order_by(Contact.id)
-    )
-    contacts = frame(
-        conn.execute(contacts_query).all(), [*CONTACT_COLUMNS, "live_score", "scored_at"]
-    )
-    # A rerun of a past hour must judge the score of that hour: the snapshot at or
-    # before as_of wins; the live score counts only if it was computed by then.
-    live = contacts["live_score"].where(
-        contacts["scored_at"].map(lambda at: not pd.isna(at) and at <= as_of).astype(bool)
-    )
-    contacts["score"] = contacts["score"].astype("Float64").fillna(live.astype("Float64"))
-    return contacts[CONTACT_COLUMNS]
-
-
-def _late_condition(last_stage: Subquery, *, rules: Rules, as_of: datetime) -> ColumnElement[bool]:
-    """Contacts of the assign stages that may need an owner outside this hour's moves:
-    unowned ones, and owned ones a lead status moved there lately (sales_ready → sql);
-    decide keeps those whose owner is not of the team routing gives the stage."""
-    status_move: ColumnElement[bool] = last_stage.c.last_rule.like(f"{LEAD_STATUS_RULE_PREFIX}%")
-    window = rules.promotion.late_assignment_within_days
-    if window is not None:
-        status_move = and_(status_move, last_stage.c.last_at >= as_of - timedelta(days=window))
-    return and_(
-        Contact.lifecycle_stage.in_([s.value for s in rules.promotion.assign_stages]),
-        or_(Contact.owner_id.is_(None), status_move),
-    )
-
-
-def read_promotion_inputs(conn: Connection, *, rules: Rules, as_of: datetime) -> PromotionInputs:
-    """Load candidates, their events since their latest stage change, owners and history,
-    and the late-assignment candidates of the assign stages (unowned, or moved there by a
-    lead status)."""
+    """The rule-relevant events of candidates in `stages` (of `ids` when given) since
+    their latest stage change, inside the lookback."""
     # When the run that made the latest change started: events ingested after it were
     # never seen by any rule, even if they occurred before the change (late imports).
-    last_stage = _last_stage_change()
-    stages = movable_stages(rules)
-    contacts = _scored_contacts(
-        conn,
-        as_of=as_of,
-        last_stage=last_stage,
-        where=or_(Contact.lifecycle_stage.in_(stages), Contact.lifecycle_stage.is_(None)),
-    )
-    unowned = _scored_contacts(
-        conn,
-        as_of=as_of,
-        last_stage=last_stage,
-        where=_late_condition(last_stage, rules=rules, as_of=as_of),
-    )[UNOWNED_COLUMNS]
-
+    last_stage = last_stage_change(ids)
     since = as_of - timedelta(days=rules.promotion.event_lookback_days)
-    events_query = (
-        select(Event.contact_id, Event.type, Event.detail, Event.occurred_at)
+    # Wrapped so SQLite seeks the (contact, type, detail, occurred) covering index by
+    # contact and type instead of walking each contact's every event by time.
+    occurred = func.coalesce(Event.occurred_at, Event.occurred_at)
+    query = (
+        select(Event.contact_id, Event.type, Event.detail, Event.occurred_at, Event.id)
         .join(Contact, Contact.id == Event.contact_id)
         .outerjoin(last_stage, last_stage.c.contact_id == Event.contact_id)
         .where(
+            Event.type.in_(_relevant_types(rules)),
             relevant_events_condition(rules),
-            Event.occurred_at <= as_of,
-            Event.occurred_at > since,
+            occurred <= as_of,
+            occurred > since,
             or_(
                 last_stage.c.last_at.is_(None),
                 Event.occurred_at > last_stage.c.last_at,
@@ -256,10 +132,58 @@ def read_promotion_inputs(conn: Connection, *, rules: Rules, as_of: datetime) ->
             ),
             or_(Contact.lifecycle_stage.in_(stages), Contact.lifecycle_stage.is_(None)),
         )
-        .order_by(Event.contact_id, Event.occurred_at, Event.id)
     )
-    events = frame(conn.execute(events_query).all(), EVENT_COLUMNS)
+    if ids is not None:
+        query = query.where(Event.contact_id.in_(ids))
+    # Sorted here: an ORDER BY in SQL makes SQLite pick the (contact, occurred) index to
+    # avoid a sort, and walk every event of each contact.
+    events = frame(conn.execute(query).all(), [*EVENT_COLUMNS, "id"])
+    ordered = events.sort_values(["contact_id", "occurred_at", "id"], kind="stable")
+    return ordered[EVENT_COLUMNS].reset_index(drop=True)
 
+
+def read_promotion_inputs(
+    conn: Connection, *, rules: Rules, as_of: datetime, scope: PromotionScope | None = None
+) -> PromotionInputs:
+    """Load candidates, their events since their latest stage change, owners and history,
+    and the late-assignment candidates of the assign stages (unowned, or moved there by a
+    lead status).
+
+    `scope` (`promotion_scope`) limits the candidates to those whose decision can have
+    changed since the previous run; None reads every candidate. Late-assignment
+    candidates are always all read: a narrow SQL filter finds them.
+    """
+    candidates = scope.candidates if scope is not None else None
+    listed = _listed(candidates)
+    stages = movable_stages(rules)
+    contacts = _only(
+        scored_contacts(
+            conn,
+            as_of=as_of,
+            where=lambda _: or_(
+                Contact.lifecycle_stage.in_(stages), Contact.lifecycle_stage.is_(None)
+            ),
+            ids=listed,
+        ),
+        candidates,
+        listed,
+    )
+    events = _only(
+        _events(conn, rules=rules, as_of=as_of, stages=stages, ids=listed), candidates, listed
+    )
+    late_query = late_ids_query(rules, as_of=as_of)
+    late_ids = sorted(int(cid) for cid in conn.execute(late_query).scalars())
+    late_listed = _listed(late_ids)
+    unowned = _only(
+        scored_contacts(
+            conn,
+            as_of=as_of,
+            where=lambda last_stage: late_condition(last_stage, rules=rules, as_of=as_of),
+            ids=late_listed,
+        ),
+        late_ids,
+        late_listed,
+    )[UNOWNED_COLUMNS]
     owners = frame(
         conn.execute(
             select(
@@ -274,6 +198,7 @@ def read_promotion_inputs(conn: Connection, *, rules: Rules, as_of: datetime) ->
         ).all(),
         OWNER_COLUMNS,
     )
+    # The whole history: the rotation of a team replays every pick it made.
     assignments = frame(
         conn.execute(
             select(
