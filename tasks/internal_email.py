@@ -7,19 +7,20 @@ wait in the outbox on their own channel, so a rerun never sends one twice.
 
 from collections.abc import Callable
 from datetime import datetime
-from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime, parseaddr
 
 from sqlalchemy import Engine
 
 from leadflow.adapters.email import EmailTransport
-from leadflow.email_render import (
-    clean_header_text,
-    display_name_for,
+from leadflow.email_message import (
+    MESSAGE_POLICY,
+    date_header,
     message_id_for,
     recipient_address,
+    sender_for,
+    set_text_body,
     subject_header,
+    to_header,
 )
 from models.messages import OutboxMessage, OutboxRow
 from tasks.outbox import DispatchReport, dispatch
@@ -53,22 +54,16 @@ def build_internal_message(
     row: OutboxRow, *, email_from: str, sent_at: datetime
 ) -> EmailMessage:
     """The plain-text message of an internal-email outbox row (headers cleaned)."""
-    from_name, from_address = parseaddr(email_from)
-    domain = from_address.rpartition("@")[2] or "localhost"
+    sender = sender_for(email_from)
     recipient = recipient_address(str(row.payload["to"]))
-    message = EmailMessage()
-    message["From"] = Address(display_name=clean_header_text(from_name), addr_spec=from_address)
-    message["To"] = Address(
-        display_name=display_name_for(str(row.payload.get("to_name") or ""),
-                                      recipient.addr_spec),
-        addr_spec=recipient.addr_spec,
-    )
+    message = EmailMessage(policy=MESSAGE_POLICY)
+    message["From"] = sender.header
+    message["To"] = to_header(str(row.payload.get("to_name") or ""), recipient.addr_spec)
     message["Subject"] = subject_header(str(row.payload["subject"]))
-    message["Date"] = format_datetime(sent_at)
-    message["Message-ID"] = message_id_for(row.idempotency_key, domain=domain)
+    message["Date"] = date_header(sent_at)
+    message["Message-ID"] = message_id_for(row.idempotency_key, domain=sender.domain)
     message["Auto-Submitted"] = "auto-generated"
-    message.set_content(str(row.payload["text"]), subtype="plain", charset="utf-8",
-                        cte="base64")
+    set_text_body(message, str(row.payload["text"]), "plain", mime_version=True)
     return message
 
 
@@ -87,6 +82,10 @@ def dispatch_internal_emails(
     engine: Engine, *, transport: EmailTransport, email_from: str, now: datetime,
     limit: int = 500,
 ) -> DispatchReport:
-    """Drain due internal emails through `transport`; failures stay for the next run."""
+    """Drain due internal emails through `transport` over one session, closed at the end;
+    failures stay for the next run."""
     sender = make_internal_sender(transport=transport, email_from=email_from, now=now)
-    return dispatch(engine, channel=INTERNAL_EMAIL_CHANNEL, sender=sender, now=now, limit=limit)
+    with transport:
+        return dispatch(
+            engine, channel=INTERNAL_EMAIL_CHANNEL, sender=sender, now=now, limit=limit
+        )

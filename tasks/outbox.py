@@ -5,10 +5,11 @@ later drains due rows through a channel's `sender` (`dispatch`). The idempotency
 unique, so a rerun that decides the same message again adds nothing.
 
 Crash safety: a dispatcher claims rows atomically under its own token and a lease, then
-per row commits `status=sending` (counting the attempt) *before* calling the sender and
-`sent` right after it. A dispatcher killed mid-batch therefore leaves at most one row in
-doubt — the one in `sending` — and its untouched claims simply come back when the lease
-ends. The next attempt at an in-doubt row passes it to the sender with `in_doubt` set:
+per row commits `status=sending` (counting the attempt) *before* calling the sender, in
+the same transaction that records the previous row `sent` (one commit per message). A
+dispatcher killed mid-batch therefore leaves at most one row in doubt — the one in
+`sending` — and its untouched claims simply come back when the lease ends. The next
+attempt at an in-doubt row passes it to the sender with `in_doubt` set:
 the Slack sender then looks for the message (by its idempotency key in the message
 metadata) before posting again. Email cannot be asked, so a crash mid-send may deliver
 that one email twice (same Message-ID, so most clients show it once).
@@ -27,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, func, or_, select, update
+from sqlalchemy import Connection, DateTime, Engine, and_, bindparam, func, or_, select, update
 
 from leadflow.db import insert_ignoring_conflicts
 from leadflow.timeutil import utc_now
@@ -155,35 +156,47 @@ def claim_due(
     return sorted((OutboxRow(**mapping) for mapping in claimed), key=lambda r: r.id)
 
 
+# The dispatcher runs these two for every message: built (and cache-keyed) once, because
+# building a statement costs more than running it.
+_BEGIN_ATTEMPT = (
+    update(Outbox)
+    .where(
+        Outbox.id == bindparam("row_id"),
+        Outbox.claimed_by == bindparam("token"),
+        Outbox.status.in_([PENDING, SENDING]),
+    )
+    .values(
+        status=SENDING,
+        attempts=Outbox.attempts + 1,
+        attempt_started_at=bindparam("at"),
+        # Typed as SQLAlchemy types an aware datetime given to coalesce() directly.
+        first_attempt_at=func.coalesce(
+            Outbox.first_attempt_at, bindparam("first_at", type_=DateTime(timezone=True))
+        ),
+        not_before=bindparam("lease_until"),
+    )
+)
+_MARK_SENT = (
+    update(Outbox)
+    .where(Outbox.id == bindparam("row_id"))
+    .values(status=SENT, sent_at=bindparam("sent"), last_error=None, claimed_by=None)
+)
+
+
 def begin_attempt(
     conn: Connection, row: OutboxRow, *, token: str, at: datetime, lease_until: datetime
 ) -> bool:
     """Mark a claimed row `sending` and count the attempt; False if the claim was lost."""
     result = conn.execute(
-        update(Outbox)
-        .where(
-            Outbox.id == row.id,
-            Outbox.claimed_by == token,
-            Outbox.status.in_([PENDING, SENDING]),
-        )
-        .values(
-            status=SENDING,
-            attempts=Outbox.attempts + 1,
-            attempt_started_at=at,
-            first_attempt_at=func.coalesce(Outbox.first_attempt_at, at),
-            not_before=lease_until,
-        )
+        _BEGIN_ATTEMPT,
+        {"row_id": row.id, "token": token, "at": at, "first_at": at, "lease_until": lease_until},
     )
     return result.rowcount == 1
 
 
 def mark_sent(conn: Connection, id: int, *, now: datetime) -> None:
     """Record a successful send (whoever holds the claim: the message is out)."""
-    conn.execute(
-        update(Outbox)
-        .where(Outbox.id == id)
-        .values(status=SENT, sent_at=now, last_error=None, claimed_by=None)
-    )
+    conn.execute(_MARK_SENT, {"row_id": id, "sent": now})
 
 
 def mark_retry(
@@ -248,7 +261,7 @@ def dispatch(
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     clock: Callable[[], datetime] = utc_now,
 ) -> DispatchReport:
-    """Drain due rows of one channel through `sender`; one transaction per status update.
+    """Drain due rows of one channel through `sender`; one transaction per message.
 
     `sender` gets the row as claimed (`attempts` = earlier attempts, so `in_doubt` says an
     earlier one may have delivered it) and returns on success, raises
@@ -264,73 +277,102 @@ def dispatch(
     with engine.begin() as conn:
         rows = claim_due(conn, channel=channel, now=now, limit=limit, lease=lease, token=token)
     report.claimed = len(rows)
-    for index, row in enumerate(rows):
-        if row.status == SENDING:
-            report.in_doubt += 1
-            if row.attempts >= max_attempts:
-                reason = (
-                    f"the dispatcher stopped during attempt {row.attempts} of {max_attempts}; "
-                    "it may have gone out"
-                )
-                _fail(engine, row, reason, token, report)
-                continue
-        elapsed = timedelta(seconds=time.monotonic() - started)
-        with engine.begin() as conn:
-            mine = begin_attempt(
-                conn, row, token=token, at=clock(), lease_until=now + elapsed + lease
-            )
-        if not mine:
-            report.lost += 1
-            continue
-        try:
-            sender(row)
-        except SendLater as later:
+    # A sent row is recorded in the transaction that begins the next attempt (or at the
+    # end): one commit per message. A crash before that commit leaves that one row in
+    # `sending`, as a crash before a commit of its own would.
+    sent: list[int] = []
+    try:
+        for index, row in enumerate(rows):
+            if row.status == SENDING:
+                report.in_doubt += 1
+                if row.attempts >= max_attempts:
+                    reason = (
+                        f"the dispatcher stopped during attempt {row.attempts} of "
+                        f"{max_attempts}; it may have gone out"
+                    )
+                    _fail(engine, row, reason, token, report, sent=sent, now=now)
+                    continue
+            elapsed = timedelta(seconds=time.monotonic() - started)
             with engine.begin() as conn:
-                mark_postponed(conn, row.id, reason=str(later), not_before=later.resume_at,
+                _record_sent(conn, sent, now=now)
+                mine = begin_attempt(
+                    conn, row, token=token, at=clock(), lease_until=now + elapsed + lease
+                )
+            if not mine:
+                report.lost += 1
+                continue
+            try:
+                sender(row)
+            except SendLater as later:
+                with engine.begin() as conn:
+                    mark_postponed(conn, row.id, reason=str(later),
+                                   not_before=later.resume_at, token=token)
+                report.postponed += 1
+            except TransientSendError as error:
+                delay = error.retry_after
+                wait = delay if delay is not None else backoff_seconds(row.attempts + 1)
+                resume_at = now + timedelta(seconds=wait)
+                with engine.begin() as conn:
+                    mark_retry(conn, row.id, error=str(error), not_before=resume_at,
                                token=token)
-            report.postponed += 1
-        except TransientSendError as error:
-            delay = error.retry_after
-            wait = delay if delay is not None else backoff_seconds(row.attempts + 1)
-            resume_at = now + timedelta(seconds=wait)
+                report.retried += 1
+                report.errors.append(f"{row.idempotency_key}: {error} (retry after {wait:.0f}s)")
+                if delay is not None or error.halt:
+                    _release_rest(engine, rows[index + 1 :], not_before=resume_at, token=token)
+                    report.deferred = len(rows) - index - 1
+                    break
+            except PermanentSendError as error:
+                _fail(engine, row, str(error), token, report)
+            except Exception as error:
+                # Neither transient nor permanent (a payload that cannot be built, a bug):
+                # back off like a 5xx, but only up to `max_attempts` tries.
+                reason = f"{type(error).__name__}: {error}"
+                attempts = row.attempts + 1
+                if attempts >= max_attempts:
+                    _fail(engine, row, f"{reason} (gave up after {attempts} attempts)", token,
+                          report)
+                    continue
+                wait = backoff_seconds(attempts)
+                with engine.begin() as conn:
+                    mark_retry(
+                        conn,
+                        row.id,
+                        error=reason,
+                        not_before=now + timedelta(seconds=wait),
+                        token=token,
+                    )
+                report.retried += 1
+                report.errors.append(f"{row.idempotency_key}: {reason} (attempt {attempts})")
+            else:
+                sent.append(row.id)
+                report.sent += 1
+    finally:
+        if sent:
             with engine.begin() as conn:
-                mark_retry(conn, row.id, error=str(error), not_before=resume_at, token=token)
-            report.retried += 1
-            report.errors.append(f"{row.idempotency_key}: {error} (retry after {wait:.0f}s)")
-            if delay is not None or error.halt:
-                _release_rest(engine, rows[index + 1 :], not_before=resume_at, token=token)
-                report.deferred = len(rows) - index - 1
-                break
-        except PermanentSendError as error:
-            _fail(engine, row, str(error), token, report)
-        except Exception as error:
-            # Neither transient nor permanent (a payload that cannot be built, a bug):
-            # back off like a 5xx, but only up to `max_attempts` tries.
-            reason = f"{type(error).__name__}: {error}"
-            attempts = row.attempts + 1
-            if attempts >= max_attempts:
-                _fail(engine, row, f"{reason} (gave up after {attempts} attempts)", token, report)
-                continue
-            wait = backoff_seconds(attempts)
-            with engine.begin() as conn:
-                mark_retry(
-                    conn,
-                    row.id,
-                    error=reason,
-                    not_before=now + timedelta(seconds=wait),
-                    token=token,
-                )
-            report.retried += 1
-            report.errors.append(f"{row.idempotency_key}: {reason} (attempt {attempts})")
-        else:
-            with engine.begin() as conn:
-                mark_sent(conn, row.id, now=now)
-            report.sent += 1
+                _record_sent(conn, sent, now=now)
     return report
 
 
-def _fail(engine: Engine, row: OutboxRow, reason: str, token: str, report: DispatchReport) -> None:
+def _record_sent(conn: Connection, sent: list[int], *, now: datetime) -> None:
+    """Mark the rows in `sent` sent (in `conn`'s transaction) and empty the list."""
+    for id in sent:
+        mark_sent(conn, id, now=now)
+    sent.clear()
+
+
+def _fail(
+    engine: Engine,
+    row: OutboxRow,
+    reason: str,
+    token: str,
+    report: DispatchReport,
+    *,
+    sent: list[int] | None = None,
+    now: datetime | None = None,
+) -> None:
     with engine.begin() as conn:
+        if sent and now is not None:
+            _record_sent(conn, sent, now=now)
         mark_failed(conn, row.id, error=reason, token=token)
     report.failed += 1
     report.errors.append(f"{row.idempotency_key}: {reason} (failed)")

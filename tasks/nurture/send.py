@@ -8,10 +8,11 @@ out hours later and an unsubscribe that arrived in between must win.
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, Integer, bindparam, select
 
 from leadflow.adapters.email import EmailTransport
-from leadflow.email_render import EmailRenderer, TrackingLinks, build_message
+from leadflow.email_message import build_message
+from leadflow.email_render import EmailRenderer, TrackingLinks
 from leadflow.settings import Settings
 from models.messages import OutboxRow, PermanentSendError, SendLater
 from models.nurture_rules import NurtureRules
@@ -20,6 +21,17 @@ from models.tables import Contact, EmailSuppression
 from tasks.nurture.apply import EMAIL_CHANNEL, NURTURE_KIND
 from tasks.nurture.timing import contact_zone, next_send_slot
 from tasks.outbox import DispatchReport, dispatch
+
+# One round trip for both: consent, and any suppression reason. Built once: it runs for
+# every email, and building a statement costs more than running it.
+_CONTACT = bindparam("contact", type_=Integer())
+_CONSENT_AND_SUPPRESSION = select(
+    select(Contact.consent).where(Contact.id == _CONTACT).scalar_subquery(),
+    select(EmailSuppression.reason)
+    .where(EmailSuppression.contact_id == _CONTACT)
+    .limit(1)
+    .scalar_subquery(),
+)
 
 
 def make_nurture_sender(
@@ -42,14 +54,11 @@ def make_nurture_sender(
         if row.kind != NURTURE_KIND or row.contact_id is None:
             raise PermanentSendError(f"the email sender cannot send kind {row.kind!r}")
         with engine.connect() as conn:
-            consent = conn.execute(
-                select(Contact.consent).where(Contact.id == row.contact_id)
-            ).scalar_one_or_none()
-            suppressed = conn.execute(
-                select(EmailSuppression.reason).where(EmailSuppression.contact_id == row.contact_id)
-            ).first()
+            consent, suppressed = conn.execute(
+                _CONSENT_AND_SUPPRESSION, {"contact": row.contact_id}
+            ).one()
         if suppressed is not None:
-            raise PermanentSendError(f"suppressed: {suppressed.reason}")
+            raise PermanentSendError(f"suppressed: {suppressed}")
         if not consent:
             raise PermanentSendError("suppressed: no opt-in consent")
         zone = contact_zone(row.payload.get("timezone"), business_timezone)
@@ -88,7 +97,11 @@ def dispatch_emails(
     deliveries: dict[str, str] | None = None,
     batch: int = 200,
 ) -> DispatchReport:
-    """Drain every due marketing email from the outbox through `transport` at `now`."""
+    """Drain every due marketing email from the outbox through `transport` at `now`.
+
+    The whole drain shares one transport session, closed at the end (the transport
+    itself stays usable).
+    """
     renderer = EmailRenderer(
         links=rules.nurture.links,
         tracking=TrackingLinks(
@@ -109,12 +122,14 @@ def dispatch_emails(
     total = DispatchReport(channel=EMAIL_CHANNEL)
     # Drain in batches until nothing due is left: a big enrollment wave must not trickle
     # out 200 emails per hour. Failed and retried rows are not due again at `now`.
-    while True:
-        report = dispatch(engine, channel=EMAIL_CHANNEL, sender=sender, now=now, limit=batch)
-        for name in ("claimed", "sent", "retried", "failed", "deferred", "postponed", "in_doubt",
-                     "lost"):
-            setattr(total, name, getattr(total, name) + getattr(report, name))
-        total.errors.extend(report.errors)
-        total.failures.extend(report.failures)
-        if report.claimed < batch or report.deferred:
-            return total
+    with transport:
+        while True:
+            report = dispatch(engine, channel=EMAIL_CHANNEL, sender=sender, now=now,
+                              limit=batch)
+            for name in ("claimed", "sent", "retried", "failed", "deferred", "postponed",
+                         "in_doubt", "lost"):
+                setattr(total, name, getattr(total, name) + getattr(report, name))
+            total.errors.extend(report.errors)
+            total.failures.extend(report.failures)
+            if report.claimed < batch or report.deferred:
+                return total

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 import tasks.nurture.hour
-from leadflow.email_render import message_id_for
+from leadflow.email_message import message_id_for
 from leadflow.paths import DEFAULT_RULES_PATH
 from leadflow.settings import Settings
 from models.rules import load_rules

@@ -10,13 +10,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from leadflow.email_render import (
+from leadflow.email_message import (
     DISPLAY_NAME_MAX,
-    RenderedEmail,
     build_message,
     clean_header_text,
     display_name_for,
 )
+from leadflow.email_render import RenderedEmail
 from models.messages import PermanentSendError
 
 SENT_AT = datetime(2026, 11, 20, 3, tzinfo=UTC)
