@@ -1,6 +1,6 @@
 """Engine creation and schema migration (Alembic) for the configured database."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -129,3 +129,10 @@ def insert_ignoring_conflicts(
         result = conn.execute(statement, list(rows[start : start + chunk_size]))
         added += len(result.all())
     return added
+
+
+def in_chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    """`items` in slices of at most `size`: an `IN (…)` list must stay under the
+    database's limit on bound parameters (SQLite: 32,766 by default)."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -11,6 +11,7 @@ from datetime import datetime
 import pandas as pd
 from sqlalchemy import Connection, Table, select, update
 
+from leadflow.db import in_chunks
 from models.deal_rules import DEFAULT_DEAL_RULES
 from models.rules import Rules
 from models.tables import Activity, Company, Contact, Deal, Event, Owner, StageHistory
@@ -46,7 +47,6 @@ from tasks.imports.statuses import (
 )
 from tasks.imports.store import (
     KEY_CHUNK,
-    in_chunks,
     insert_ignore,
     insert_rows,
     read_by_keys,

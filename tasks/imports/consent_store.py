@@ -16,11 +16,12 @@ from datetime import datetime
 import pandas as pd
 from sqlalchemy import Connection, Table, select
 
+from leadflow.db import in_chunks
 from models.tables import ConsentHistory, Contact, EmailSuppression
 from tasks.imports.consent import OPT_OUTS, consent_changes, why_not_emailable
 from tasks.imports.consent_history import consent_history_rows
 from tasks.imports.report import ImportSummary
-from tasks.imports.store import KEY_CHUNK, in_chunks, insert_ignore, insert_rows, read_by_keys
+from tasks.imports.store import KEY_CHUNK, insert_ignore, insert_rows, read_by_keys
 
 CONTACTS: Table = Contact.__table__  # type: ignore[assignment]
 SUPPRESSIONS: Table = EmailSuppression.__table__  # type: ignore[assignment]

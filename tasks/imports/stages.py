@@ -10,11 +10,12 @@ from datetime import datetime
 import pandas as pd
 from sqlalchemy import Connection, Table, select
 
+from leadflow.db import in_chunks
 from models.schemas import STAGE_DATE_COLUMNS
 from models.tables import Contact, StageHistory
 from tasks.imports.decide import ContactPlan
 from tasks.imports.stage_dates import INSTANT, plan_stage_history
-from tasks.imports.store import KEY_CHUNK, in_chunks, insert_ignore, read_by_keys
+from tasks.imports.store import KEY_CHUNK, insert_ignore, read_by_keys
 
 DATED_NOTE = "stage-history rows dated from the file"
 

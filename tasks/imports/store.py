@@ -26,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql
 
-from leadflow.db import insert_ignoring_conflicts
+from leadflow.db import in_chunks, insert_ignoring_conflicts
 from tasks.imports.columns import printable
 from tasks.quarantine import store_quarantine
 from tasks.validation import QuarantineRecord
@@ -88,12 +88,6 @@ def frame_records(
     values = [_values(frame[c], _column_kind(table, c)) for c in columns]
     keys = [names.get(c, c) for c in columns]
     return [dict(zip(keys, row, strict=True)) for row in zip(*values, strict=True)]
-
-
-def in_chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
-    """`items` in slices of at most `size`."""
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def read_by_keys(

@@ -9,17 +9,15 @@ from datetime import datetime
 import pandas as pd
 from sqlalchemy import Connection, and_, func, literal, select, union_all
 
+from leadflow.db import in_chunks
 from models.tables import Activity, Company, Contact, Event, ScoreSnapshot
 from tasks.promotion.handoff_facts import HandoffContext
 from tasks.promotion.read import frame
 
-
-def read_handoff_context(
-    conn: Connection, *, contact_ids: Sequence[int], as_of: datetime, latest: int
-) -> HandoffContext:
-    """Names, company, score breakdown and the latest events/activities of these contacts."""
-    ids = sorted(set(contact_ids))
-    columns = [
+# Contacts per query: a first run at 1M contacts hands off ~200k at once, far past the
+# number of bound parameters a statement may carry.
+CONTEXT_CHUNK = 5_000
+COLUMNS = [
         "contact_id",
         "email",
         "first_name",
@@ -28,13 +26,38 @@ def read_handoff_context(
         "lead_source",
         "company_name",
         "company_domain",
+]
+ACTIVITY_COLUMNS = ["contact_id", "source", "type", "detail", "at"]
+
+
+def read_handoff_context(
+    conn: Connection, *, contact_ids: Sequence[int], as_of: datetime, latest: int
+) -> HandoffContext:
+    """Names, company, score breakdown and the latest events/activities of these contacts."""
+    ids = sorted(set(contact_ids))
+    parts = [
+        _read_part(conn, part, as_of=as_of, latest=latest)
+        for part in in_chunks(ids, CONTEXT_CHUNK)
     ]
-    if not ids:
+    if not parts:
         return HandoffContext(
-            contacts=pd.DataFrame(columns=columns),
+            contacts=pd.DataFrame(columns=COLUMNS),
             reasons={},
-            activities=pd.DataFrame(columns=["contact_id", "source", "type", "detail", "at"]),
+            activities=pd.DataFrame(columns=ACTIVITY_COLUMNS),
         )
+    reasons: dict[int, list[dict[str, object]]] = {}
+    for part in parts:
+        reasons.update(part.reasons)
+    return HandoffContext(
+        contacts=pd.concat([part.contacts for part in parts], ignore_index=True),
+        reasons=reasons,
+        activities=pd.concat([part.activities for part in parts], ignore_index=True),
+    )
+
+
+def _read_part(
+    conn: Connection, ids: Sequence[int], *, as_of: datetime, latest: int
+) -> HandoffContext:
     contacts = frame(
         conn.execute(
             select(
@@ -51,7 +74,7 @@ def read_handoff_context(
             .where(Contact.id.in_(ids))
             .order_by(Contact.id)
         ).all(),
-        columns,
+        COLUMNS,
     )
     latest_snapshot = (
         select(ScoreSnapshot.contact_id, func.max(ScoreSnapshot.as_of).label("snap_at"))
@@ -88,16 +111,20 @@ def read_handoff_context(
             Activity.occurred_at.label("at"),
         ).where(Activity.contact_id.in_(ids), Activity.occurred_at <= as_of),
     ).subquery()
+    latest_first = (touches.c.at.desc(), touches.c.source, touches.c.type, touches.c.detail)
     ranked = select(
         touches,
         func.row_number()
-        .over(partition_by=touches.c.contact_id, order_by=touches.c.at.desc())
+        # Ties (an event and a call in the same second) fall in a fixed order, so the
+        # message names the same touches however the rows were read.
+        .over(partition_by=touches.c.contact_id, order_by=latest_first)
         .label("rank"),
     ).subquery()
     activity_rows = conn.execute(
         select(ranked.c.contact_id, ranked.c.source, ranked.c.type, ranked.c.detail, ranked.c.at)
         .where(ranked.c.rank <= latest)
-        .order_by(ranked.c.contact_id, ranked.c.at.desc())
+        .order_by(ranked.c.contact_id, ranked.c.at.desc(), ranked.c.source, ranked.c.type,
+                  ranked.c.detail)
     ).all()
-    activities = frame(activity_rows, ["contact_id", "source", "type", "detail", "at"])
+    activities = frame(activity_rows, ACTIVITY_COLUMNS)
     return HandoffContext(contacts=contacts, reasons=reasons, activities=activities)

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Engine, and_, bindparam, select, update
 
-from leadflow.db import insert_ignoring_conflicts
+from leadflow.db import in_chunks, insert_ignoring_conflicts
 from models.enums import Team
 from models.messages import OutboxMessage
 from models.tables import FollowUpTask, SlaClock, SlaEscalation
@@ -24,6 +24,8 @@ from tasks.sla.decisions import ClockRow, Escalation, SlaDecisions
 from tasks.sla.messages import Reassignment
 
 CLOCK_FIELDS = ("started_at", "due_at", "satisfied_at", "breached_at", "closed_at", "level")
+# Contacts per clock-id lookup: an IN list must stay under the bound-parameter limit.
+CLOCK_ID_CHUNK = 5_000
 
 
 @dataclass
@@ -91,11 +93,14 @@ def _clock_ids(
     contact_ids = sorted({e.contact_id for e in escalations})
     if not contact_ids:
         return {}
-    rows = conn.execute(
-        select(SlaClock.id, SlaClock.contact_id, SlaClock.cycle, SlaClock.policy)
-        .where(SlaClock.contact_id.in_(contact_ids))
-    )
-    return {(r.contact_id, r.cycle, r.policy): r.id for r in rows}
+    found: dict[tuple[int, int, str], int] = {}
+    for part in in_chunks(contact_ids, CLOCK_ID_CHUNK):
+        rows = conn.execute(
+            select(SlaClock.id, SlaClock.contact_id, SlaClock.cycle, SlaClock.policy)
+            .where(SlaClock.contact_id.in_(part))
+        )
+        found.update({(r.contact_id, r.cycle, r.policy): r.id for r in rows})
+    return found
 
 
 def _write_follow_ups(
