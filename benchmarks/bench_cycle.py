@@ -23,11 +23,9 @@ Usage: python benchmarks/bench_cycle.py [--contacts N] [--events M] [--database-
 import argparse
 import cProfile
 import json
-import os
 import re
 import shutil
 import socket
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -35,20 +33,19 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bench_common import (
+    RESULTS_DIR,
+    display_path,
+    fresh_database,
+    machine_info,
+    ratio,
+    run_child,
+    vm_hwm_mb,
+)
+from bench_scoring import phase_floor, phase_hour, phase_load
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
-from benchmarks.bench_scoring import (
-    RESULTS_DIR,
-    _display_path,
-    _fresh_database,
-    _ratio,
-    _vm_hwm_mb,
-    machine_info,
-    phase_floor,
-    phase_hour,
-    phase_load,
-)
 from leadflow.db import make_engine
 from leadflow.paths import DEFAULT_RULES_PATH, PROJECT_ROOT
 from leadflow.timeutil import floor_to_hour, utc_now
@@ -166,7 +163,7 @@ def _cycle(args: argparse.Namespace, as_of: datetime) -> dict[str, Any]:
 def run_phase(args: argparse.Namespace) -> None:
     """Child process: run one phase and print one JSON line with its time and memory."""
     engine: Engine = make_engine(args.database_url)
-    before_mb = _vm_hwm_mb()
+    before_mb = vm_hwm_mb()
     started = time.perf_counter()
     if args.phase == "load":
         details = phase_load(args, engine)
@@ -184,7 +181,7 @@ def run_phase(args: argparse.Namespace) -> None:
             profiler.disable()
             path = RESULTS_DIR / f"cycle-{args.stamp}-{args.phase}.prof"
             profiler.dump_stats(path)
-            details["profile"] = _display_path(path)
+            details["profile"] = display_path(path)
     seconds = details.pop("seconds", time.perf_counter() - started)
     engine.dispose()
     print(json.dumps({
@@ -197,7 +194,7 @@ def run_phase(args: argparse.Namespace) -> None:
 
 
 def _child(args: argparse.Namespace, phase: str) -> dict[str, Any]:
-    """Run `phase` in a subprocess; its peak RSS comes from the kernel via wait4."""
+    """Run `phase` in a subprocess (`bench_common.run_child`)."""
     command = [
         sys.executable, __file__, "--phase", phase, "--database-url", args.database_url,
         "--contacts", str(args.contacts), "--events", str(args.events),
@@ -207,23 +204,9 @@ def _child(args: argparse.Namespace, phase: str) -> dict[str, Any]:
     ]  # fmt: skip
     if args.profile and phase in CYCLE_PHASES:
         command.append("--profile")
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(PROJECT_ROOT),
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-    }
-    wall = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, env=env, text=True)
-    assert process.stdout is not None
-    output = process.stdout.read()
-    _, status, usage = os.wait4(process.pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"phase {phase} failed with exit code {os.waitstatus_to_exitcode(status)}")
-    result: dict[str, Any] = json.loads(output.strip().splitlines()[-1])
-    result["process_seconds"] = round(time.perf_counter() - wall, 3)
-    result["peak_rss_mb"] = round(usage.ru_maxrss / 1024, 1)  # KiB on Linux
-    result["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
-    return result
+    return run_child(
+        command, what=f"phase {phase}", env={"PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    )
 
 
 def _copy_of_loaded(args: argparse.Namespace) -> Callable[[], None]:
@@ -310,7 +293,7 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
     """Parent process: fresh database, loopback servers, every phase in a child, the report."""
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     requested_url = args.database_url
-    cleanup = _copy_of_loaded(args) if args.loaded else _fresh_database(args)
+    cleanup = _copy_of_loaded(args) if args.loaded else fresh_database(args)
     smtp, slack = start_servers()
     args.smtp_port, args.slack_url = smtp.port, slack.url
     try:
@@ -335,16 +318,16 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
         "backend": make_url(args.database_url).get_backend_name(),
         "contacts": args.contacts, "events": args.events, "days": args.days,
         "seed": args.seed, "share": args.share, "end": args.end.isoformat(),
-        "rules": _display_path(args.rules),
+        "rules": display_path(args.rules),
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
         "machine": machine,
         "phases": phases,
         "servers": servers,
         "ratios": {
-            "first_scoring_over_floor": _ratio(
+            "first_scoring_over_floor": ratio(
                 _scoring_seconds(phases["first"]), phases["floor"]["seconds"]
             ),
-            "steady_over_first": _ratio(phases["steady"]["seconds"], phases["first"]["seconds"]),
+            "steady_over_first": ratio(phases["steady"]["seconds"], phases["first"]["seconds"]),
         },
     }  # fmt: skip
     path = RESULTS_DIR / f"cycle-{args.stamp}.json"

@@ -15,11 +15,12 @@ import json
 import os
 import resource
 import statistics
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+
+from bench_common import run_child
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -79,15 +80,7 @@ def run(impl: str, size: int, args: argparse.Namespace) -> dict[str, object]:
         "--repeat", str(args.repeat), "--due-share", str(args.due_share),
         "--as-of", args.as_of,
     ]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-    assert process.stdout is not None
-    output = process.stdout.read()
-    _, status, usage = os.wait4(process.pid, 0)
-    if status != 0:
-        raise SystemExit(f"{impl} at {size} failed (status {status})")
-    result: dict[str, object] = json.loads(output.strip().splitlines()[-1])
-    result["peak_rss_mb"] = round(usage.ru_maxrss / 1024, 1)  # KiB on Linux
-    return result
+    return run_child(command, what=f"{impl} at {size}")
 
 
 def main() -> None:

@@ -16,12 +16,13 @@ Usage: python benchmarks/bench_decide_promotion.py [--sizes 10000 100000] [--leg
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from bench_common import run_child
 
 ROOT = Path(__file__).resolve().parents[1]
 CAPABILITIES = ("promotion", "recycling")
@@ -84,15 +85,7 @@ def _measure(capability: str, size: int, *, legacy: bool, mql_share: float) -> d
 def _child(capability: str, size: int, *, legacy: bool, mql_share: float) -> dict[str, Any]:
     command = [sys.executable, __file__, "--child", capability, "--sizes", str(size),
                "--mql-share", str(mql_share), *(["--legacy"] if legacy else [])]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, cwd=ROOT)
-    _, status, usage = os.wait4(process.pid, 0)
-    assert process.stdout is not None
-    output = process.stdout.read()
-    if status != 0:
-        raise SystemExit(f"{capability} at {size} failed: {output.decode()[-2000:]}")
-    figures: dict[str, Any] = json.loads(output)
-    figures["peak_rss_mb"] = usage.ru_maxrss / 1024
-    return figures
+    return run_child(command, what=f"{capability} at {size}")
 
 
 def main() -> None:

@@ -211,23 +211,15 @@ def _environment() -> dict[str, str]:
 
 
 def dispatch_in_child(args: argparse.Namespace, smtp_port: int) -> dict[str, Any]:
-    """Run the dispatch in a subprocess; its peak RSS comes from the kernel via wait4."""
+    """Run the dispatch in a subprocess (`bench_common.run_child`)."""
     command = _python("--phase", "dispatch", "--database-url", args.database_url,
                       "--smtp-port", str(smtp_port), "--stamp", args.stamp)
     if args.profile:
         command.append("--profile")
-    wall = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, env=_environment(), text=True)
-    assert process.stdout is not None
-    output = process.stdout.read()
-    _, status, usage = os.wait4(process.pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"dispatch failed with exit code {os.waitstatus_to_exitcode(status)}")
-    result: dict[str, Any] = json.loads(output.strip().splitlines()[-1])
-    result["process_seconds"] = round(time.perf_counter() - wall, 3)
-    result["peak_rss_mb"] = round(usage.ru_maxrss / 1024, 1)  # KiB on Linux
-    result["process_cpu_seconds"] = round(usage.ru_utime + usage.ru_stime, 3)
-    result["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+    from bench_common import run_child
+
+    result = run_child(command, what="dispatch")
+    result["process_cpu_seconds"] = result["cpu_seconds"]
     return result
 
 
@@ -252,11 +244,11 @@ def check(keys: list[str], server: dict[str, Any], statuses: dict[str, int]) -> 
 
 def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
     """Parent: fresh database, setup, server and dispatch children, checks, report."""
-    from bench_scoring import _fresh_database, machine_info
+    from bench_common import fresh_database, machine_info
 
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     requested_url = args.database_url
-    cleanup = _fresh_database(args)
+    cleanup = fresh_database(args)
     server_process = None
     try:
         machine = machine_info(requested_url or args.database_url)

@@ -17,10 +17,8 @@ import argparse
 import cProfile
 import io
 import json
-import os
 import pstats
 import shutil
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime
@@ -29,7 +27,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 # Run as a script, so its sibling is importable by name.
-from bench_scoring import _fresh_database, _vm_hwm_mb, machine_info
+from bench_common import fresh_database, machine_info, run_child, vm_hwm_mb
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
@@ -164,7 +162,7 @@ def phase_import(args: argparse.Namespace) -> dict[str, Any]:
 
 def run_phase(args: argparse.Namespace) -> None:
     """Child process: one phase, one JSON line on stdout."""
-    before = _vm_hwm_mb()
+    before = vm_hwm_mb()
     details = phase_setup(args) if args.phase == "setup" else phase_import(args)
     seconds = details.pop("seconds")
     result = {"phase": args.phase, "seconds": round(seconds, 3), "rss_before_mb": round(before, 1)}
@@ -182,22 +180,7 @@ def _child(args: argparse.Namespace, phase: str) -> dict[str, Any]:
         command += ["--chunk-rows", str(args.chunk_rows)]
     if args.profile and phase != "setup":
         command.append("--profile")
-    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
-    wall = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, env=env, text=True)
-    assert process.stdout is not None
-    output = process.stdout.read()
-    _, status, usage = os.wait4(process.pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"phase {phase} failed with exit code {os.waitstatus_to_exitcode(status)}")
-    result: dict[str, Any] = json.loads(output.strip().splitlines()[-1])
-    result["process_seconds"] = round(time.perf_counter() - wall, 3)
-    result["peak_rss_mb"] = round(usage.ru_maxrss / 1024, 1)  # KiB on Linux
-    # CPU time of the child: less moved by a busy machine than wall time (database server
-    # time on PostgreSQL is not in it).
-    result["cpu_seconds"] = round(usage.ru_utime + usage.ru_stime, 3)
-    result["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
-    return result
+    return run_child(command, what=f"phase {phase}")
 
 
 def markdown(report: dict[str, Any]) -> str:
@@ -257,7 +240,7 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     requested_url = args.database_url
     args.folder = RESULTS_DIR / f"import-{args.stamp}"
-    cleanup = _fresh_database(args)
+    cleanup = fresh_database(args)
     try:
         machine = machine_info(requested_url or args.database_url)
         phases: dict[str, Any] = {}

@@ -20,11 +20,7 @@ import argparse
 import cProfile
 import io
 import json
-import os
-import platform
 import pstats
-import sqlite3
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -32,7 +28,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, text
+from bench_common import (
+    RESULTS_DIR,
+    display_path,
+    fresh_database,
+    machine_info,
+    ratio,
+    run_child,
+    vm_hwm_mb,
+)
+from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
 from app.synthetic import add_hourly_activity, generate_dataset, insert_dataset
@@ -41,7 +46,6 @@ from leadflow.paths import DEFAULT_RULES_PATH, PROJECT_ROOT
 from leadflow.timeutil import floor_to_hour, utc_now
 from models.rules import Rules, load_rules
 
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
 PHASES = ("load", "floor", "full", "hour", "incremental")
 
 
@@ -70,14 +74,6 @@ def floor_query(rules: Rules) -> str:
 
 
 # --- phases (each runs in its own process) ------------------------------------------------
-
-
-def _vm_hwm_mb() -> float:
-    """This process's peak resident set so far, in MB (VmHWM)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def _analyze(engine: Engine) -> None:
@@ -221,7 +217,7 @@ PHASE_FUNCTIONS: dict[str, Callable[[argparse.Namespace, Engine], dict[str, Any]
 def run_phase(args: argparse.Namespace) -> None:
     """Child process: run one phase and print one JSON line with its time and memory."""
     engine = make_engine(args.database_url)
-    before_mb = _vm_hwm_mb()
+    before_mb = vm_hwm_mb()
     profiler = cProfile.Profile() if args.profile else None
     started = time.perf_counter()
     if profiler:
@@ -251,48 +247,8 @@ def run_phase(args: argparse.Namespace) -> None:
 # --- the parent ---------------------------------------------------------------------------
 
 
-def machine_info(database_url: str) -> dict[str, Any]:
-    """Where the numbers were measured."""
-    cpu = "unknown"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    mem_kb = 0
-    for line in Path("/proc/meminfo").read_text().splitlines():
-        if line.startswith("MemTotal:"):
-            mem_kb = int(line.split()[1])
-    postgres = None
-    if make_url(database_url).get_backend_name() == "postgresql":
-        engine = create_engine(database_url)
-        with engine.connect() as conn:
-            postgres = conn.exec_driver_sql("SHOW server_version").scalar()
-        engine.dispose()
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True
-    ).stdout.strip()
-    # Other engineers edit the tree while benchmarks run: name what differs from HEAD.
-    dirty = subprocess.run(
-        ["git", "status", "--porcelain", "--", "tasks", "models", "leadflow"],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-    ).stdout.split("\n")
-    return {
-        "nproc": len(os.sched_getaffinity(0)),
-        "memory_gb": round(mem_kb / 1024 / 1024, 1),
-        "cpu": cpu,
-        "python": platform.python_version(),
-        "sqlite": sqlite3.sqlite_version,
-        "postgres": postgres,
-        "load_average": os.getloadavg(),
-        "git_commit": commit or None,
-        "uncommitted": [line[3:] for line in dirty if line.strip()],
-    }
-
-
 def _child(args: argparse.Namespace, phase: str) -> dict[str, Any]:
-    """Run `phase` in a subprocess; its peak RSS comes from the kernel via wait4."""
+    """Run `phase` in a subprocess (`bench_common.run_child`)."""
     command = [
         sys.executable, __file__, "--phase", phase, "--database-url", args.database_url,
         "--contacts", str(args.contacts), "--events", str(args.events),
@@ -302,65 +258,7 @@ def _child(args: argparse.Namespace, phase: str) -> dict[str, Any]:
     ]  # fmt: skip
     if args.profile and phase in ("full", "incremental"):
         command.append("--profile")
-    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
-    wall = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, env=env, text=True)
-    assert process.stdout is not None
-    output = process.stdout.read()
-    _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
-        raise SystemExit(f"phase {phase} failed with exit code {process.returncode}")
-    result: dict[str, Any] = json.loads(output.strip().splitlines()[-1])
-    result["process_seconds"] = round(time.perf_counter() - wall, 3)
-    result["peak_rss_mb"] = round(usage.ru_maxrss / 1024, 1)  # KiB on Linux
-    result["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
-    return result
-
-
-def _fresh_database(args: argparse.Namespace) -> Callable[[], None]:
-    """Point args.database_url at an empty database; returns the clean-up."""
-    if args.database_url is None:
-        path = RESULTS_DIR / f"bench-{args.stamp}.db"
-        args.database_url = f"sqlite:///{path}"
-
-        def remove_file() -> None:
-            if not args.keep:
-                for suffix in ("", "-wal", "-shm"):
-                    Path(f"{path}{suffix}").unlink(missing_ok=True)
-
-        return remove_file
-    url = make_url(args.database_url)
-    if url.get_backend_name() == "sqlite":
-        Path(url.database or "").unlink(missing_ok=True)
-        return lambda: None
-    schema = f"bench_{args.stamp.lower()}"
-    admin = create_engine(args.database_url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    private = url.update_query_dict({"options": f"-csearch_path={schema}"})
-    args.database_url = private.render_as_string(hide_password=False)
-
-    def drop_schema() -> None:
-        if not args.keep:
-            with admin.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-    return drop_schema
-
-
-def _display_path(path: Path) -> str:
-    resolved = path.resolve()
-    if resolved.is_relative_to(PROJECT_ROOT):
-        return str(resolved.relative_to(PROJECT_ROOT))
-    return str(resolved)
-
-
-def _ratio(numerator: float | None, denominator: float | None) -> float | None:
-    if not numerator or not denominator:
-        return None
-    return round(numerator / denominator, 2)
+    return run_child(command, what=f"phase {phase}")
 
 
 def markdown(report: dict[str, Any]) -> str:
@@ -414,7 +312,7 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
     """Parent process: fresh database, every phase in a child, then the report."""
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     requested_url = args.database_url
-    cleanup = _fresh_database(args)
+    cleanup = fresh_database(args)
     try:
         machine = machine_info(requested_url or args.database_url)
         phases: dict[str, Any] = {}
@@ -438,13 +336,13 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
         "share": args.share,
         "shards": args.shards,
         "end": args.end.isoformat(),
-        "rules": _display_path(args.rules),
+        "rules": display_path(args.rules),
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
         "machine": machine,
         "phases": phases,
         "ratios": {
-            "full_over_floor": _ratio(phases["full"]["seconds"], phases["floor"]["seconds"]),
-            "incremental_over_full": _ratio(
+            "full_over_floor": ratio(phases["full"]["seconds"], phases["floor"]["seconds"]),
+            "incremental_over_full": ratio(
                 phases["incremental"]["seconds"], phases["full"]["seconds"]
             ),
         },
