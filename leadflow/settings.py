@@ -41,6 +41,13 @@ class Settings(BaseSettings):
         description="Scheduler address of an existing Dask cluster (tcp://host:8786) that "
         "sharded scoring (shards > 1) runs on; empty: a temporary local cluster per run.",
     )
+    scoring_batch_contacts: int = Field(
+        default=200_000,
+        ge=0,
+        description="A scoring hour with more candidates than this scores them in "
+        "contact-id ranges of about this size, one after another, so memory stays bounded "
+        "(same results); 0: all in one go.",
+    )
 
     development: bool = Field(
         default=False,

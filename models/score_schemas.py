@@ -51,8 +51,8 @@ def _facts_schema(rules: Rules) -> pa.DataFrameSchema:
     columns: dict[str, pa.Column] = {"contact_id": pa.Column(int, unique=True)}
     for signal in rules.scoring.behaviour.signals:
         columns[f"{signal.name}__units"] = pa.Column(int, pa.Check.ge(0))
-        columns[f"{signal.name}__last"] = pa.Column("datetime64[ns, UTC]", nullable=True,
-                                                   coerce=True)
+        # The latest event's time, whole UTC epoch seconds.
+        columns[f"{signal.name}__last"] = pa.Column("Int64", nullable=True, coerce=True)
     return pa.DataFrameSchema(columns, strict=True)
 
 

@@ -15,11 +15,25 @@ def _json(value: object) -> str:
     return orjson.dumps(value).decode()
 
 
-def _epoch_seconds(lasts: pd.Series) -> list[int | None]:
-    """Latest event times as whole UTC seconds (None where there is none)."""
-    seconds = lasts.dt.tz_convert(None).to_numpy(dtype="datetime64[s]")
+def epoch_seconds(lasts: pd.Series) -> pd.Series:
+    """Latest event times as whole UTC epoch seconds, Int64 (NA where there is none).
+
+    read_facts already hands back seconds; datetimes (a caller's own frame) are floored.
+    """
+    if not pd.api.types.is_datetime64_any_dtype(lasts):
+        return lasts.astype("Int64")
+    if isinstance(lasts.dtype, pd.DatetimeTZDtype):
+        lasts = lasts.dt.tz_convert(None)
+    seconds = lasts.to_numpy(dtype="datetime64[s]")
     known = ~np.isnat(seconds)
-    values = seconds.astype("int64").astype(object)
+    return pd.Series(
+        pd.arrays.IntegerArray(seconds.astype("int64"), ~known), index=lasts.index
+    )
+
+
+def _plain_seconds(lasts: pd.Series) -> list[int | None]:
+    known = lasts.notna().to_numpy()
+    values = lasts.to_numpy(dtype="int64", na_value=0).astype(object)
     values[~known] = None
     return values.tolist()
 
@@ -37,7 +51,7 @@ def compact_breakdowns(
     window for behaviour; points and the job level for fit) and the caps.
 
     `behaviour` and `fit` hold points per signal, `facts` `<signal>__units` and
-    `<signal>__last`, all aligned row for row.
+    `<signal>__last` (Int64 epoch seconds, see `epoch_seconds`), all aligned row for row.
     """
     scoring = rules.scoring
     rows = len(behaviour)
@@ -53,7 +67,7 @@ def compact_breakdowns(
         head = f",[{_json(signal.name)},"
         tail = f",{_json(signal.window_days)}]"
         units = facts[f"{signal.name}__units"].to_numpy()[paid].tolist()
-        lasts = _epoch_seconds(facts[f"{signal.name}__last"].iloc[paid])
+        lasts = _plain_seconds(facts[f"{signal.name}__last"].iloc[paid])
         entries = np.full(rows, "", dtype=object)
         entries[paid] = [
             f"{head}{pts},{n},{'null' if last is None else last}{tail}"

@@ -13,7 +13,7 @@ import pandas as pd
 
 from models.rules import JOB_LEVEL_RANK, FitSignal, JobLevel, JobLevelKeywords, Rules
 from models.score_schemas import scores_schema, scoring_contacts_schema, scoring_facts_schema
-from tasks.scoring.breakdowns import compact_breakdowns
+from tasks.scoring.breakdowns import compact_breakdowns, epoch_seconds
 from tasks.validation import QuarantineRecord, check_bad_row_share, split_valid_rows
 
 SCORE_COLUMNS = ["contact_id", "engagement_score", "fit_score", "score", "breakdown"]
@@ -110,7 +110,8 @@ def score_frame(
     breakdown as a compact `Breakdown` (what a snapshot stores; it reads as the full one).
 
     `facts` carries, per contact with events, `<signal>__units` and `<signal>__last`
-    (see tasks.scoring.read); contacts without a facts row have no behaviour points.
+    (epoch seconds as tasks.scoring.read gives them, or datetimes); contacts without a
+    facts row have no behaviour points.
     """
     scoring = rules.scoring
     base = contacts.set_index("contact_id", drop=False)
@@ -123,7 +124,7 @@ def score_frame(
     )
     for name in signal_names:
         aligned[f"{name}__units"] = aligned[f"{name}__units"].fillna(0).astype("int64")
-        aligned[f"{name}__last"] = pd.to_datetime(aligned[f"{name}__last"], utc=True)
+        aligned[f"{name}__last"] = epoch_seconds(aligned[f"{name}__last"])
 
     behaviour = behaviour_points(rules, aligned)
     job_levels = classify_job_levels(base["job_title"], scoring.job_levels)

@@ -14,18 +14,20 @@ from models.rules import Rules
 from tasks.beats import BeatTimer, database_beat, opaque, plain_beat
 from tasks.scoring.apply import AppliedScores, apply_decision
 from tasks.scoring.decide import ScoringDecision, ScoringInputs, decide_scoring
-from tasks.scoring.read import read_for_run
+from tasks.scoring.read import ScoringScope, read_scope
 from tasks.scoring.report import ScoringOutcome, outcome_of
-from tasks.scoring.shards import score_sharded
+from tasks.scoring.shards import plan_shards, score_planned, score_sharded
 
 FLOW_NAME = "hourly-scoring"
 
 
 @database_beat("read-scoring-inputs")
-def read_scoring(database_url: str, rules: Rules, as_of: datetime, full: bool) -> ScoringInputs:
+def read_scoring(
+    database_url: str, rules: Rules, as_of: datetime, scope: ScoringScope
+) -> ScoringInputs:
     """Read the candidates' attributes, per-signal event facts and previous snapshots."""
     with ensure_database(database_url).connect() as conn:
-        return read_for_run(conn, flow=FLOW_NAME, rules=rules, as_of=as_of, full=full)
+        return read_scope(conn, rules=rules, as_of=as_of, scope=scope)
 
 
 @plain_beat("decide-scores")
@@ -60,7 +62,9 @@ def score_hour(
     `dry_run` stops after decide and writes nothing but the ledger row. `shards` > 1
     splits the contacts into that many id ranges scored in parallel on Dask
     (tasks.scoring.shards; the cluster at LEADFLOW_DASK_ADDRESS, else a local one): the
-    same scores, snapshots and quarantine, still one ledger row.
+    same scores, snapshots and quarantine, still one ledger row. An hour with more
+    candidates than `settings.scoring_batch_contacts` is scored the same way in id ranges
+    of about that size, one after another in this process, to bound its memory.
     """
     if shards < 1:
         raise ValueError("shards must be at least 1")
@@ -75,11 +79,24 @@ def score_hour(
                 database_url=url, dask_address=settings.dask_address, rules=rules,
                 as_of=as_of, flow_name=FLOW_NAME, full=full, shards=shards, run_id=run.run_id,
                 max_bad_row_share=settings.max_bad_row_share, dry_run=dry_run,
+                batch_contacts=settings.scoring_batch_contacts,
+            )
+            run.summary = outcome.summary()
+            return outcome
+        with timer.beat("plan"):
+            plan = plan_shards(
+                url, opaque(rules), as_of, FLOW_NAME, full, 1, settings.scoring_batch_contacts
+            )
+        if len(plan.scopes) > 1:
+            outcome = score_planned(
+                plan, database_url=url, dask_address=None, rules=rules, as_of=as_of,
+                shards=1, run_id=run.run_id, max_bad_row_share=settings.max_bad_row_share,
+                dry_run=dry_run, plan_seconds=timer.seconds["plan"],
             )
             run.summary = outcome.summary()
             return outcome
         with timer.beat("read"):
-            inputs = read_scoring(url, opaque(rules), as_of, full)
+            inputs = read_scoring(url, opaque(rules), as_of, opaque(plan.scopes[0]))
         with timer.beat("decide"):
             decision = decide_scores(opaque(inputs), opaque(rules), settings.max_bad_row_share)
         applied = None

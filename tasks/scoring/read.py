@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Connection,
     Select,
@@ -26,6 +27,9 @@ from sqlalchemy import (
     type_coerce,
     union,
 )
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import NullType
 
 from leadflow.runs import PreviousRun, previous_run
@@ -35,6 +39,28 @@ from tasks.scoring.decide import ScoringInputs
 from tasks.scoring.ranges import EVERY_CONTACT, ContactRange
 
 ATTRIBUTE_COLUMNS = ["contact_id", "email", "job_title", "industry", "employee_count", "region"]
+
+
+class EpochSeconds(FunctionElement[int]):
+    """A timestamp as whole UTC seconds since 1970 (floored; NULL stays NULL)."""
+
+    type = BigInteger()
+    inherit_cache = True
+    name = "epoch_seconds"
+
+
+@compiles(EpochSeconds, "sqlite")
+def _sqlite_epoch_seconds(element: EpochSeconds, compiler: SQLCompiler, **kw: Any) -> str:
+    # Cut the stored text to whole seconds first: strftime rounds to milliseconds, so
+    # 00:00:00.9999 would come back as the next second.
+    stamp = compiler.process(element.clauses, **kw)
+    return f"CAST(strftime('%s', substr({stamp}, 1, 19)) AS INTEGER)"
+
+
+@compiles(EpochSeconds, "postgresql")
+def _postgresql_epoch_seconds(element: EpochSeconds, compiler: SQLCompiler, **kw: Any) -> str:
+    stamp = compiler.process(element.clauses, **kw)
+    return f"CAST(floor(extract(epoch FROM {stamp})) AS BIGINT)"
 
 
 def _windowed_event_counts(rules: Rules) -> list[int]:
@@ -62,7 +88,7 @@ def grouped_events(
         Event.contact_id.label("contact_id"),
         Event.type.label("type"),
         Event.detail.label("detail"),
-        # Untyped on purpose: timestamps are parsed once, vectorised, in read_facts.
+        # Untyped: compared as stored in stage two, then turned into epoch seconds there.
         type_coerce(func.max(Event.occurred_at), NullType()).label("last"),
         func.count().label("n"),
     ]
@@ -85,7 +111,8 @@ def grouped_events(
 
 
 def facts_columns(rules: Rules, as_of: datetime, grouped: Subquery) -> list[ColumnElement[Any]]:
-    """Stage two, per signal: `<name>__units` and `<name>__last` over the grouped rows."""
+    """Stage two, per signal: `<name>__units` and `<name>__last` (latest event, epoch
+    seconds) over the grouped rows."""
     columns: list[ColumnElement[Any]] = []
     g = grouped.c
     for signal in rules.scoring.behaviour.signals:
@@ -113,7 +140,9 @@ def facts_columns(rules: Rules, as_of: datetime, grouped: Subquery) -> list[Colu
             condition = and_(*match)
             units = func.coalesce(func.sum(case((condition, g.n), else_=0)), 0)
         columns.append(units.label(f"{signal.name}__units"))
-        columns.append(func.max(case((condition, g["last"]))).label(f"{signal.name}__last"))
+        columns.append(
+            EpochSeconds(func.max(case((condition, g["last"])))).label(f"{signal.name}__last")
+        )
     return columns
 
 
@@ -204,7 +233,8 @@ def read_facts(
     ids: Sequence[int] | Select[Any] | None,
     within: ContactRange = EVERY_CONTACT,
 ) -> pd.DataFrame:
-    """One row per contact with events: units and latest time per behaviour signal."""
+    """One row per contact with events: units and latest time (epoch seconds) per
+    behaviour signal."""
     grouped = grouped_events(rules, as_of, ids, within)
     query = select(grouped.c.contact_id, *facts_columns(rules, as_of, grouped)).group_by(
         grouped.c.contact_id
@@ -214,10 +244,7 @@ def read_facts(
     frame["contact_id"] = frame["contact_id"].astype("int64")
     for signal in rules.scoring.behaviour.signals:
         frame[f"{signal.name}__units"] = frame[f"{signal.name}__units"].astype("int64")
-        # SQLite hands back text, PostgreSQL aware datetimes: one vectorised parse for both.
-        frame[f"{signal.name}__last"] = pd.to_datetime(
-            frame[f"{signal.name}__last"], utc=True, format="ISO8601"
-        )
+        frame[f"{signal.name}__last"] = frame[f"{signal.name}__last"].astype("Int64")
     return frame
 
 

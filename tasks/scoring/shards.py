@@ -1,4 +1,8 @@
-"""Sharded scoring: one hour split by contact-id range over a Dask cluster.
+"""Sharded and batched scoring: one hour split by contact-id range.
+
+Sharded (shards > 1): the ranges run over a Dask cluster. Batched (more candidates than
+LEADFLOW_SCORING_BATCH_CONTACTS): the ranges run one after another in this process, so a
+big hour never holds more than one range's frames at a time.
 
 Each shard is one mapped Prefect task that reads, decides and applies its own range of
 contacts; a contact's score depends on that contact's rows only, so the shards' outcomes
@@ -6,9 +10,9 @@ add up to what one process would have produced. The mapped tasks run in the
 `score-shards` subflow, whose task runner is a `DaskTaskRunner`: on the cluster at
 LEADFLOW_DASK_ADDRESS, else on a temporary local cluster.
 
-LEADFLOW_MAX_BAD_ROW_SHARE is checked on the hour's combined counts, so a sharded hour
-passes or fails exactly when one process would; the one difference is that a failing
-sharded hour has already stored what its shards decided (each applies as soon as it has
+LEADFLOW_MAX_BAD_ROW_SHARE is checked on the hour's combined counts, so a split hour
+passes or fails exactly when one unsplit run would; the one difference is that a failing
+split hour has already stored what its ranges decided (each applies as soon as it has
 decided): correct scores and quarantine rows, under a run recorded as failed, so the
 next hour still works from the last completed one.
 """
@@ -25,7 +29,7 @@ import pandas as pd
 from prefect import flow, unmapped
 from prefect.task_runners import TaskRunner
 from pydantic import SecretStr
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, func, select
 
 from leadflow.db import engine_for
 from leadflow.runs import previous_run
@@ -48,22 +52,39 @@ class ShardPlan:
     scopes: list[ScoringScope]
 
 
+def _candidate_count(conn: Connection, scope: ScoringScope) -> int:
+    if scope.candidates is not None:
+        return len(scope.candidates)
+    return int(conn.execute(select(func.count()).select_from(Contact)).scalar_one())
+
+
 @database_beat("plan-scoring-shards")
 def plan_shards(
-    database_url: str, rules: Rules, as_of: datetime, flow_name: str, full: bool, shards: int
+    database_url: str,
+    rules: Rules,
+    as_of: datetime,
+    flow_name: str,
+    full: bool,
+    shards: int,
+    batch_contacts: int = 0,
 ) -> ShardPlan:
-    """Split this hour's candidates (every contact on a full run) into `shards` id ranges.
+    """Split this hour's candidates (every contact on a full run) into id ranges: `shards`
+    of them, more if that leaves a range with over `batch_contacts` (0: no limit).
 
-    The scope (full or incremental, the candidates) is decided once, here, so every shard
-    works on the same one.
+    The scope (full or incremental, the candidates) is decided once, here, so every range
+    works on the same one. One range needs no id list: its scope is the hour's own.
     """
     with engine_for(database_url).connect() as conn:
         previous = previous_run(conn, flow=flow_name, before=as_of)
         scope = scoring_scope(conn, rules=rules, as_of=as_of, previous=previous, full=full)
+        batched = 0 < batch_contacts < _candidate_count(conn, scope)
+        if shards == 1 and not batched:
+            return ShardPlan(scopes=[scope])
         ids = scope.candidates
         if ids is None:
             ids = [int(i) for i in conn.execute(select(Contact.id).order_by(Contact.id)).scalars()]
-    return ShardPlan(scopes=[scope.narrowed(within) for within in split_ids(ids, shards)])
+    ranges = max(shards, -(-len(ids) // batch_contacts) if batched else 1)
+    return ShardPlan(scopes=[scope.narrowed(within) for within in split_ids(ids, ranges)])
 
 
 @contextmanager
@@ -217,6 +238,41 @@ def combine_outcomes(
     )
 
 
+def score_planned(
+    plan: ShardPlan,
+    *,
+    database_url: str,
+    dask_address: str | None,
+    rules: Rules,
+    as_of: datetime,
+    shards: int,
+    run_id: str,
+    max_bad_row_share: float,
+    dry_run: bool,
+    plan_seconds: float,
+) -> ScoringOutcome:
+    """Score the ranges of `plan` on Dask (shards > 1), else one after another in this
+    process (batches; also a quiet hour with one range), and combine their outcomes."""
+    started = time.perf_counter()
+    options: dict[str, Any] = {
+        "database_url": SecretStr(database_url), "rules": rules, "as_of": as_of,
+        "run_id": run_id, "dry_run": dry_run,
+    }
+    if shards == 1 or len(plan.scopes) == 1:
+        # No cluster for one range; batches run in turn so only one range is in memory.
+        parts = [
+            score_shard(scope=scope, **{**options, "rules": opaque(rules)})
+            for scope in plan.scopes
+        ]
+    else:
+        runner = shard_task_runner(dask_address, min(shards, len(plan.scopes)))
+        parts = score_shards.with_options(task_runner=runner)(plan=plan, **options)
+    return combine_outcomes(
+        parts, run_id=run_id, max_bad_row_share=max_bad_row_share,
+        plan_seconds=plan_seconds, shards_seconds=time.perf_counter() - started,
+    )
+
+
 def score_sharded(
     *,
     database_url: str,
@@ -229,23 +285,15 @@ def score_sharded(
     run_id: str,
     max_bad_row_share: float,
     dry_run: bool,
+    batch_contacts: int = 0,
 ) -> ScoringOutcome:
-    """Plan the ranges, score them on Dask (in-process when there is only one), combine."""
+    """Plan the ranges (at least `shards`), score them on Dask, combine."""
     started = time.perf_counter()
-    plan: ShardPlan = plan_shards(database_url, opaque(rules), as_of, flow_name, full, shards)
-    planned = time.perf_counter()
-    options: dict[str, Any] = {
-        "database_url": SecretStr(database_url), "rules": rules, "as_of": as_of,
-        "run_id": run_id, "dry_run": dry_run,
-    }
-    if len(plan.scopes) == 1:
-        # Too few candidates to split (a quiet hour): no cluster for one range.
-        parts = [score_shard(scope=plan.scopes[0], **{**options, "rules": opaque(rules)})]
-    else:
-        runner = shard_task_runner(dask_address, len(plan.scopes))
-        parts = score_shards.with_options(task_runner=runner)(plan=plan, **options)
-    return combine_outcomes(
-        parts, run_id=run_id, max_bad_row_share=max_bad_row_share,
-        plan_seconds=planned - started,
-        shards_seconds=time.perf_counter() - planned,
+    plan: ShardPlan = plan_shards(
+        database_url, opaque(rules), as_of, flow_name, full, shards, batch_contacts
+    )
+    return score_planned(
+        plan, database_url=database_url, dask_address=dask_address, rules=rules, as_of=as_of,
+        shards=shards, run_id=run_id, max_bad_row_share=max_bad_row_share, dry_run=dry_run,
+        plan_seconds=time.perf_counter() - started,
     )

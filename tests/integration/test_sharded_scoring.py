@@ -1,37 +1,39 @@
 """Sharded scoring on a real Dask cluster gives exactly what one process gives."""
 
 from collections.abc import Callable, Iterator
-from dataclasses import asdict
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import pytest
 from distributed import LocalCluster
 from prefect import get_client
 from prefect.client.schemas.filters import FlowFilter, FlowFilterName
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
 
-from app.synthetic import generate_dataset, insert_dataset
 from flows.hourly_scoring import hourly_scoring
 from leadflow.db import ensure_database
 from leadflow.settings import Settings
 from models.rules import load_rules
-from models.tables import Contact, Run
+from models.tables import Run
 from tasks.scoring.hour import score_hour
-from tasks.scoring.report import ScoringOutcome
 from tasks.validation import TooManyBadRows
 from tests.support.hours import inside_one_flow
-from tests.support.scoring_state import forget_scoring, scoring_state
+from tests.support.scoring_state import (
+    HOUR,
+    T0,
+    assert_same_changes,
+    comparable,
+    forget_scoring,
+    runs_at,
+    scoring_state,
+    seed_dataset,
+)
 from tests.support.seeding import Seeder
 from tests.support.settings import settings_for
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 RULES = load_rules(Path(__file__).resolve().parents[2] / "rules" / "default.yaml")
-T0 = datetime(2026, 11, 20, 3, tzinfo=UTC)
-HOUR = timedelta(hours=1)
 
 
 @pytest.fixture(scope="module")
@@ -43,42 +45,6 @@ def dask_address() -> Iterator[str]:
     )
     yield cluster.scheduler_address
     cluster.close()
-
-
-def seed_dataset(engine: Engine) -> None:
-    """Three hundred synthetic contacts with events up to T0 + 1 h, a few with bad data."""
-    dataset = generate_dataset(contacts=300, events=6000, days=60, end=T0 + HOUR, seed=11)
-    insert_dataset(engine, dataset)
-    seed = Seeder(engine)
-    with engine.connect() as conn:
-        ids = [int(i) for i in conn.execute(select(Contact.id).order_by(Contact.id)).scalars()]
-    # Spread over the id range, so more than one shard quarantines something.
-    for contact_id in ids[::150]:
-        seed.update_contact(contact_id, employee_count=-3)
-
-
-def comparable(outcome: ScoringOutcome) -> dict[str, Any]:
-    """An outcome without run id and timings, quarantine in a stable order."""
-    summary = outcome.summary()
-    summary.pop("beat_seconds")
-    summary["quarantined"] = sorted(
-        tuple(str(v) for v in asdict(record).values()) for record in outcome.quarantined
-    )
-    return summary
-
-
-def assert_same_changes(sharded: ScoringOutcome, single: ScoringOutcome) -> None:
-    pd.testing.assert_frame_equal(
-        sharded.changed.reset_index(drop=True), single.changed.reset_index(drop=True)
-    )
-
-
-def runs_at(engine: Engine, as_of: datetime) -> int:
-    with engine.connect() as conn:
-        return int(
-            conn.execute(select(func.count()).select_from(Run).where(Run.as_of == as_of))
-            .scalar_one()
-        )
 
 
 def shard_flow_parameters() -> list[dict[str, Any]]:

@@ -6,11 +6,20 @@ unsharded one of the same dataset. `forget_scoring` empties what scoring wrote, 
 same dataset can be scored again from scratch.
 """
 
+from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, Table, delete, select, update
+import pandas as pd
+from sqlalchemy import Engine, Table, delete, func, select, update
 
+from app.synthetic import generate_dataset, insert_dataset
 from models.tables import Base, Contact, Quarantine, Run, ScoreSnapshot
+from tasks.scoring.report import ScoringOutcome
+from tests.support.seeding import Seeder
+
+T0 = datetime(2026, 11, 20, 3, tzinfo=UTC)
+HOUR = timedelta(hours=1)
 
 VOLATILE_SNAPSHOT_COLUMNS = {"id", "run_id"}
 
@@ -59,4 +68,42 @@ def forget_scoring(engine: Engine) -> None:
             update(Contact).values(
                 engagement_score=None, fit_score=None, score=None, scored_at=None
             )
+        )
+
+
+def seed_dataset(engine: Engine) -> None:
+    """Three hundred synthetic contacts with events up to T0 + 1 h, a few with bad data."""
+    dataset = generate_dataset(contacts=300, events=6000, days=60, end=T0 + HOUR, seed=11)
+    insert_dataset(engine, dataset)
+    seed = Seeder(engine)
+    with engine.connect() as conn:
+        ids = [int(i) for i in conn.execute(select(Contact.id).order_by(Contact.id)).scalars()]
+    # Spread over the id range, so more than one shard quarantines something.
+    for contact_id in ids[::150]:
+        seed.update_contact(contact_id, employee_count=-3)
+
+
+def comparable(outcome: ScoringOutcome) -> dict[str, Any]:
+    """An outcome without run id and timings, quarantine in a stable order."""
+    summary = outcome.summary()
+    summary.pop("beat_seconds")
+    summary["quarantined"] = sorted(
+        tuple(str(v) for v in asdict(record).values()) for record in outcome.quarantined
+    )
+    return summary
+
+
+def assert_same_changes(sharded: ScoringOutcome, single: ScoringOutcome) -> None:
+    """The changed rows of two outcomes are the same, row for row."""
+    pd.testing.assert_frame_equal(
+        sharded.changed.reset_index(drop=True), single.changed.reset_index(drop=True)
+    )
+
+
+def runs_at(engine: Engine, as_of: datetime) -> int:
+    """How many run-ledger rows any flow recorded for `as_of`."""
+    with engine.connect() as conn:
+        return int(
+            conn.execute(select(func.count()).select_from(Run).where(Run.as_of == as_of))
+            .scalar_one()
         )
