@@ -41,6 +41,12 @@ class Settings(BaseSettings):
         description="Scheduler address of an existing Dask cluster (tcp://host:8786) that "
         "sharded scoring (shards > 1) runs on; empty: a temporary local cluster per run.",
     )
+    scoring_shards: int = Field(
+        default=1,
+        ge=1,
+        description="Contact-id shards the lead cycle scores each hour on Dask "
+        "(dask_address, or a temporary local cluster); 1 = one process.",
+    )
     scoring_batch_contacts: int = Field(
         default=200_000,
         ge=0,

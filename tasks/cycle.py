@@ -171,7 +171,8 @@ def run_cycle_hour(
     """
     hours: dict[CycleStep, Callable[[], StepOutcome]] = {
         CycleStep.SCORING: lambda: score_hour(
-            settings=settings, rules=rules, as_of=as_of, dry_run=dry_run
+            settings=settings, rules=rules, as_of=as_of, dry_run=dry_run,
+            shards=settings.scoring_shards,
         ),
         CycleStep.PROMOTION: lambda: promote_hour(
             settings=settings, rules=rules, as_of=as_of, dry_run=dry_run, clock=clock

@@ -15,6 +15,7 @@ from leadflow.db import ensure_database
 from leadflow.settings import Settings
 from models.rules import load_rules
 from models.tables import Run
+from tasks.cycle import CycleStep, run_cycle_hour
 from tasks.scoring.hour import score_hour
 from tasks.validation import TooManyBadRows
 from tests.support.hours import inside_one_flow
@@ -135,3 +136,21 @@ def test_a_quiet_hour_with_one_candidate_is_scored_without_a_cluster(
     assert outcome.candidates == 1
     assert outcome.snapshots_written == 1
     assert "shards" in outcome.beat_seconds
+
+
+@inside_one_flow
+def test_the_lead_cycle_scores_on_the_configured_shards_as_one_process_would(
+    engine: Engine, settings: Settings, dask_address: str
+) -> None:
+    seed_dataset(engine)
+    single = score_hour(settings=settings, rules=RULES, as_of=T0)
+    expected = scoring_state(engine)
+    forget_scoring(engine)
+    sharded = settings.model_copy(update={"dask_address": dask_address, "scoring_shards": 3})
+    outcome = run_cycle_hour(
+        settings=sharded, rules=RULES, as_of=T0, steps={CycleStep.SCORING}
+    ).scoring
+    assert outcome is not None
+    assert "shards" in outcome.beat_seconds
+    assert comparable(outcome) == comparable(single)
+    assert scoring_state(engine) == expected
