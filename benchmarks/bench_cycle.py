@@ -9,8 +9,10 @@ each phase in its own subprocess so one phase's memory never hides another's:
   floor   one plain SQL query: default points per event, summed per contact
   first   the first cycle hour at `end`: every contact scored (no earlier run), then
           promotion → recycling → nurture → SLA, each dispatching to the loopback servers
-  hour    add_hourly_activity: new events for --share of the contacts
-  steady  the next cycle hour (`end` + 1 h): only what changed
+  settle  the next hour (`end` + 1 h), no new activity: it still carries the first
+          hour's mass moves (every lead promoted then is a candidate again)
+  hour    add_hourly_activity: new events for --share of the contacts in the hour after
+  steady  the hour after that (`end` + 2 h): only what changed
   rerun   the steady hour again: already decided, so nothing is written or sent
 
 Every cycle hour runs through `run_cycle_hour` (tasks/cycle.py), the wiring of the
@@ -42,17 +44,20 @@ from bench_common import (
     run_child,
     vm_hwm_mb,
 )
-from bench_scoring import phase_floor, phase_hour, phase_load
+from bench_scoring import phase_floor, phase_load
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
+from app.synthetic import add_hourly_activity
 from leadflow.db import make_engine
 from leadflow.paths import DEFAULT_RULES_PATH, PROJECT_ROOT
 from leadflow.timeutil import floor_to_hour, utc_now
 from models.rules import load_rules
 
-PHASES = ("load", "floor", "first", "hour", "steady", "rerun")
-CYCLE_PHASES = ("first", "steady", "rerun")
+PHASES = ("load", "floor", "first", "settle", "hour", "steady", "rerun")
+CYCLE_PHASES = ("first", "settle", "steady", "rerun")
+# Hours after `end` each cycle phase runs at.
+CYCLE_OFFSETS = {"first": 0, "settle": 1, "steady": 2, "rerun": 2}
 # 10:00 in Tokyo: inside every send window, so nurture and hand-offs really go out.
 BUSINESS_HOUR_UTC = 1
 
@@ -170,9 +175,12 @@ def run_phase(args: argparse.Namespace) -> None:
     elif args.phase == "floor":
         details = phase_floor(args, engine)
     elif args.phase == "hour":
-        details = phase_hour(args, engine)
+        added = add_hourly_activity(
+            engine, share=args.share, at=args.end + timedelta(hours=2), seed=args.seed
+        )
+        details = {"contacts": added.contacts, "events": added.events}
     else:
-        as_of = args.end if args.phase == "first" else args.end + timedelta(hours=1)
+        as_of = args.end + timedelta(hours=CYCLE_OFFSETS[args.phase])
         profiler = cProfile.Profile() if args.profile else None
         if profiler:
             profiler.enable()
