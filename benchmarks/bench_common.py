@@ -137,3 +137,18 @@ def run_child(
     result["cpu_seconds"] = round(usage.ru_utime + usage.ru_stime, 3)
     result["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     return result
+
+
+def require_test_extra() -> None:
+    """Exit with one line when the loopback SMTP server's package is missing.
+
+    The demo's environment has no test extra; the cycle and dispatch benchmarks need it.
+    """
+    try:
+        import aiosmtpd  # noqa: F401
+    except ModuleNotFoundError:
+        raise SystemExit(
+            "this benchmark needs the test extra (a real SMTP server on loopback): run "
+            "`bash scripts/test.sh` once, or "
+            "`.venv/bin/pip install -c constraints.txt -e '.[test]'`"
+        ) from None

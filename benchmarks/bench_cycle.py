@@ -41,6 +41,7 @@ from bench_common import (
     fresh_database,
     machine_info,
     ratio,
+    require_test_extra,
     run_child,
     vm_hwm_mb,
 )
@@ -395,6 +396,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     """Run the whole benchmark, or one phase when called as a child."""
     args = parse_args(argv)
+    require_test_extra()
     if args.phase:
         run_phase(args)
     else:

@@ -260,7 +260,10 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
             env=_environment(), text=True,
         )
         assert server_process.stdin is not None and server_process.stdout is not None
-        port = int(server_process.stdout.readline())
+        line = server_process.stdout.readline()
+        if not line.strip():
+            raise SystemExit("the loopback SMTP server did not start (see its error above)")
+        port = int(line)
         print(f"… dispatch to 127.0.0.1:{port}", file=sys.stderr, flush=True)
         dispatch = dispatch_in_child(args, port)
         server_process.stdin.close()
@@ -345,6 +348,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     """Run the whole benchmark, or one child's part."""
     args = parse_args(argv)
+    from bench_common import require_test_extra
+
+    require_test_extra()
     if args.serve:
         serve()
     elif args.phase == "dispatch":
