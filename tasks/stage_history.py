@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, select, update
 
-from leadflow.db import insert_ignoring_conflicts
+from leadflow.db import in_chunks, insert_ignoring_conflicts
 from leadflow.timeutil import utc_now
 from models.enums import LeadStatus, Stage
 from models.lifecycle import InvalidTransition, TransitionKind, is_allowed
@@ -107,8 +107,7 @@ def apply_transitions(
 def _lead_statuses(conn: Connection, contact_ids: Sequence[int]) -> dict[int, str | None]:
     ids = sorted(set(contact_ids))
     statuses: dict[int, str | None] = {}
-    for start in range(0, len(ids), KEY_CHUNK):
-        part = ids[start : start + KEY_CHUNK]
+    for part in in_chunks(ids, KEY_CHUNK):
         for contact_id, status in conn.execute(
             select(Contact.id, Contact.lead_status).where(Contact.id.in_(part))
         ):
@@ -134,11 +133,14 @@ def refresh_company_stages(
     """Recompute the stage of the companies of these contacts; returns company → stage."""
     if not contact_ids:
         return {}
+    # In slices: a first run at 1M contacts moves ~180k at once, past PostgreSQL's 65,535
+    # bound parameters per statement.
     company_ids = sorted(
         {
             cid
+            for part in in_chunks(sorted(set(contact_ids)), KEY_CHUNK)
             for cid in conn.execute(
-                select(Contact.company_id).where(Contact.id.in_(list(contact_ids)))
+                select(Contact.company_id).where(Contact.id.in_(part))
             ).scalars()
             if cid is not None
         }
@@ -146,13 +148,14 @@ def refresh_company_stages(
     if not company_ids:
         return {}
     stages: dict[int, list[str | None]] = {cid: [] for cid in company_ids}
-    for company_id, contact_stage in conn.execute(
-        select(Contact.company_id, Contact.lifecycle_stage).where(
-            Contact.company_id.in_(company_ids)
-        )
-    ):
-        if company_id is not None:
-            stages[company_id].append(contact_stage)
+    for part in in_chunks(company_ids, KEY_CHUNK):
+        for company_id, contact_stage in conn.execute(
+            select(Contact.company_id, Contact.lifecycle_stage).where(
+                Contact.company_id.in_(part)
+            )
+        ):
+            if company_id is not None:
+                stages[company_id].append(contact_stage)
     rolled = {cid: company_stage(values) for cid, values in stages.items()}
     for company_id, rolled_stage in rolled.items():
         conn.execute(

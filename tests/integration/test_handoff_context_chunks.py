@@ -1,4 +1,4 @@
-"""The hand-off context is read in slices of contacts, and the slices add up to one read.
+"""Reads about the contacts an hour moved go in slices, and the slices add up to one read.
 
 A first run at 1M contacts hands off ~200k at once, far past the number of parameters a
 SQL statement may carry ("too many SQL variables" on SQLite). On SQLite and PostgreSQL.
@@ -10,8 +10,10 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine
 
+from models.enums import Stage
 from tasks.promotion import read_handoff
 from tasks.promotion.read_handoff import read_handoff_context
+from tasks.stage_history import refresh_company_stages
 from tests.support.seeding import Seeder
 
 T0 = datetime(2026, 11, 20, 3, tzinfo=UTC)
@@ -56,3 +58,15 @@ def test_more_contacts_than_sqlite_takes_parameters_in_one_statement_are_read(
     with engine.connect() as conn:
         context = read_handoff_context(conn, contact_ids=wanted, as_of=T0, latest=3)
     assert context.contacts["contact_id"].tolist() == [contact]
+
+
+def test_company_stages_are_refreshed_for_more_contacts_than_postgresql_takes_parameters(
+    engine: Engine, seed: Seeder
+) -> None:
+    company = seed.company(domain="acme.example")
+    contact = seed.contact(email="buyer@acme.example", company_id=company, lifecycle_stage="mql")
+    # 70,000 ids > PostgreSQL's 65,535 bound parameters per statement (SQLite: 32,766).
+    wanted = [contact, *range(10_000_000, 10_070_000)]
+    with engine.begin() as conn:
+        rolled = refresh_company_stages(conn, contact_ids=wanted)
+    assert rolled == {company: Stage.MQL}
