@@ -50,7 +50,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from app.synthetic import add_hourly_activity
-from leadflow.db import make_engine
+from leadflow.db import make_engine, upgrade
 from leadflow.paths import DEFAULT_RULES_PATH, PROJECT_ROOT
 from leadflow.timeutil import floor_to_hour, utc_now
 from models.rules import load_rules
@@ -229,12 +229,15 @@ def _copy_of_loaded(args: argparse.Namespace) -> Callable[[], None]:
         copy = RESULTS_DIR / f"bench-{args.stamp}.db"
         shutil.copyfile(url.database or "", copy)
         args.database_url = f"sqlite:///{copy}"
+        # A database loaded by an older commit gets the migrations added since.
+        upgrade(args.database_url)
         return lambda: None if args.keep else copy.unlink(missing_ok=True)
     name = f"bench_{args.stamp.lower()}"
     admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{url.database}"'))
     args.database_url = url.set(database=name).render_as_string(hide_password=False)
+    upgrade(args.database_url)
 
     def drop() -> None:
         if not args.keep:
