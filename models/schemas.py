@@ -13,11 +13,13 @@ String length limits come from the tables, so a value that fits the schema fits 
 database column on PostgreSQL too.
 """
 
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable
 from functools import cache
 from typing import Any
 from zoneinfo import available_timezones
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 from sqlalchemy import ColumnElement, String
@@ -59,6 +61,68 @@ SLACK_USER_ID_PATTERN = r"[UW][A-Z0-9]+"
 REQUIRED = "is required"
 
 
+_DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
+
+
+def _present(values: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Where the column has a value, and those values (no mask is built when a column
+    without missing cells, most, joins as text)."""
+    cells = values.to_numpy(dtype=object)
+    try:
+        "".join(cells)
+    except TypeError:
+        present = values.notna().to_numpy()
+        return present, cells[present].tolist()
+    return np.ones(len(cells), dtype=bool), cells.tolist()
+
+
+def fullmatches(values: pd.Series, pattern: str) -> pd.Series:
+    """`values.str.fullmatch(pattern)` with missing → False, for patterns that tell digits
+    apart only with `\\d` (the ISO shapes): each value's *shape* (ASCII digits → 0) is
+    matched once per distinct shape, so millions of timestamps cost a few regex calls."""
+    present, keys = _present(values)
+    out = np.zeros(len(values), dtype=bool)
+    joined = "\n".join(keys)
+    if keys and joined.count("\n") == len(keys) - 1:
+        # One C-level pass; UTF-8 multi-byte sequences never hold the bytes of ASCII digits.
+        raw = joined.encode("utf-8", "surrogatepass").translate(_DIGITS_TO_ZERO)
+        shapes = raw.split(b"\n")
+        compiled = re.compile(pattern)
+        verdict = {
+            shape: compiled.fullmatch(shape.decode("utf-8", "surrogatepass")) is not None
+            for shape in dict.fromkeys(shapes)
+        }
+        out[present] = [verdict[shape] for shape in shapes]
+    elif keys:
+        out[present] = values[present].str.fullmatch(pattern).astype(bool).to_numpy()
+    return pd.Series(out, index=values.index)
+
+
+def mentions(values: pd.Series, char: str) -> bool:
+    """Whether some present value holds `char` (one character): one C-level search over
+    the joined column instead of a test per cell."""
+    assert len(char) == 1
+    separator = "\t" if char == "\n" else "\n"
+    return char in separator.join(_present(values)[1])
+
+
+def per_value(test: Callable[[pd.Series], pd.Series]) -> Callable[[pd.Series], pd.Series]:
+    """An element-wise `test` run once per distinct value (emails, types and details of a
+    ledger repeat: millions of rows, few values); missing values pass (nullable columns
+    are checked by pandera's own `nullable`)."""
+
+    def check(series: pd.Series) -> pd.Series:
+        present, keys = _present(series)
+        distinct = list(dict.fromkeys(keys))
+        verdicts = test(pd.Series(distinct, dtype=series.dtype)).fillna(False).astype(bool)
+        table = dict(zip(distinct, verdicts.tolist(), strict=True))
+        out = np.ones(len(series), dtype=bool)
+        out[present] = [table[k] for k in keys]
+        return pd.Series(out, index=series.index)
+
+    return check
+
+
 def _length(column: ColumnElement[Any]) -> pa.Check:
     kind = column.type
     assert isinstance(kind, String) and kind.length, f"{column} has no length limit"
@@ -70,12 +134,17 @@ def _one_of(values: Iterable[str]) -> pa.Check:
     return pa.Check.isin(allowed, error=f"must be one of {', '.join(allowed)}")
 
 
+def _matches(pattern: str, error: str) -> pa.Check:
+    # str.match (what pa.Check.str_matches runs), once per distinct value.
+    return pa.Check(per_value(lambda values: values.str.match(pattern)), error=error)
+
+
 def _email() -> pa.Check:
-    return pa.Check.str_matches(rf"^{EMAIL_PATTERN}$", error="not a valid email address")
+    return _matches(rf"^{EMAIL_PATTERN}$", "not a valid email address")
 
 
 def _domain() -> pa.Check:
-    return pa.Check.str_matches(rf"^{DOMAIN_PATTERN}$", error="not a valid domain")
+    return _matches(rf"^{DOMAIN_PATTERN}$", "not a valid domain")
 
 
 def _numbers(series: pd.Series) -> pd.Series:
@@ -96,7 +165,7 @@ def _non_negative_number(series: pd.Series) -> pd.Series:
 
 
 def _timestamp(series: pd.Series) -> pd.Series:
-    shaped = series.str.fullmatch(ISO_TIMESTAMP).fillna(False).astype(bool)
+    shaped = fullmatches(series, ISO_TIMESTAMP)
     # The shape alone accepts 2026-02-30; the parser rejects impossible dates.
     parsed = pd.to_datetime(series.where(shaped), format="ISO8601", utc=True, errors="coerce")
     return series.isna() | (shaped & parsed.notna())

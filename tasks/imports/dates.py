@@ -6,12 +6,13 @@ import says so (`--date-format dmy|mdy`), never by guessing. A time may carry AM
 What cannot be read stays as written and is reported with the forms that are accepted.
 """
 
+import calendar
 from collections.abc import Iterable
 from typing import Literal, get_args
 
 import pandas as pd
 
-from models.schemas import ISO_TIMESTAMP
+from models.schemas import ISO_TIMESTAMP, fullmatches, mentions
 from tasks.imports.convert import CELL_COLUMNS, no_cells
 
 DateFormat = Literal["dmy", "mdy"]
@@ -75,8 +76,8 @@ def normalise_dates(values: pd.Series, date_format: DateFormat | None) -> pd.Ser
     8601 text without an offset; every other value is returned as it was."""
     out = values.copy()
     present = values.notna()
-    if not present.any():
-        return out
+    if not present.any() or (date_format is None and not mentions(values, "/")):
+        return out.astype("str")
     # Only a value with a slash can be year-first; ISO timestamps (most) skip the pattern.
     slashed = present & values.str.contains("/", regex=False).fillna(False).astype(bool)
     slash = values[slashed].str.extract(rf"^{YEAR_FIRST}$")
@@ -103,19 +104,37 @@ def unreadable_date_cells(
             continue
         values = text[column]
         present = values.notna()
-        shaped = values.str.fullmatch(ISO_TIMESTAMP).fillna(False).astype(bool)
+        shaped = fullmatches(values, ISO_TIMESTAMP)
         parsed = pd.to_datetime(values.where(shaped), format="ISO8601", utc=True, errors="coerce")
-        # An impossible date (2026-02-30, 2024/13/01) fails the parse and gets the same reason.
-        hit = values[present & (~shaped | parsed.isna())]
-        found.append(
-            pd.DataFrame(
-                {
-                    "index": hit.index.to_numpy(),
-                    "column": column,
-                    "value": hit.to_numpy(),
-                    "reason": f"not an ISO 8601 timestamp ({FORMS[date_format]}",
-                },
-                columns=CELL_COLUMNS,
-            )
-        )
+        unreadable = values[present & ~shaped]
+        found.append(_cells(unreadable, column, f"not an ISO 8601 timestamp ({FORMS[date_format]}"))
+        # Read as a date but none on the calendar (2026-02-30, 2024/13/01): the format was
+        # understood, so a hint about other formats would send the reader the wrong way.
+        impossible = values[present & shaped & parsed.isna()]
+        found.append(_cells(impossible, column, impossible.map(_impossible_reason)))
     return pd.concat(found, ignore_index=True)
+
+
+def _cells(hit: pd.Series, column: str, reason: "str | pd.Series") -> pd.DataFrame:
+    reasons = reason.to_numpy() if isinstance(reason, pd.Series) else reason
+    return pd.DataFrame(
+        {
+            "index": hit.index.to_numpy(),
+            "column": column,
+            "value": hit.to_numpy(),
+            "reason": reasons,
+        },
+        columns=CELL_COLUMNS,
+    )
+
+
+def _impossible_reason(value: str) -> str:
+    """Why an ISO-shaped `YYYY-MM-DD[ HH:MM[:SS]][offset]` is no instant, in words."""
+    year, month, day = int(value[0:4]), int(value[5:7]), int(value[8:10])
+    if not 1 <= month <= 12:
+        return f"the date does not exist: there is no month {month} ({value[:10]})"
+    days = calendar.monthrange(year, month)[1]
+    if not 1 <= day <= days:
+        name = calendar.month_name[month]
+        return f"the date does not exist: {name} {year} has {days} days, not {day} ({value[:10]})"
+    return f"the time does not exist ({value[11:]}): hours run 00–23, minutes and seconds 00–59"

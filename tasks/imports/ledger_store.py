@@ -67,8 +67,10 @@ def _copy_text(values: pd.Series) -> pd.Series:
         text = values.astype(object)
     present = text.notna()
     strings = text[present].astype(str)
-    dirty = strings.str.contains(_NEEDS_ESCAPE, regex=True)
-    if dirty.any():
+    # One search over the joined column: most columns need no escape at all.
+    joined = "".join(strings.tolist())
+    if any(char in joined for char in _COPY_ESCAPES):
+        dirty = strings.str.contains(_NEEDS_ESCAPE, regex=True)
         strings[dirty] = strings[dirty].str.replace(
             _NEEDS_ESCAPE, lambda m: _COPY_ESCAPES[m.group(0)], regex=True
         )
@@ -90,7 +92,7 @@ def _postgres_insert(conn: Connection, table: Table, frame: pd.DataFrame, key: s
         for start in range(0, len(frame), COPY_BLOCK):
             part = frame.iloc[start : start + COPY_BLOCK]
             cells = [_copy_text(part[n]).tolist() for n in names]
-            payload = "".join("\t".join(row) + "\n" for row in zip(*cells, strict=True))
+            payload = "\n".join(map("\t".join, zip(*cells, strict=True))) + "\n"
             with cursor.copy(f"COPY {stage} ({listed}) FROM STDIN") as copy:
                 copy.write(payload.encode("utf-8"))
     result = conn.exec_driver_sql(

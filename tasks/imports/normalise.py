@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from models.enums import HUBSPOT_LEAD_STATUS, HUBSPOT_STAGE, EventType, LeadStatus, Stage
-from models.schemas import IMPORT_SCHEMAS, STAGE_DATE_COLUMNS
+from models.schemas import IMPORT_SCHEMAS, STAGE_DATE_COLUMNS, mentions
 from tasks.imports.columns import ImportKind
 
 
@@ -137,21 +137,50 @@ def by_value(values: pd.Series, fold: Callable[[pd.Series], pd.Series]) -> pd.Se
     values repeat (emails, types, details of a ledger: millions of rows, few values)."""
     head = values.iloc[:_SAMPLE]
     # Ids and timestamps hardly repeat: hashing them all first would only cost.
-    if len(values) < _SAMPLE or head.nunique(dropna=False) * 4 > len(head):
+    if len(values) < _SAMPLE or len(set(head.tolist())) * 4 > len(head):
         return fold(values)
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    folded = fold(pd.Series(uniques, dtype=values.dtype)).astype(object).to_numpy()
-    taken = np.where(codes >= 0, folded[np.maximum(codes, 0)] if len(folded) else None, None)
-    return pd.Series(taken, index=values.index, dtype=object).where(codes >= 0)
+    present = values.notna().to_numpy()
+    keys = values.to_numpy(dtype=object)[present].tolist()
+    # A dict hashes Python strings faster than pandas' factorize does.
+    distinct = list(dict.fromkeys(keys))
+    folded = fold(pd.Series(distinct, dtype=values.dtype)).astype(object).tolist()
+    table = dict(zip(distinct, folded, strict=True))
+    out = np.full(len(values), np.nan, dtype=object)
+    out[present] = [table[k] for k in keys]
+    return pd.Series(out, index=values.index, dtype=object)
+
+
+def _nothing_to_clean(values: pd.Series) -> bool:
+    """No cell is missing, empty or holds white space (ids, timestamps): `_clean` would
+    change nothing. Found by splitting the joined column once, not cell by cell."""
+    cells = values.to_numpy(dtype=object)
+    try:
+        joined = "\n".join(cells)
+    except TypeError:  # a missing cell
+        return False
+    words = joined.split()  # splits on the same white space str.strip takes off
+    return len(words) == len(cells) and len("".join(words)) == len(joined) - len(cells) + 1
 
 
 def _clean(values: pd.Series, *, reference: bool) -> pd.Series:
+    if not reference and _nothing_to_clean(values):
+        return values
     values = values.str.strip()
     if reference:
         # Our exports put a ' before a cell a spreadsheet would run as a formula
         # (tasks/export/files.py); reading the file back takes it off again.
         values = values.str.replace(_ESCAPED_FORMULA, "", regex=True)
     return values.where(values != "")
+
+
+def _lower(values: pd.Series) -> pd.Series:
+    return values.str.lower()
+
+
+def _chain(values: pd.Series, *, folds: list[Callable[[pd.Series], pd.Series]]) -> pd.Series:
+    for fold in folds:
+        values = fold(values).astype("str")
+    return values
 
 
 def _vocabulary(values: pd.Series) -> pd.Series:
@@ -165,18 +194,22 @@ def normalise_text(frame: pd.DataFrame, *, kind: ImportKind) -> pd.DataFrame:
     reference = kind in _REFERENCE_KINDS
     for column in schema.columns:
         if column in frame:
-            values = by_value(frame[column], partial(_clean, reference=reference))
+            # One pass per column: clean, then lower-case or fold the vocabulary.
+            folds: list[Callable[[pd.Series], pd.Series]] = [partial(_clean, reference=reference)]
+            if column in _LOWER[kind]:
+                folds.append(_lower)
+            if column in _VOCABULARY[kind]:
+                folds.append(_vocabulary)
+            values = by_value(frame[column], partial(_chain, folds=folds))
             out[column] = values.astype("str")
         else:
             out[column] = pd.Series(np.nan, index=frame.index, dtype="str")
-    for column in _LOWER[kind]:
-        out[column] = by_value(out[column], lambda v: v.str.lower()).astype("str")
-    for column in _VOCABULARY[kind]:
-        out[column] = by_value(out[column], _vocabulary).astype("str")
     for column in _DOMAINS[kind]:
         out[column] = normalise_domains(out[column])
     for column in TIME_COLUMNS[kind]:
         values = out[column]
+        if not mentions(values, "z"):
+            continue
         # Only a trailing lower-case z changes; most timestamps are left alone.
         lower_z = values.str.endswith("z").fillna(False).astype(bool)
         if lower_z.any():

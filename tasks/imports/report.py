@@ -175,15 +175,21 @@ class ImportSummary:
         for note, count in sorted(self.notes.items()):
             out.append(f"  note: {note} ({_rows(count)})")
         out.extend(f"  {reason}" for reason in self.reasons)
-        if self.quarantine_records > len(self.reasons):
+        more = self.quarantine_records - len(self.reasons)
+        if more > 0 and self.dry_run:
+            # A dry run writes no quarantine rows, so `quarantine list` would show none.
+            out.append(f"  … {more} more (an import without --dry-run lists them all)")
+        elif more > 0:
             out.append(
-                f"  … {self.quarantine_records - len(self.reasons)} more: "
-                f"leadflow quarantine list --source {shlex.quote(self.source)}"
+                f"  … {more} more: leadflow quarantine list --source {shlex.quote(self.source)}"
             )
         if self.too_many_bad_rows:
+            written = (
+                "dry run: nothing was written" if self.dry_run else "good rows were still imported"
+            )
             out.append(
                 f"  FAILED: {self.bad_row_share:.1%} of rows are bad, more than the "
-                f"{self.max_bad_row_share:.0%} allowed (good rows were still imported)"
+                f"{self.max_bad_row_share:.0%} allowed ({written})"
             )
         return out
 

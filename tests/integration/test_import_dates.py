@@ -156,6 +156,12 @@ def test_hostile_dates_are_quarantined_with_the_value_as_the_file_has_it(
     assert {field for _, field, _, _ in quarantined(cli)} == {"created_at"}
     # A real date in a year nobody means is out of range, as an ISO one would be.
     assert reasons.pop("0024/01/01").startswith("out of range: the year must be between")
+    # Read as a date or a time that is not on the calendar or the clock: said so, no hint.
+    dates = ("2024/02/30", "2024/13/01", "13/05/2024 10:00")
+    assert all(reasons.pop(v).startswith("the date does not exist") for v in dates)
+    times = ("03/05/2024 13:00 PM", "03/05/2024 0:30 AM", "2024/03/05 24:00", "2024/03/05 10:12:61")
+    assert all(reasons.pop(v).startswith("the time does not exist") for v in times)
+    assert set(reasons) == {"２０２４/03/05", "=NOW()", "3/5/24"}
     assert all(reason.startswith("not an ISO 8601 timestamp") for reason in reasons.values())
     assert all("--date-format mdy reads it" in reason for reason in reasons.values())
     assert created(cli) == {
