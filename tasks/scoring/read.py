@@ -1,9 +1,8 @@
 """Read beat of scoring: which contacts need rescoring, their attributes and signal facts.
 
-The per-signal aggregation is pushed down into SQL: one pass over the events table
-yields, per contact and per rule, how many units (distinct details or events) fall in
-the rule's window and when the latest one happened. Python never sees raw events, which
-keeps a 3M-event full run close to the cost of a plain aggregate query.
+The per-signal aggregation starts in SQL: one pass over the events table collapses them
+to one row per contact, type and detail that some signal counts; numpy then folds those
+per contact and signal (tasks.scoring.facts). Python never sees raw events.
 """
 
 from collections.abc import Sequence
@@ -11,139 +10,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import numpy as np
 import pandas as pd
-from sqlalchemy import (
-    BigInteger,
-    ColumnElement,
-    Connection,
-    Select,
-    Subquery,
-    and_,
-    case,
-    false,
-    func,
-    literal,
-    select,
-    type_coerce,
-    union,
-)
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.functions import FunctionElement
-from sqlalchemy.types import NullType
+from sqlalchemy import ColumnElement, Connection, Select, and_, false, func, select, union
 
 from leadflow.runs import PreviousRun, previous_run
 from models.rules import Rules
-from models.tables import Company, Contact, Event, ScoreSnapshot, UTCDateTime
+from models.tables import Company, Contact, Event, ScoreSnapshot
 from tasks.scoring.decide import ScoringInputs
+from tasks.scoring.facts import fold_signal_facts, grouped_events_query
 from tasks.scoring.ranges import EVERY_CONTACT, ContactRange
 
 ATTRIBUTE_COLUMNS = ["contact_id", "email", "job_title", "industry", "employee_count", "region"]
-
-
-class EpochSeconds(FunctionElement[int]):
-    """A timestamp as whole UTC seconds since 1970 (floored; NULL stays NULL)."""
-
-    type = BigInteger()
-    inherit_cache = True
-    name = "epoch_seconds"
-
-
-@compiles(EpochSeconds, "sqlite")
-def _sqlite_epoch_seconds(element: EpochSeconds, compiler: SQLCompiler, **kw: Any) -> str:
-    # Cut the stored text to whole seconds first: strftime rounds to milliseconds, so
-    # 00:00:00.9999 would come back as the next second.
-    stamp = compiler.process(element.clauses, **kw)
-    return f"CAST(strftime('%s', substr({stamp}, 1, 19)) AS INTEGER)"
-
-
-@compiles(EpochSeconds, "postgresql")
-def _postgresql_epoch_seconds(element: EpochSeconds, compiler: SQLCompiler, **kw: Any) -> str:
-    stamp = compiler.process(element.clauses, **kw)
-    return f"CAST(floor(extract(epoch FROM {stamp})) AS BIGINT)"
-
-
-def _windowed_event_counts(rules: Rules) -> list[int]:
-    """Windows (days) of `per: event` signals: those need in-window counts per group."""
-    return sorted(
-        {s.window_days for s in rules.scoring.behaviour.signals
-         if s.per == "event" and s.window_days is not None}
-    )
-
-
-def grouped_events(
-    rules: Rules,
-    as_of: datetime,
-    ids: Sequence[int] | Select[Any] | None,
-    within: ContactRange = EVERY_CONTACT,
-) -> Subquery:
-    """Stage one: one row per (contact, type, detail) with its latest time and counts.
-
-    Repeated events of one detail (the same email opened five times) collapse here, so
-    stage two counts distinct details with plain sums. The covering index
-    (contact_id, type, detail, occurred_at) lets the database walk it in order instead of
-    sorting the whole table.
-    """
-    columns: list[ColumnElement[Any]] = [
-        Event.contact_id.label("contact_id"),
-        Event.type.label("type"),
-        Event.detail.label("detail"),
-        # Untyped: compared as stored in stage two, then turned into epoch seconds there.
-        type_coerce(func.max(Event.occurred_at), NullType()).label("last"),
-        func.count().label("n"),
-    ]
-    for days in _windowed_event_counts(rules):
-        since = as_of - timedelta(days=days)
-        columns.append(
-            func.sum(case((Event.occurred_at >= since, 1), else_=0)).label(f"n_{days}d")
-        )
-    query = (
-        select(*columns)
-        .where(
-            Event.occurred_at <= as_of, relevant_events_filter(rules),
-            *within.clauses(Event.contact_id),
-        )
-        .group_by(Event.contact_id, Event.type, Event.detail)
-    )
-    if ids is not None:
-        query = query.where(Event.contact_id.in_(ids))
-    return query.subquery("grouped")
-
-
-def facts_columns(rules: Rules, as_of: datetime, grouped: Subquery) -> list[ColumnElement[Any]]:
-    """Stage two, per signal: `<name>__units` and `<name>__last` (latest event, epoch
-    seconds) over the grouped rows."""
-    columns: list[ColumnElement[Any]] = []
-    g = grouped.c
-    for signal in rules.scoring.behaviour.signals:
-        match: list[ColumnElement[bool]] = [g.type.in_([e.value for e in signal.events])]
-        if signal.details is not None:
-            match.append(g.detail.in_(signal.details))
-        since = (
-            literal(as_of - timedelta(days=signal.window_days), UTCDateTime())
-            if signal.window_days is not None
-            else None
-        )
-        units: ColumnElement[Any]
-        if signal.per == "detail":
-            match.append(g.detail.is_not(None))
-            if since is not None:
-                # A detail counts when its latest event is inside the window.
-                match.append(g["last"] >= since)
-            condition = and_(*match)
-            units = func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-        elif since is not None:
-            in_window = g[f"n_{signal.window_days}d"]
-            condition = and_(*match, in_window > 0)
-            units = func.coalesce(func.sum(case((condition, in_window), else_=0)), 0)
-        else:
-            condition = and_(*match)
-            units = func.coalesce(func.sum(case((condition, g.n), else_=0)), 0)
-        columns.append(units.label(f"{signal.name}__units"))
-        columns.append(
-            EpochSeconds(func.max(case((condition, g["last"])))).label(f"{signal.name}__last")
-        )
-    return columns
 
 
 def relevant_events_filter(rules: Rules) -> ColumnElement[bool]:
@@ -219,11 +97,29 @@ def read_contacts(
     )
     if ids is not None:
         query = query.where(Contact.id.in_(ids))
-    rows = conn.execute(query.order_by(Contact.id)).all()
-    frame = pd.DataFrame.from_records(_plain(rows), columns=ATTRIBUTE_COLUMNS)
+    result = conn.execute(query.order_by(Contact.id))
+    try:
+        # The driver's own tuples: these columns have no result processing to skip.
+        rows = result.cursor.fetchall()
+    finally:
+        result.close()
+    frame = pd.DataFrame.from_records(rows, columns=ATTRIBUTE_COLUMNS)
     frame["contact_id"] = frame["contact_id"].astype("int64")
     frame["employee_count"] = pd.to_numeric(frame["employee_count"]).astype("Int64")
     return frame
+
+
+def _integer_columns(conn: Connection, query: Select[Any]) -> pd.DataFrame:
+    """Run `query` (integer columns only, no NULLs) and build its frame straight from the
+    driver's tuples: no SQLAlchemy Row per result row, no pandas type inference."""
+    result = conn.execute(query)
+    names = list(result.keys())
+    layout = np.dtype([(name, np.int64) for name in names])
+    try:
+        table = np.fromiter(iter(result.cursor.fetchall()), dtype=layout)
+    finally:
+        result.close()
+    return pd.DataFrame({name: table[name] for name in names})
 
 
 def read_facts(
@@ -233,19 +129,10 @@ def read_facts(
     ids: Sequence[int] | Select[Any] | None,
     within: ContactRange = EVERY_CONTACT,
 ) -> pd.DataFrame:
-    """One row per contact with events: units and latest time (epoch seconds) per
-    behaviour signal."""
-    grouped = grouped_events(rules, as_of, ids, within)
-    query = select(grouped.c.contact_id, *facts_columns(rules, as_of, grouped)).group_by(
-        grouped.c.contact_id
-    )
-    result = conn.execute(query)
-    frame = pd.DataFrame.from_records(_plain(result.all()), columns=list(result.keys()))
-    frame["contact_id"] = frame["contact_id"].astype("int64")
-    for signal in rules.scoring.behaviour.signals:
-        frame[f"{signal.name}__units"] = frame[f"{signal.name}__units"].astype("int64")
-        frame[f"{signal.name}__last"] = frame[f"{signal.name}__last"].astype("Int64")
-    return frame
+    """One row per contact with counted events: units and latest time (epoch seconds) per
+    behaviour signal (tasks.scoring.facts)."""
+    groups = _integer_columns(conn, grouped_events_query(rules, as_of, ids, within))
+    return fold_signal_facts(groups, rules)
 
 
 def read_previous_scores(
