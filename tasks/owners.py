@@ -11,10 +11,13 @@ from datetime import datetime
 
 from sqlalchemy import Connection, select, update
 
-from leadflow.db import insert_ignoring_conflicts
+from leadflow.db import in_chunks, insert_ignoring_conflicts
 from models.enums import Team
 from models.tables import Contact, Owner, OwnerAssignment
 from tasks.promotion.assignment import weighted_round_robin
+
+# Keeps IN lists well below every driver's bound-parameter limit.
+KEY_CHUNK = 2_000
 
 
 @dataclass(frozen=True)
@@ -73,10 +76,17 @@ def record_owners(
         ],
         keys=["contact_id", "at"],
     )
-    for pick in picks:
-        conn.execute(
-            update(Contact).where(Contact.id == pick.contact_id).values(owner_id=pick.owner_id)
-        )
+    # A contact's last pick wins, as if written one by one; then one UPDATE per owner
+    # and slice of contacts (a first hour assigns ~180k at 1M).
+    final = {pick.contact_id: pick.owner_id for pick in picks}
+    by_owner: dict[int | None, list[int]] = {}
+    for contact_id, owner_id in final.items():
+        by_owner.setdefault(owner_id, []).append(contact_id)
+    for owner_id, contact_ids in by_owner.items():
+        for part in in_chunks(sorted(contact_ids), KEY_CHUNK):
+            conn.execute(
+                update(Contact).where(Contact.id.in_(part)).values(owner_id=owner_id)
+            )
     return added
 
 

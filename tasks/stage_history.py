@@ -43,7 +43,12 @@ def apply_transitions(
     history row, source "promotion", whenever that changes the status), and
     recycle/re-nurture clear the hot-lead mark. Touched companies are rolled up afterwards.
     """
+    checked: set[tuple[str | None, Stage, TransitionKind]] = set()
     for transition in transitions:
+        move = (transition.from_stage, transition.to_stage, transition.kind)
+        if move in checked:
+            continue
+        checked.add(move)
         if not is_allowed(transition.from_stage, transition.to_stage, transition.kind):
             raise InvalidTransition(
                 f"contact {transition.contact_id}: {transition.from_stage} → "
@@ -53,29 +58,18 @@ def apply_transitions(
     previous = _lead_statuses(
         conn, [t.contact_id for t in transitions if t.to_stage in statuses]
     )
+    took = _move_contacts(conn, transitions, statuses=statuses)
     status_rows: list[dict[str, object]] = []
     applied: list[Transition] = []
-    for transition in transitions:
-        values: dict[str, object] = {"lifecycle_stage": transition.to_stage.value}
-        if transition.to_stage in statuses:
-            values["lead_status"] = statuses[transition.to_stage].value
-        if transition.kind in (TransitionKind.RECYCLE, TransitionKind.RENURTURE):
-            values["hot_at"] = None
-        current = (
-            Contact.lifecycle_stage.is_(None)
-            if transition.from_stage is None
-            else Contact.lifecycle_stage == transition.from_stage
-        )
-        result = conn.execute(
-            update(Contact).where(Contact.id == transition.contact_id, current).values(**values)
-        )
-        if result.rowcount == 1:
-            applied.append(transition)
-            status = statuses.get(transition.to_stage)
-            before = previous.get(transition.contact_id)
-            if status is not None and before != status.value:
-                status_rows.append(_promotion_status_row(transition, before, status, run_id))
-                previous[transition.contact_id] = status.value
+    for index, transition in enumerate(transitions):
+        if index not in took:
+            continue
+        applied.append(transition)
+        status = statuses.get(transition.to_stage)
+        before = previous.get(transition.contact_id)
+        if status is not None and before != status.value:
+            status_rows.append(_promotion_status_row(transition, before, status, run_id))
+            previous[transition.contact_id] = status.value
     insert_ignoring_conflicts(
         conn,
         LeadStatusHistory.__table__,  # type: ignore[arg-type]
@@ -102,6 +96,64 @@ def apply_transitions(
     )
     companies = refresh_company_stages(conn, contact_ids=[t.contact_id for t in applied])
     return AppliedTransitions(transitions=applied, companies=companies)
+
+
+def _rounds(transitions: Sequence[Transition]) -> list[list[int]]:
+    """Positions of `transitions` in rounds that name each contact at most once, a
+    contact's later moves in later rounds (an imported deal history moves one contact
+    several times, each move from the stage the previous one left)."""
+    seen: dict[int, int] = {}
+    rounds: list[list[int]] = []
+    for index, transition in enumerate(transitions):
+        level = seen.get(transition.contact_id, 0)
+        seen[transition.contact_id] = level + 1
+        if level == len(rounds):
+            rounds.append([])
+        rounds[level].append(index)
+    return rounds
+
+
+def _move_contacts(
+    conn: Connection,
+    transitions: Sequence[Transition],
+    *,
+    statuses: Mapping[Stage, LeadStatus],
+) -> set[int]:
+    """Set each contact's new stage where it is still in the move's `from_stage`; returns
+    the positions of the moves that took effect.
+
+    One UPDATE … RETURNING per (from, to, values) group and slice of ids instead of one
+    per contact: a first hour moves ~180k contacts at 1M.
+    """
+    took: set[int] = set()
+    for positions in _rounds(transitions):
+        groups: dict[tuple[str | None, Stage, bool], list[int]] = {}
+        for index in positions:
+            transition = transitions[index]
+            clears_hot = transition.kind in (TransitionKind.RECYCLE, TransitionKind.RENURTURE)
+            key = (transition.from_stage, transition.to_stage, clears_hot)
+            groups.setdefault(key, []).append(index)
+        for (source, target, clears_hot), members in groups.items():
+            values: dict[str, object] = {"lifecycle_stage": target.value}
+            if target in statuses:
+                values["lead_status"] = statuses[target].value
+            if clears_hot:
+                values["hot_at"] = None
+            current = (
+                Contact.lifecycle_stage.is_(None)
+                if source is None
+                else Contact.lifecycle_stage == source
+            )
+            by_contact = {transitions[index].contact_id: index for index in members}
+            for part in in_chunks(sorted(by_contact), KEY_CHUNK):
+                moved = conn.execute(
+                    update(Contact)
+                    .where(Contact.id.in_(part), current)
+                    .values(**values)
+                    .returning(Contact.id)
+                ).scalars()
+                took.update(by_contact[contact_id] for contact_id in moved)
+    return took
 
 
 def _lead_statuses(conn: Connection, contact_ids: Sequence[int]) -> dict[int, str | None]:
@@ -157,10 +209,15 @@ def refresh_company_stages(
             if company_id is not None:
                 stages[company_id].append(contact_stage)
     rolled = {cid: company_stage(values) for cid, values in stages.items()}
+    by_stage: dict[Stage | None, list[int]] = {}
     for company_id, rolled_stage in rolled.items():
-        conn.execute(
-            update(Company)
-            .where(Company.id == company_id)
-            .values(lifecycle_stage=None if rolled_stage is None else rolled_stage.value)
-        )
+        by_stage.setdefault(rolled_stage, []).append(company_id)
+    # One UPDATE per stage and slice, not per company (a first hour touches ~100k).
+    for rolled_stage, members in by_stage.items():
+        for part in in_chunks(members, KEY_CHUNK):
+            conn.execute(
+                update(Company)
+                .where(Company.id.in_(part))
+                .values(lifecycle_stage=None if rolled_stage is None else rolled_stage.value)
+            )
     return rolled

@@ -127,8 +127,11 @@ class SlackTemplates:
             undefined=jinja2.StrictUndefined,
             autoescape=False,
             keep_trailing_newline=False,
+            # Loaded once a run: no file check per message.
+            auto_reload=False,
         )
         environment.filters["mrkdwn"] = slack_escaped
+        environment.filters["tojson"] = _json_value
         environment.filters["touch_line"] = _touch_line
         return cls(environment=environment)
 
@@ -139,6 +142,12 @@ class SlackTemplates:
         if not isinstance(payload, dict) or "blocks" not in payload:
             raise ValueError(f"handoff.{language}.j2 must render an object with blocks")
         return fit_slack_limits(payload)
+
+
+def _json_value(value: Any) -> str:
+    """A value as JSON inside the rendered payload (parsed right after rendering, so
+    jinja's HTML-safe escaping of <, > and & would only cost time)."""
+    return json.dumps(value, sort_keys=True)
 
 
 def _touch_line(touch: Mapping[str, Any], labels: Mapping[str, str]) -> str:

@@ -48,6 +48,8 @@ class InternalTemplates:
             autoescape=False,
             trim_blocks=True,
             lstrip_blocks=True,
+            # Loaded once a run: no file check per message.
+            auto_reload=False,
         )
         environment.filters["shell"] = lambda value: shlex.quote(str(value))
         return cls(environment=environment)

@@ -106,6 +106,14 @@ def _local(value: object, tz: tzinfo) -> str:
     return value.astimezone(tz).strftime("%m/%d %H:%M")
 
 
+def _local_labels(values: pd.Series, tz: tzinfo) -> list[str]:
+    """`_local` of every value, vectorised when the column holds aware instants."""
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        labels = values.dt.tz_convert(tz).dt.strftime("%m/%d %H:%M")
+        return [str(label) if not missing(label) else "-" for label in labels]
+    return [_local(value, tz) for value in values]
+
+
 @dataclass(frozen=True)
 class Handoff:
     """One hand-off to announce: `key` is the natural key its messages' keys derive from.
@@ -151,11 +159,15 @@ class HandoffFacts:
         self.labels = _signal_labels(rules)
         self.recent: dict[int, list[dict[str, Any]]] = {}
         touches = context.activities
+        labels = _local_labels(touches["at"], tz) if "at" in touches.columns else None
         columns = [str(c) for c in touches.columns]
-        for row in touches.itertuples(index=False, name=None):
+        for position, row in enumerate(touches.itertuples(index=False, name=None)):
             touch = dict(zip(columns, row, strict=True))
+            if labels is not None:
+                touch["at_label"] = labels[position]
             self.recent.setdefault(int(touch["contact_id"]), []).append(touch)
         self.as_of_label = decisions.as_of.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
+        self._shown: dict[int, dict[str, Any]] = {}
 
     def handoffs(self) -> list[Handoff]:
         """This run's hand-offs: moves into a notify stage, then late assignments and
@@ -212,14 +224,19 @@ class HandoffFacts:
 
         The owner is left to the channel (a Slack mention or an email address).
         """
+        # A hot lead's hand-off, channel post, DM and email show the same facts: build once.
+        shown = self._shown.get(contact_id)
+        if shown is None:
+            shown = self._shown[contact_id] = self._facts_of(contact_id)
+        return {"kind": kind, "rule": rule, **shown}
+
+    def _facts_of(self, contact_id: int) -> dict[str, Any]:
         slack = self.rules.promotion.slack
         row = self.details.get(contact_id, {})
         contact = self.contacts[contact_id]
         score = contact["score"]
         touches = self.recent.get(contact_id, [])
         return {
-            "kind": kind,
-            "rule": rule,
             "as_of_label": self.as_of_label,
             "contact": {
                 "name": _display_name(row) if row else str(contact["email"]),
@@ -240,7 +257,7 @@ class HandoffFacts:
                 {
                     "type": t["type"],
                     "detail": text_or_none(t["detail"]),
-                    "at": _local(t["at"], self.tz),
+                    "at": t["at_label"] if "at_label" in t else _local(t["at"], self.tz),
                 }
                 for t in touches[: slack.latest_activities]
             ],

@@ -4,7 +4,7 @@ A narrow read for only the contacts this run hands off (moved, hot or late-assig
 """
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pandas as pd
 from sqlalchemy import Connection, and_, func, literal, select, union_all
@@ -28,6 +28,8 @@ COLUMNS = [
         "company_domain",
 ]
 ACTIVITY_COLUMNS = ["contact_id", "source", "type", "detail", "at"]
+# Stands for "no bound" when a contact has fewer events than the message shows.
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 
 
 def read_handoff_context(
@@ -95,6 +97,21 @@ def _read_part(
         signals = breakdown.get("signals", []) if isinstance(breakdown, dict) else []
         reasons[contact_id] = [s for s in signals if isinstance(s, dict)]
 
+    # Each contact's `latest`-th newest event bounds the events worth ranking: a promoted
+    # lead has ~100 events, and ranking all of them cost more than the rest of the read.
+    # Ties at the bound are all kept, so the ranking below sees every possible winner.
+    bound = (
+        select(Event.occurred_at)
+        .where(Event.contact_id == Contact.id, Event.occurred_at <= as_of)
+        .order_by(Event.occurred_at.desc())
+        .limit(1)
+        .offset(max(latest, 1) - 1)
+        .correlate(Contact)
+        .scalar_subquery()
+    )
+    bounds = select(Contact.id.label("contact_id"), bound.label("since")).where(
+        Contact.id.in_(ids)
+    ).subquery()
     touches = union_all(
         select(
             Event.contact_id,
@@ -102,7 +119,13 @@ def _read_part(
             Event.type,
             Event.detail,
             Event.occurred_at.label("at"),
-        ).where(Event.contact_id.in_(ids), Event.occurred_at <= as_of),
+        )
+        .join(bounds, bounds.c.contact_id == Event.contact_id)
+        .where(
+            Event.occurred_at <= as_of,
+            Event.occurred_at
+            >= func.coalesce(bounds.c.since, literal(EARLIEST, Event.occurred_at.type)),
+        ),
         select(
             Activity.contact_id,
             literal("activity").label("source"),

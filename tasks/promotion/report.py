@@ -37,12 +37,14 @@ class PromotionOutcome:
     def dispatch_problem(self) -> str | None:
         """Why this run's Slack or internal-email dispatch could not work, or None.
 
-        It could not when Slack is not configured (no token) or SMTP login was refused
-        without TLS, or when messages were due and every attempt failed for a reason that
-        may pass (network, 5xx, revoked token). The messages stay pending either way.
+        It could not when messages wait for Slack and it is not configured (no token; a
+        run with nothing to post needs none), when SMTP login was refused without TLS, or
+        when messages were due and every attempt failed for a reason that may pass
+        (network, 5xx, revoked token). The messages stay pending either way.
         """
         return dispatch_problem(
-            [("Slack", self.dispatch), ("Internal email", self.email_dispatch)]
+            [("Slack", self.dispatch), ("Internal email", self.email_dispatch)],
+            pending_only=True,
         )
 
     def summary(self) -> dict[str, Any]:
