@@ -29,8 +29,9 @@ from models.deal_rules import DEFAULT_DEAL_RULES
 from models.enums import ActivityOutcome, LeadStatus, Stage
 from models.lifecycle import TransitionKind, is_allowed
 from models.rules import Rules
-from tasks.recycling.decisions import RECYCLE_REASON, RecyclingDecisions, RetryReminder
-from tasks.recycling.frames import RecyclingFrames, ts
+from tasks.recycling.decisions import RECYCLE_REASON, RecyclingDecisions
+from tasks.recycling.frames import RecyclingFrames
+from tasks.recycling.retries import retry_reminders
 from tasks.recycling.schemas import checked_frames, source_of
 from tasks.recycling.timeline import (
     contacts_by_id,
@@ -90,7 +91,7 @@ def decide_recycling(
     transitions += _lost_deals(
         contacts, frames.deals, as_of=as_of, taken=taken, lost_stages=rules.deals.lost_names()
     )
-    reminders, unowned = _retry_reminders(
+    reminders, unowned = retry_reminders(
         contacts, history, as_of=as_of, tz=tz, bad_owners=bad_owners
     )
     return RecyclingDecisions(
@@ -278,34 +279,3 @@ def _lost_deals(
     ]
     taken.update(int(c) for c in contact.index)
     return moved
-
-
-def _retry_reminders(
-    contacts: pd.DataFrame,
-    history: pd.DataFrame,
-    *,
-    as_of: datetime,
-    tz: tzinfo,
-    bad_owners: set[int],
-) -> tuple[list[RetryReminder], int]:
-    today = as_of.astimezone(tz).date()
-    waiting = contacts[(contacts["lead_status"] == LeadStatus.RETRY.value).to_numpy(dtype=bool)]
-    set_by = latest_status_rows(history, LeadStatus.RETRY.value).reindex(waiting.index)
-    retry_at = instants(set_by["retry_at"])
-    local_day = retry_at.dt.tz_convert(tz).dt.date
-    due = (retry_at.notna() & (retry_at <= pd.Timestamp(as_of)) & (local_day == today)).to_numpy(
-        dtype=bool
-    )
-    waiting, set_by = waiting[due], set_by[due]
-    owner = pd.to_numeric(waiting["owner_id"]).astype("Int64")
-    unowned_mask = (owner.isna() | owner.isin(list(bad_owners))).to_numpy(dtype=bool)
-    owned, notes = waiting[~unowned_mask], set_by[~unowned_mask]
-    reminders = [
-        RetryReminder(contact_id=int(contact_id), owner_id=int(owner_id),
-                      retry_at=ts(retry) or as_of, note=note)
-        for contact_id, owner_id, retry, note in zip(
-            owned.index, owned["owner_id"], notes["retry_at"], texts(notes["reason"]),
-            strict=True,
-        )
-    ]
-    return reminders, int(unowned_mask.sum())

@@ -30,7 +30,8 @@ FLOW_NAME = "lead-recycling"
 def read_recycling(database_url: str, rules: Rules, as_of: datetime) -> RecyclingFrames:
     """Read the candidates of every recycling rule with their facts at as_of."""
     with ensure_database(database_url).connect() as conn:
-        return read_recycling_frames(conn, as_of=as_of, lost_stages=rules.deals.lost_names())
+        return read_recycling_frames(conn, as_of=as_of, lost_stages=rules.deals.lost_names(),
+                                     recycling=rules.recycling)
 
 
 @plain_beat("decide-recycling")

@@ -1,13 +1,15 @@
 """Read beat of recycling: the candidates of the four rules and their facts at as_of.
 
-Only contacts some rule could act on are read — in mql/sql at new or attempting, a
-recycle / unqualified status whose lifecycle move is missing, a retry status, or the
-contact of a lost deal not yet re-nurtured since — with their activities since the latest
-hand-off, their status history and the owners to remind.
+Only contacts some rule could act on are read — in mql/sql at new or attempting with at
+least `unreachable_after_attempts` unreachable outcomes so far, a recycle / unqualified
+status whose lifecycle move is missing, a retry status whose re-approach date falls in
+the last two days, or the contact of a lost deal not yet re-nurtured since — with their
+activities, their status history and the owners to remind. The leads sales simply has
+not called yet (most of them, at scale) are not read every hour.
 """
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -15,15 +17,16 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Select,
-    Subquery,
     and_,
     func,
     or_,
     select,
+    true,
     type_coerce,
 )
 
 from models.enums import LeadStatus, Stage
+from models.status_rules import RecyclingRules
 from models.tables import (
     Activity,
     Company,
@@ -46,21 +49,23 @@ from tasks.recycling.frames import (
 
 # Keeps IN lists well below every driver's bound-parameter limit.
 KEY_CHUNK = 2_000
+# A re-approach date is due on its local day: a day in any zone is shorter than this.
+RETRY_LOOKBACK = timedelta(days=2)
 
 
 def _frame(rows: Sequence[object], columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame([tuple(row) for row in rows], columns=columns)  # type: ignore[arg-type]
 
 
-def _latest_entry(as_of: datetime, stages: Sequence[str] | None = None) -> Subquery:
-    """contact_id → latest stage-history instant at or before as_of (into `stages`)."""
-    query = select(
-        StageHistory.contact_id,
-        type_coerce(func.max(StageHistory.at), UTCDateTime).label("at"),
-    ).where(StageHistory.at <= as_of)
+def _latest_entry(as_of: datetime, stages: Sequence[str] | None = None) -> Any:
+    """The candidate's latest stage-history instant at or before as_of (into `stages`),
+    looked up per candidate through the contact index."""
+    query = select(type_coerce(func.max(StageHistory.at), UTCDateTime)).where(
+        StageHistory.contact_id == Contact.id, StageHistory.at <= as_of
+    )
     if stages is not None:
         query = query.where(StageHistory.to_stage.in_(list(stages)))
-    return query.group_by(StageHistory.contact_id).subquery()
+    return query.scalar_subquery()
 
 
 def lost_deals_query(
@@ -88,38 +93,81 @@ def lost_deals_query(
     )
 
 
-def _candidates(lost_contacts: Select[Any]) -> ColumnElement[bool]:
+def _unreachable_calls(as_of: datetime, recycling: RecyclingRules) -> ColumnElement[bool]:
+    """Whether the contact has at least as many unreachable outcomes by as_of as recycle
+    a lead (a superset: decide counts only those since the hand-off and the latest
+    connecting call)."""
+    calls = (
+        select(func.count())
+        .where(
+            Activity.contact_id == Contact.id,
+            Activity.outcome.in_([o.value for o in recycling.unreachable_outcomes]),
+            Activity.occurred_at <= as_of,
+        )
+        .scalar_subquery()
+    )
+    return calls >= recycling.unreachable_after_attempts
+
+
+def _retry_due(as_of: datetime) -> ColumnElement[bool]:
+    """Whether a retry row of the contact has a re-approach date in the last two days up
+    to as_of (a superset of "today, in the business time zone, and come")."""
+    return (
+        select(LeadStatusHistory.id)
+        .where(
+            LeadStatusHistory.contact_id == Contact.id,
+            LeadStatusHistory.to_status == LeadStatus.RETRY.value,
+            LeadStatusHistory.retry_at <= as_of,
+            LeadStatusHistory.retry_at > as_of - RETRY_LOOKBACK,
+        )
+        .exists()
+    )
+
+
+def _candidates(
+    lost_contacts: Select[Any], *, as_of: datetime, recycling: RecyclingRules, every: bool
+) -> ColumnElement[bool]:
     stage, status = Contact.lifecycle_stage, Contact.lead_status
+    called = true() if every else _unreachable_calls(as_of, recycling)
+    due = true() if every else _retry_due(as_of)
     return or_(
-        and_(stage.in_(SALES_STAGES), status.in_(UNREACHABLE_STATUSES)),
+        and_(stage.in_(SALES_STAGES), status.in_(UNREACHABLE_STATUSES), called),
         and_(stage.in_(SALES_STAGES), status == LeadStatus.RECYCLE.value),
         and_(stage != Stage.OTHER.value, status == LeadStatus.UNQUALIFIED.value),
-        status == LeadStatus.RETRY.value,
+        and_(status == LeadStatus.RETRY.value, due),
         and_(stage != Stage.LOST_RENURTURE.value, Contact.id.in_(lost_contacts)),
     )
 
 
 def read_recycling_frames(
-    conn: Connection, *, as_of: datetime, lost_stages: Sequence[str] = LOST_DEAL_STAGES
+    conn: Connection,
+    *,
+    as_of: datetime,
+    lost_stages: Sequence[str] = LOST_DEAL_STAGES,
+    recycling: RecyclingRules | None = None,
+    every_candidate: bool = False,
 ) -> RecyclingFrames:
-    """Load the recycling candidates and their facts at `as_of`."""
+    """Load the recycling candidates and their facts at `as_of` (`recycling`: the rules'
+    section, default when None).
+
+    `every_candidate` also reads the leads with too few unreachable calls and every
+    retry whatever its date, as the read did before it narrowed them; it decides the same
+    (tests/integration/test_recycling_narrow_read.py compares the two).
+    """
+    recycling = recycling or RecyclingRules()
     lost = lost_deals_query(as_of, lost_stages)
     deals = _frame(conn.execute(lost).all(), DEAL_COLUMNS)
     lost_contacts = select(lost.subquery().c.contact_id)
-    last_stage = _latest_entry(as_of)
-    handoff = _latest_entry(as_of, SALES_STAGES)
-    renurtured = _latest_entry(as_of, [Stage.LOST_RENURTURE.value])
     contacts_query = (
         select(
             Contact.id, Contact.email, Contact.first_name, Contact.last_name, Company.name,
             Contact.lifecycle_stage, Contact.lead_status, Contact.owner_id,
-            last_stage.c.at, handoff.c.at, renurtured.c.at,
+            _latest_entry(as_of), _latest_entry(as_of, SALES_STAGES),
+            _latest_entry(as_of, [Stage.LOST_RENURTURE.value]),
         )
         .outerjoin(Company, Company.id == Contact.company_id)
-        .outerjoin(last_stage, last_stage.c.contact_id == Contact.id)
-        .outerjoin(handoff, handoff.c.contact_id == Contact.id)
-        .outerjoin(renurtured, renurtured.c.contact_id == Contact.id)
-        .where(_candidates(lost_contacts))
+        .where(_candidates(lost_contacts, as_of=as_of, recycling=recycling,
+                           every=every_candidate))
         .order_by(Contact.id)
     )
     contacts = _frame(conn.execute(contacts_query).all(), CONTACT_COLUMNS)

@@ -82,6 +82,12 @@ class FrameCalendar:
         self._last_day = np.datetime64(f"{last_year}-12-31")
         self._offset = _fixed_offset(self.zone, first_year, last_year)
 
+    @property
+    def fixed_offset(self) -> bool:
+        """Whether the zone keeps one UTC offset over the years covered (no DST): then
+        wall-time arithmetic never steps back."""
+        return self._offset is not None
+
     def add(self, starts: np.ndarray, duration: SlaDuration) -> np.ndarray:
         """`starts` plus an SLA duration in its unit (see BusinessCalendar.add), UTC ns."""
         while True:

@@ -4,7 +4,7 @@ The `sla-escalation` flow, the CLI (through the flow) and the tests all call `sl
 so the tests exercise what production runs.
 """
 
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from leadflow.db import ensure_database
 from leadflow.runs import recorded_run, superseded_by
@@ -21,17 +21,24 @@ from tasks.sla.apply import AppliedSla, apply_sla
 from tasks.sla.decide import decide_sla
 from tasks.sla.decisions import SlaDecisions, SlaInputs
 from tasks.sla.messages import Reassignment, SlaTemplates, compose_sla_messages
-from tasks.sla.read import read_message_context, read_sla_inputs
+from tasks.sla.read import read_sla_inputs
+from tasks.sla.read_context import read_message_context
+from tasks.sla.read_scope import SlaScope, sla_rules_hash, sla_scope
 from tasks.sla.report import SlaOutcome
 
 FLOW_NAME = "sla-escalation"
 
 
 @database_beat("read-sla-inputs")
-def read_sla(database_url: str, rules: Rules, as_of: datetime) -> SlaInputs:
-    """Read the unsettled contacts' hand-offs, touches, statuses, owners and clocks."""
+def read_sla(
+    database_url: str, rules: Rules, as_of: datetime, tz: tzinfo, full: bool = False
+) -> tuple[SlaScope, SlaInputs]:
+    """Read the hand-offs, touches, statuses, owners and clocks of the unsettled contacts
+    whose SLA can have changed since the previous run (every unsettled one when `full`,
+    on the first run or after a rules change)."""
     with ensure_database(database_url).connect() as conn:
-        return read_sla_inputs(conn, rules=rules, as_of=as_of)
+        scope = sla_scope(conn, flow=FLOW_NAME, rules=rules, as_of=as_of, tz=tz, full=full)
+        return scope, read_sla_inputs(conn, rules=rules, as_of=as_of, scope=scope)
 
 
 @plain_beat("decide-sla")
@@ -96,14 +103,15 @@ def apply(
 
 def sla_hour(
     *, settings: Settings, rules: Rules, as_of: datetime, dry_run: bool = False,
-    clock: Clock = Clock.LIVE,
+    clock: Clock = Clock.LIVE, full: bool = False,
 ) -> SlaOutcome:
     """Open, close and escalate SLA clocks for one hour, then drain Slack and email.
 
     An hour at or before the latest applied hour does nothing at all: it was decided
     already. Records the run in the run ledger; `dry_run` stops after composing the
     messages and writes and sends nothing. `clock` dates the
-    sends (`tasks.clock`).
+    sends (`tasks.clock`). `full` reads every unsettled contact instead of only those
+    whose clocks can have changed since the previous run (`tasks.sla.read_scope`).
     """
     url = settings.database_url
     engine = ensure_database(url)
@@ -111,14 +119,15 @@ def sla_hour(
     earlier = superseded_by(engine, flow=FLOW_NAME, as_of=as_of, dry_run=dry_run)
     with recorded_run(
         engine, flow=FLOW_NAME, as_of=as_of, dry_run=dry_run,
-        rules_hash=rules.fingerprint("sla"),
+        rules_hash=sla_rules_hash(rules, settings.tz),
     ) as run:
         decisions = SlaDecisions(as_of=as_of)
         messages: list[OutboxMessage] = []
         reassignments: dict[str, Reassignment] = {}
+        scope = None
         if earlier is None:
             with timer.beat("read"):
-                inputs = read_sla(url, opaque(rules), as_of)
+                scope, inputs = read_sla(url, opaque(rules), as_of, settings.tz, full)
             with timer.beat("decide"):
                 decisions = decide(opaque(inputs), opaque(rules), opaque(settings))
                 messages, reassignments = compose(
@@ -145,6 +154,8 @@ def sla_hour(
             email=email,
             beat_seconds=timer.seconds,
             superseded_by=earlier.as_of.isoformat() if earlier else None,
+            read_scope=scope.reason if scope else None,
+            read_ids=scope.read_ids if scope else {},
         )
         run.summary = outcome.summary()
     return outcome

@@ -3,7 +3,9 @@
 A contact is read while it has a hand-off at or before `as_of` and either an open clock,
 a cycle without clocks yet, or an open latest cycle missing a clock it is owed (an
 `assigned` policy is owed one once an owner was assigned). Everything else is settled
-and not read again, so a run does not re-read two years of history every hour.
+and not read again, so a run does not re-read two years of history every hour. An
+incremental run (`tasks.sla.read_scope`) reads only those of them whose clocks can have
+changed since the previous run, in slices of ids.
 """
 
 from collections.abc import Sequence
@@ -25,16 +27,15 @@ from sqlalchemy import (
     select,
 )
 
+from leadflow.db import in_chunks
 from models.rules import Rules
 from models.tables import (
     Activity,
-    Company,
     Contact,
     FollowUpTask,
     LeadStatusHistory,
     Owner,
     OwnerAssignment,
-    ScoreSnapshot,
     SlaClock,
     SlaEscalation,
     StageHistory,
@@ -48,6 +49,7 @@ from tasks.sla.cycles import (
     NOT_BEFORE_MQL,
 )
 from tasks.sla.decisions import SlaInputs
+from tasks.sla.read_scope import SlaScope
 
 CONTACT_COLUMNS = ["contact_id", "email", "owner_id", "lead_source"]
 STAGE_COLUMNS = ["contact_id", "from_stage", "to_stage", "at", "kind"]
@@ -59,8 +61,13 @@ CLOCK_COLUMNS = ["contact_id", "cycle", "policy", "started_at", "due_at", "satis
                  "breached_at", "level", "owner_id", "closed_at"]
 ESCALATION_COLUMNS = ["contact_id", "cycle", "policy", "level"]
 FOLLOW_UP_COLUMNS = ["contact_id", "cycle", "day", "due_at", "done_at", "owner_id"]
-CONTEXT_COLUMNS = ["contact_id", "email", "first_name", "last_name", "company_name",
-                   "company_domain", "score", "last_type", "last_outcome", "last_at"]
+PART_COLUMNS = {
+    "contacts": CONTACT_COLUMNS, "stages": STAGE_COLUMNS, "activities": ACTIVITY_COLUMNS,
+    "statuses": STATUS_COLUMNS, "assignments": ASSIGNMENT_COLUMNS, "clocks": CLOCK_COLUMNS,
+    "escalations": ESCALATION_COLUMNS, "follow_ups": FOLLOW_UP_COLUMNS,
+}
+# Keeps IN lists well below every driver's bound-parameter limit (each is bound twice).
+KEY_CHUNK = 2_000
 
 
 def handoff_condition() -> ColumnElement[bool]:
@@ -87,21 +94,18 @@ def _frame(rows: Sequence[object], columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame([tuple(row) for row in rows], columns=columns)  # type: ignore[arg-type]
 
 
-def candidates_query(*, rules: Rules, as_of: datetime) -> Select[tuple[int, datetime]]:
-    """Contacts whose SLA state can still change at `as_of`, with their first hand-off."""
-    handoffs = (
-        select(
-            StageHistory.contact_id,
-            func.count().label("cycles"),
-            func.min(StageHistory.at).label("first_at"),
-            func.max(StageHistory.at).label("last_at"),
-        )
-        .where(handoff_condition(), StageHistory.at <= as_of)
-        .group_by(StageHistory.contact_id)
-        .subquery()
-    )
-    clocks = (
-        select(
+def candidates_query(
+    *, rules: Rules, as_of: datetime, among: Sequence[int] | None = None
+) -> Select[tuple[int, datetime]]:
+    """Contacts whose SLA state can still change at `as_of`, with their first hand-off;
+    only those `among` these ids when given."""
+    handoff_rows = select(
+        StageHistory.contact_id,
+        func.count().label("cycles"),
+        func.min(StageHistory.at).label("first_at"),
+        func.max(StageHistory.at).label("last_at"),
+    ).where(handoff_condition(), StageHistory.at <= as_of)
+    clock_rows = select(
             SlaClock.contact_id,
             func.max(SlaClock.cycle).label("max_cycle"),
             func.sum(
@@ -112,9 +116,11 @@ def candidates_query(*, rules: Rules, as_of: datetime) -> Select[tuple[int, date
                 )
             ).label("open"),
         )
-        .group_by(SlaClock.contact_id)
-        .subquery()
-    )
+    if among is not None:
+        handoff_rows = handoff_rows.where(StageHistory.contact_id.in_(among))
+        clock_rows = clock_rows.where(SlaClock.contact_id.in_(among))
+    handoffs = handoff_rows.group_by(StageHistory.contact_id).subquery()
+    clocks = clock_rows.group_by(SlaClock.contact_id).subquery()
     in_latest = (
         select(func.count())
         .where(SlaClock.contact_id == handoffs.c.contact_id,
@@ -151,10 +157,49 @@ def candidates_query(*, rules: Rules, as_of: datetime) -> Select[tuple[int, date
     )
 
 
-def read_sla_inputs(conn: Connection, *, rules: Rules, as_of: datetime) -> SlaInputs:
+def read_sla_inputs(
+    conn: Connection, *, rules: Rules, as_of: datetime, scope: SlaScope | None = None
+) -> SlaInputs:
     """Load the unsettled contacts' stage, activity, status and owner history and their
-    clocks, escalations and follow-up tasks; every owner."""
-    candidates = candidates_query(rules=rules, as_of=as_of).subquery()
+    clocks, escalations and follow-up tasks; every owner.
+
+    Without `scope`, or with a full one, every unsettled contact; else only those among
+    the scope's candidates, read in slices of ids.
+    """
+    if scope is None or scope.full:
+        parts = [_read_part(conn, rules=rules, as_of=as_of, among=None)]
+    else:
+        parts = [
+            _read_part(conn, rules=rules, as_of=as_of, among=chunk)
+            for chunk in in_chunks(scope.candidates or [], KEY_CHUNK)
+        ]
+    frames = {
+        name: _joined([part[name] for part in parts], columns)
+        for name, columns in PART_COLUMNS.items()
+    }
+    owners = _frame(
+        conn.execute(
+            select(Owner.id, Owner.name, Owner.email, Owner.team, Owner.manager_email,
+                   Owner.slack_user_id, Owner.active).order_by(Owner.id)
+        ).all(),
+        OWNER_COLUMNS,
+    )
+    return SlaInputs(as_of=as_of, owners=owners, **frames)
+
+
+def _joined(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    if len(frames) == 1:
+        return frames[0]
+    return pd.concat(frames, ignore_index=True)
+
+
+def _read_part(
+    conn: Connection, *, rules: Rules, as_of: datetime, among: Sequence[int] | None
+) -> dict[str, pd.DataFrame]:
+    """The frames of the unsettled contacts (`among` these ids when given), by name."""
+    candidates = candidates_query(rules=rules, as_of=as_of, among=among).subquery()
     ids = select(candidates.c.contact_id)
 
     def rows(query: Select[Any], columns: list[str]) -> pd.DataFrame:
@@ -193,11 +238,6 @@ def read_sla_inputs(conn: Connection, *, rules: Rules, as_of: datetime) -> SlaIn
         .order_by(OwnerAssignment.contact_id, OwnerAssignment.at, OwnerAssignment.id),
         ASSIGNMENT_COLUMNS,
     )
-    owners = rows(
-        select(Owner.id, Owner.name, Owner.email, Owner.team, Owner.manager_email,
-               Owner.slack_user_id, Owner.active).order_by(Owner.id),
-        OWNER_COLUMNS,
-    )
     clocks = rows(
         select(SlaClock.contact_id, SlaClock.cycle, SlaClock.policy, SlaClock.started_at,
                SlaClock.due_at, SlaClock.satisfied_at, SlaClock.breached_at, SlaClock.level,
@@ -215,53 +255,8 @@ def read_sla_inputs(conn: Connection, *, rules: Rules, as_of: datetime) -> SlaIn
         .where(FollowUpTask.contact_id.in_(ids)),
         FOLLOW_UP_COLUMNS,
     )
-    return SlaInputs(
-        as_of=as_of, contacts=contacts, stages=stages, activities=activities,
-        statuses=statuses, assignments=assignments, owners=owners, clocks=clocks,
-        escalations=escalations, follow_ups=follow_ups,
-    )
-
-
-def read_message_context(
-    conn: Connection, *, contact_ids: Sequence[int], as_of: datetime
-) -> pd.DataFrame:
-    """Name, company, score as of the hour and latest sales touch of these contacts."""
-    ids = sorted(set(contact_ids))
-    if not ids:
-        return pd.DataFrame(columns=CONTEXT_COLUMNS)
-    snapshot_at = (
-        select(ScoreSnapshot.contact_id, func.max(ScoreSnapshot.as_of).label("snap_at"))
-        .where(ScoreSnapshot.as_of <= as_of, ScoreSnapshot.contact_id.in_(ids))
-        .group_by(ScoreSnapshot.contact_id)
-        .subquery()
-    )
-    snapshot = ScoreSnapshot.__table__.alias("snapshot")
-    ranked = (
-        select(
-            Activity.contact_id, Activity.type, Activity.outcome, Activity.occurred_at,
-            func.row_number().over(
-                partition_by=Activity.contact_id,
-                order_by=(Activity.occurred_at.desc(), Activity.id.desc()),
-            ).label("rank"),
-        )
-        .where(Activity.contact_id.in_(ids), Activity.occurred_at <= as_of)
-        .subquery()
-    )
-    latest = select(ranked).where(ranked.c.rank == 1).subquery()
-    # A score computed after the hour does not belong to it (a rerun of a past hour).
-    live_score = case((Contact.scored_at <= as_of, Contact.score), else_=None)
-    query = (
-        select(
-            Contact.id, Contact.email, Contact.first_name, Contact.last_name, Company.name,
-            Company.domain, func.coalesce(snapshot.c.score, live_score),
-            latest.c.type, latest.c.outcome, latest.c.occurred_at,
-        )
-        .outerjoin(Company, Company.id == Contact.company_id)
-        .outerjoin(snapshot_at, snapshot_at.c.contact_id == Contact.id)
-        .outerjoin(snapshot, and_(snapshot.c.contact_id == snapshot_at.c.contact_id,
-                                  snapshot.c.as_of == snapshot_at.c.snap_at))
-        .outerjoin(latest, latest.c.contact_id == Contact.id)
-        .where(Contact.id.in_(ids))
-        .order_by(Contact.id)
-    )
-    return _frame(conn.execute(query).all(), CONTEXT_COLUMNS)
+    return {
+        "contacts": contacts, "stages": stages, "activities": activities,
+        "statuses": statuses, "assignments": assignments, "clocks": clocks,
+        "escalations": escalations, "follow_ups": follow_ups,
+    }

@@ -16,6 +16,7 @@ from tasks.promotion.handoff import SLACK_CHANNEL
 from tasks.sla.apply import AppliedSla
 from tasks.sla.decisions import SlaDecisions
 from tasks.sla.messages import Reassignment
+from tasks.sla.read_scope import SUMMARY_KEY as READ_IDS_KEY
 
 MAX_LISTED = 50
 
@@ -35,6 +36,10 @@ class SlaOutcome:
     email: DispatchSummary | None
     beat_seconds: dict[str, float] = field(default_factory=dict)
     superseded_by: str | None = None
+    # Which contacts the read covered, and the highest fact ids it saw (the next run's
+    # starting point: tasks.sla.read_scope).
+    read_scope: str | None = None
+    read_ids: dict[str, int] = field(default_factory=dict)
 
     def messages_on(self, channel: str) -> int:
         """Messages decided this hour for an outbox channel."""
@@ -72,6 +77,8 @@ class SlaOutcome:
             "quarantined": decisions.bad_rows,
             "beat_seconds": self.beat_seconds,
             "superseded_by": self.superseded_by,
+            "read_scope": self.read_scope,
+            READ_IDS_KEY: self.read_ids,
         }
         for name, dispatch in (("slack", self.slack), ("email", self.email)):
             if dispatch is not None:
@@ -149,7 +156,8 @@ def sla_markdown(outcome: SlaOutcome) -> str:
         " (dry run: nothing written)" if outcome.dry_run else "")
     decisions = outcome.decisions
     lines = [title, "", *superseded_note(outcome.superseded_by),
-             f"Run `{outcome.run_id}` read {decisions.contacts} contacts with open SLA work; "
+             f"Run `{outcome.run_id}` read {decisions.contacts} contacts with open SLA work"
+             f"{f' ({outcome.read_scope})' if outcome.read_scope else ''}; "
              f"{decisions.bad_rows} input rows quarantined.", ""]
     problem = outcome.dispatch_problem()
     if problem:

@@ -10,7 +10,8 @@ import pandas as pd
 from models.rules import Rules, load_rules
 from tasks.sla.decisions import NO_OWNER, Escalation
 from tasks.sla.messages import Reassignment, SlaTemplates, compose_sla_messages, lateness
-from tasks.sla.read import CONTEXT_COLUMNS, OWNER_COLUMNS
+from tasks.sla.read import OWNER_COLUMNS
+from tasks.sla.read_context import CONTEXT_COLUMNS
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = load_rules(ROOT / "rules" / "default.yaml")
