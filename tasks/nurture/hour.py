@@ -22,6 +22,7 @@ from tasks.nurture.decide import (
     validate_planned_emails,
 )
 from tasks.nurture.read import read_nurture_frames
+from tasks.nurture.read_scope import nurture_rules_hash, nurture_scope
 from tasks.nurture.report import NurtureOutcome, frame_sizes
 from tasks.nurture.send import dispatch_emails
 from tasks.outbox import DispatchReport
@@ -31,9 +32,12 @@ FLOW_NAME = "nurture-scheduler"
 
 @database_beat("read-nurture-frames")
 def read_nurture(database_url: str, rules: Rules, as_of: datetime) -> NurtureFrames:
-    """Read contacts, enrollments, sends, events, activities and suppressions at as_of."""
+    """Read contacts, enrollments, sends, events, activities and suppressions at as_of:
+    of every contact on a first run (or after a rules change), else only of those whose
+    decisions can have changed since the previous applied run (`read_scope`)."""
     with ensure_database(database_url).connect() as conn:
-        return read_nurture_frames(conn, rules=rules, as_of=as_of)
+        scope = nurture_scope(conn, flow=FLOW_NAME, rules=rules, as_of=as_of)
+        return read_nurture_frames(conn, rules=rules, as_of=as_of, scope=scope)
 
 
 @plain_beat("decide-nurture")
@@ -108,8 +112,11 @@ def nurture_hour(
     timer = BeatTimer()
     earlier = superseded_by(engine, flow=FLOW_NAME, as_of=as_of, dry_run=dry_run)
     with recorded_run(
-        engine, flow=FLOW_NAME, as_of=as_of, dry_run=dry_run,
-        rules_hash=rules.fingerprint("nurture"),
+        engine,
+        flow=FLOW_NAME,
+        as_of=as_of,
+        dry_run=dry_run,
+        rules_hash=nurture_rules_hash(rules),
     ) as run:
         outcome = NurtureOutcome(
             as_of=as_of,

@@ -5,6 +5,9 @@ sends inside the frequency-cap window or of active enrollments, the events that 
 programs or answer branch conditions, and (for low-score re-nurture) two score
 aggregates per contact pushed down into SQL instead of every snapshot.
 
+An incremental run (`tasks.nurture.read_scope`) reads the same frames for the contacts
+whose decisions can have changed only: every statement then also lists the contacts.
+
 The statements depend on the rules only; instants are bound parameters, so one process
 running many hours (a backfill, a simulation) builds them once per rules object.
 """
@@ -25,6 +28,7 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    true,
 )
 
 from models.enums import EventType
@@ -55,6 +59,8 @@ from tasks.nurture.decide import (
     SUPPRESSION_COLUMNS,
     NurtureFrames,
 )
+from tasks.nurture.read_scope import NurtureScope
+from tasks.scoring.read import MAX_LISTED_CANDIDATES
 
 BRANCH_EVENT_TYPES = (EventType.EMAIL_OPEN, EventType.EMAIL_CLICK, EventType.FORM_SUBMIT)
 
@@ -67,6 +73,7 @@ AS_OF = _instant("as_of")
 CAP_START = _instant("cap_start")
 EVENTS_SINCE = _instant("events_since")
 LOW_SCORE_CUTOFF = _instant("low_score_cutoff")
+SCOPE: BindParameter[int] = bindparam("scope", expanding=True)
 
 
 def _since(program: str) -> BindParameter[datetime]:
@@ -88,7 +95,7 @@ class _Statements:
     low_since: Executable | None
 
 
-_BUILT: dict[int, tuple[Rules, _Statements]] = {}
+_BUILT: dict[tuple[int, bool], tuple[Rules, _Statements]] = {}
 
 
 def _frame(
@@ -112,20 +119,35 @@ def _parameters(rules: Rules, as_of: datetime) -> dict[str, Any]:
     return params
 
 
-def read_nurture_frames(conn: Connection, *, rules: Rules, as_of: datetime) -> NurtureFrames:
-    """Load every frame the nurture decision needs at `as_of`."""
-    built = _BUILT.get(id(rules))
+def read_nurture_frames(
+    conn: Connection, *, rules: Rules, as_of: datetime, scope: NurtureScope | None = None
+) -> NurtureFrames:
+    """Load every frame the nurture decision needs at `as_of`, for every contact or only
+    for the contacts `scope` lists (their rows are the same as in a full read)."""
+    ids = scope.contacts if scope is not None and not scope.full else None
+    listed = ids is not None and len(ids) <= MAX_LISTED_CANDIDATES
+    key = (id(rules), listed)
+    built = _BUILT.get(key)
     if built is None or built[0] is not rules:
         if len(_BUILT) >= 8:
             # A long-lived worker loads the rules afresh for every run: keep a few only.
             _BUILT.clear()
-        built = (rules, _build(rules))
-        _BUILT[id(rules)] = built
+        built = (rules, _build(rules, listed=listed))
+        _BUILT[key] = built
     statements = built[1]
     params = _parameters(rules, as_of)
+    if listed:
+        params["scope"] = ids
+    wanted = None if ids is None or listed else set(ids)
 
     def frame(query: Executable, columns: list[str]) -> pd.DataFrame:
-        return _frame(conn, query, columns, params)
+        if ids is not None and not ids:
+            return pd.DataFrame(columns=columns)
+        read = _frame(conn, query, columns, params)
+        if wanted is None or read.empty:
+            return read
+        # Too many contacts to list in SQL: read as a full run does, keep theirs.
+        return read[read["contact_id"].isin(wanted)].reset_index(drop=True)
 
     low = [
         f
@@ -153,14 +175,18 @@ def read_nurture_frames(conn: Connection, *, rules: Rules, as_of: datetime) -> N
     )
 
 
-def _build(rules: Rules) -> _Statements:
+def _build(rules: Rules, *, listed: bool) -> _Statements:
+    def only(column: Any) -> ColumnElement[bool]:
+        # The listed contacts of an incremental run, or every row.
+        return column.in_(SCOPE) if listed else true()
+
     programs = rules.nurture.programs
     active_keys = select(NurtureEnrollment.enrollment_key).where(NurtureEnrollment.status == ACTIVE)
     active_contacts = select(NurtureEnrollment.contact_id).where(NurtureEnrollment.status == ACTIVE)
     candidates = _entry_candidates(rules)
     outcomes = sorted({str(o) for p in programs for o in p.exit.activity_outcomes})
     entered = [_stage_entered(p.entry) for p in programs if p.entry.trigger == "stage_entered"]
-    low_before, low_since = _low_score_statements(rules)
+    low_before, low_since = _low_score_statements(rules, only(Contact.id))
     return _Statements(
         contacts=select(
             Contact.id.label("contact_id"),
@@ -176,8 +202,9 @@ def _build(rules: Rules) -> _Statements:
             Contact.updated_at,
         )
         .outerjoin(Company, Company.id == Contact.company_id)
-        .where(or_(candidates, Contact.id.in_(active_contacts))),
+        .where(or_(candidates, Contact.id.in_(active_contacts)), only(Contact.id)),
         enrollments=select(*(getattr(NurtureEnrollment, c) for c in ENROLLMENT_COLUMNS)).where(
+            only(NurtureEnrollment.contact_id),
             NurtureEnrollment.entered_at <= AS_OF,
             or_(
                 NurtureEnrollment.status == ACTIVE,
@@ -196,11 +223,13 @@ def _build(rules: Rules) -> _Statements:
         )
         .outerjoin(Outbox, Outbox.idempotency_key == EmailSend.email_id)
         .where(
+            only(EmailSend.contact_id),
             EmailSend.queued_at <= AS_OF,
             or_(EmailSend.queued_at > CAP_START, EmailSend.enrollment_key.in_(active_keys)),
         ),
-        events=_events_statement(rules, active_contacts),
+        events=_events_statement(rules, active_contacts, only(Event.contact_id)),
         activities=select(Activity.contact_id, Activity.outcome, Activity.occurred_at).where(
+            only(Activity.contact_id),
             Activity.contact_id.in_(active_contacts),
             Activity.outcome.in_(outcomes),
             Activity.occurred_at <= AS_OF,
@@ -208,11 +237,13 @@ def _build(rules: Rules) -> _Statements:
         stage_entries=select(
             StageHistory.contact_id, StageHistory.to_stage, StageHistory.at, StageHistory.kind
         ).where(
-            or_(*entered) if entered else false(), StageHistory.at <= AS_OF
+            or_(*entered) if entered else false(),
+            StageHistory.at <= AS_OF,
+            only(StageHistory.contact_id),
         ),
         suppressions=select(
             EmailSuppression.contact_id, EmailSuppression.reason, EmailSuppression.created_at
-        ),
+        ).where(only(EmailSuppression.contact_id)),
         low_before=low_before,
         low_since=low_since,
     )
@@ -265,7 +296,9 @@ def _stage_entered(entry: Entry) -> ColumnElement[bool]:
     return condition
 
 
-def _events_statement(rules: Rules, active_contacts: Any) -> Executable:
+def _events_statement(
+    rules: Rules, active_contacts: Any, listed: ColumnElement[bool]
+) -> Executable:
     event_entries = [p.entry for p in rules.nurture.programs if p.entry.trigger == "event"]
     conditions = [
         and_(
@@ -277,11 +310,13 @@ def _events_statement(rules: Rules, active_contacts: Any) -> Executable:
         types = sorted({str(t) for e in event_entries for t in e.events or []})
         conditions.append(and_(Event.type.in_(types), Event.occurred_at >= EVENTS_SINCE))
     return select(Event.contact_id, Event.type, Event.detail, Event.occurred_at).where(
-        Event.occurred_at <= AS_OF, or_(*conditions)
+        Event.occurred_at <= AS_OF, or_(*conditions), listed
     )
 
 
-def _low_score_statements(rules: Rules) -> tuple[Executable | None, Executable | None]:
+def _low_score_statements(
+    rules: Rules, listed: ColumnElement[bool]
+) -> tuple[Executable | None, Executable | None]:
     # Two rows per candidate are enough for the rule: the last snapshot at or before the
     # cutoff (the score back then) and the highest score since.
     low_programs = [p for p in rules.nurture.programs if p.entry.trigger == "low_score"]
@@ -293,6 +328,7 @@ def _low_score_statements(rules: Rules) -> tuple[Executable | None, Executable |
         Contact.consent.is_(True),
         Contact.lifecycle_stage.in_(stages),
         Contact.score <= low_score,
+        listed,
     )
     last_before = (
         select(ScoreSnapshot.contact_id, func.max(ScoreSnapshot.as_of).label("taken"))

@@ -8,16 +8,27 @@ out hours later and an unsubscribe that arrived in between must win.
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import Engine, Integer, bindparam, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Integer,
+    and_,
+    bindparam,
+    exists,
+    or_,
+    select,
+    update,
+)
 
 from leadflow.adapters.email import EmailTransport
 from leadflow.email_message import build_message
 from leadflow.email_render import EmailRenderer, TrackingLinks
 from leadflow.settings import Settings
-from models.messages import OutboxRow, PermanentSendError, SendLater
-from models.nurture_rules import NurtureRules
+from models.messages import PENDING, OutboxRow, PermanentSendError, SendLater
+from models.nurture_rules import NurtureRules, SendWindow
 from models.rules import Rules
-from models.tables import Contact, EmailSuppression
+from models.tables import Contact, EmailSuppression, Outbox
 from tasks.nurture.apply import EMAIL_CHANNEL, NURTURE_KIND
 from tasks.nurture.timing import contact_zone, next_send_slot
 from tasks.outbox import DispatchReport, dispatch
@@ -32,6 +43,54 @@ _CONSENT_AND_SUPPRESSION = select(
     .limit(1)
     .scalar_subquery(),
 )
+
+
+def outside_window(opens: datetime) -> str:
+    """Why an email waits: the window of its contact's zone opens only at `opens`."""
+    return f"outside the send window; goes out from {opens.isoformat()}"
+
+
+def _waiting_rows(now: datetime) -> ColumnElement[bool]:
+    # Due pending nurture emails of contacts who consent and are not suppressed: the rows
+    # the sender would only put back for the window. The others go through the sender,
+    # which fails them at once.
+    return and_(
+        Outbox.channel == EMAIL_CHANNEL,
+        Outbox.kind == NURTURE_KIND,
+        Outbox.status == PENDING,
+        or_(Outbox.not_before.is_(None), Outbox.not_before <= now),
+        exists().where(Contact.id == Outbox.contact_id, Contact.consent.is_(True)),
+        ~exists().where(EmailSuppression.contact_id == Outbox.contact_id),
+    )
+
+
+def park_outside_window(
+    conn: Connection, *, window: SendWindow, business_timezone: str, now: datetime
+) -> int:
+    """Put back, in one UPDATE per time zone, every due email whose window is shut at `now`.
+
+    What the sender would do row by row (claim, begin an attempt, raise `SendLater`, put
+    back uncounted), without a transaction per email: a backfill or a night-time drain
+    of a big enrollment wave would otherwise spend seconds per thousand emails sending
+    nothing. Returns how many rows wait; each is due again when its window opens.
+    """
+    zone_of = Outbox.payload["timezone"].as_string()
+    zones = conn.execute(select(zone_of).where(_waiting_rows(now)).distinct()).scalars().all()
+    parked = 0
+    for name in zones:
+        opens = next_send_slot(now, zone=contact_zone(name, business_timezone), window=window)
+        if opens <= now:
+            continue
+        same_zone = zone_of.is_(None) if name is None else zone_of == name
+        parked += (
+            conn.execute(
+                update(Outbox)
+                .where(_waiting_rows(now), same_zone)
+                .values(not_before=opens, last_error=outside_window(opens), claimed_by=None)
+            ).rowcount
+            or 0
+        )
+    return parked
 
 
 def make_nurture_sender(
@@ -65,8 +124,7 @@ def make_nurture_sender(
         opens = next_send_slot(now, zone=zone, window=rules.send_window)
         if opens > now:
             # Waiting for the window is not a failed send: due again when it opens.
-            raise SendLater(f"outside the send window; goes out from {opens.isoformat()}",
-                            resume_at=opens)
+            raise SendLater(outside_window(opens), resume_at=opens)
         rendered = renderer.render(row.payload, contact_id=row.contact_id)
         unsubscribe_url = renderer.tracking.unsubscribe(
             email_id=str(row.payload["email_id"]),
@@ -120,14 +178,28 @@ def dispatch_emails(
         delivered=sink.__setitem__,
     )
     total = DispatchReport(channel=EMAIL_CHANNEL)
+    with engine.begin() as conn:
+        total.postponed = park_outside_window(
+            conn,
+            window=rules.nurture.send_window,
+            business_timezone=settings.business_timezone,
+            now=now,
+        )
     # Drain in batches until nothing due is left: a big enrollment wave must not trickle
     # out 200 emails per hour. Failed and retried rows are not due again at `now`.
     with transport:
         while True:
-            report = dispatch(engine, channel=EMAIL_CHANNEL, sender=sender, now=now,
-                              limit=batch)
-            for name in ("claimed", "sent", "retried", "failed", "deferred", "postponed",
-                         "in_doubt", "lost"):
+            report = dispatch(engine, channel=EMAIL_CHANNEL, sender=sender, now=now, limit=batch)
+            for name in (
+                "claimed",
+                "sent",
+                "retried",
+                "failed",
+                "deferred",
+                "postponed",
+                "in_doubt",
+                "lost",
+            ):
                 setattr(total, name, getattr(total, name) + getattr(report, name))
             total.errors.extend(report.errors)
             total.failures.extend(report.failures)
