@@ -87,10 +87,15 @@ def run_demo(
     end = floor_to_hour(options.end or utc_now())
     url = _fresh_database(options)
     engine = ensure_database(url)
-    say(f"{elapsed()} 1/3 generating {options.contacts} contacts and {options.events} events over "
-        f"{options.days} days up to {end.isoformat()} …")
+    say(
+        f"{elapsed()} 1/3 generating {options.contacts} contacts and {options.events} events over "
+        f"{options.days} days up to {end.isoformat()} …"
+    )
     dataset = generate_dataset(
-        contacts=options.contacts, events=options.events, days=options.days, end=end,
+        contacts=options.contacts,
+        events=options.events,
+        days=options.days,
+        end=end,
         seed=options.seed,
     )
     files = write_csv(options.folder / "csv", dataset)
@@ -98,7 +103,11 @@ def run_demo(
     settings = get_settings()
     for kind in ("owners", "companies", "contacts", "events"):
         summary = import_csv(
-            engine, kind=kind, path=files[kind], naive_tz=settings.tz, now=utc_now(),
+            engine,
+            kind=kind,
+            path=files[kind],
+            naive_tz=settings.tz,
+            now=utc_now(),
             max_bad_row_share=settings.max_bad_row_share,
         )
         say(f"    {kind}: {summary.inserted} inserted, {summary.quarantined_rows} quarantined")
@@ -117,8 +126,10 @@ def run_demo(
     ]
     phases = [backfill_hours(first, last, every) for first, last, every in replays]
     hours = sum(len(phase) for phase in phases)
-    say(f"{elapsed()} 3/3 simulating the lead cycle for {hours} hours (as `leadflow simulate` "
-        f"does): daily from {start:%Y-%m-%d}, hourly for the last {options.hourly_days} days …")
+    say(
+        f"{elapsed()} 3/3 simulating the lead cycle for {hours} hours (as `leadflow simulate` "
+        f"does): daily from {start:%Y-%m-%d}, hourly for the last {options.hourly_days} days …"
+    )
     rules = resolve_rules(None)
 
     worked_until: list[datetime] = []
@@ -127,8 +138,14 @@ def run_demo(
         # Reps log the calls and decisions of the time since the last replayed hour — also
         # across the daily and the hourly phase, which are separate replays.
         start = worked_until[-1] if worked_until else hour - timedelta(hours=1)
-        work_leads(engine, rules=rules, start=start, end=hour, seed=options.seed,
-                   tz=settings.business_timezone)
+        work_leads(
+            engine,
+            rules=rules,
+            start=start,
+            end=hour,
+            seed=options.seed,
+            tz=settings.business_timezone,
+        )
         worked_until.append(hour)
 
     with replay_progress(hours, enabled=show_progress), before_each_hour(sales_team):
@@ -144,7 +161,7 @@ def run_demo(
     headline["sales"] = sales_summary(engine)
     headline["hours_replayed"] = hours
     headline["seconds"] = round(time.perf_counter() - started, 1)
-    headline["database"] = str(options.database_path)
+    headline["database"] = str(options.database_path.absolute())
     return headline
 
 

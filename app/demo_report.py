@@ -1,6 +1,7 @@
 """What the demo prints at the end: the headline numbers and where to look next."""
 
 import re
+import shlex
 import shutil
 import sys
 from datetime import UTC, datetime, timedelta
@@ -20,6 +21,7 @@ from models.tables import (
     Quarantine,
     ScoreSnapshot,
 )
+from tasks.scoring.explain import display_name
 from tasks.scoring.report import score_distribution
 
 
@@ -43,13 +45,12 @@ def summarise(engine: Engine, *, end: datetime) -> dict[str, object]:
         messages: dict[str, int] = {
             str(key): int(count)
             for key, count in conn.execute(
-                select(Outbox.channel + ":" + Outbox.status, func.count())
-                .group_by(Outbox.channel, Outbox.status)
+                select(Outbox.channel + ":" + Outbox.status, func.count()).group_by(
+                    Outbox.channel, Outbox.status
+                )
             ).all()
         }
-        enrollments = conn.execute(
-            select(func.count()).select_from(NurtureEnrollment)
-        ).scalar_one()
+        enrollments = conn.execute(select(func.count()).select_from(NurtureEnrollment)).scalar_one()
         slack_kinds: dict[str, int] = {
             str(kind): int(count)
             for kind, count in conn.execute(
@@ -66,8 +67,15 @@ def summarise(engine: Engine, *, end: datetime) -> dict[str, object]:
         ).scalar_one_or_none()
         first_contact = conn.execute(select(func.min(Contact.created_at))).scalar_one()
         top = conn.execute(
-            select(Contact.email, Contact.last_name, Contact.first_name, Contact.job_title,
-                   Contact.score, Contact.engagement_score, Contact.fit_score)
+            select(
+                Contact.email,
+                Contact.last_name,
+                Contact.first_name,
+                Contact.job_title,
+                Contact.score,
+                Contact.engagement_score,
+                Contact.fit_score,
+            )
             .where(Contact.score.is_not(None))
             .order_by(Contact.score.desc(), Contact.email)
             .limit(5)
@@ -130,11 +138,14 @@ def distribution_lines(distribution: dict[str, int], *, width: int = 30) -> list
 
 
 def _command_prefix() -> str:
-    # scripts/demo.sh runs .venv/bin/leadflow without activating the venv: say so in hints.
+    # scripts/demo.sh runs .venv/bin/leadflow without activating the venv: hints then name
+    # the absolute path, so they run from any directory.
     if shutil.which("leadflow"):
         return ""
-    folder = Path(sys.argv[0]).parent
-    return f"{folder}/" if str(folder) not in ("", ".") else ""
+    beside = Path(sys.executable).absolute().parent
+    if (beside / "leadflow").exists():
+        return f"{beside}/"
+    return f"{Path(sys.argv[0]).absolute().parent}/"
 
 
 def format_summary(headline: dict[str, object]) -> str:
@@ -175,42 +186,100 @@ def format_summary(headline: dict[str, object]) -> str:
         lines += [f"      {line}" for line in preview[1:]]
     lines += ["", "  top leads:"]
     for email, last, first, title, score, engagement, fit in top:
-        parts = (first, last) if (last or "").isascii() else (last, first)
-        name = " ".join(p for p in parts if p)
+        name = display_name(first=first, last=last)
         lines.append(f"    {score:>3} = {engagement:>2} + {fit:>2}  {email}  {name}, {title}")
-    first_email = top[0][0] if top else "someone@example.com"
-    database = headline["database"]
-    emails = Path(str(database)).parent / "emails"
-    deal_files = Path(str(database)).parent / "csv" / "deals"
-    next_hour = (datetime.fromisoformat(str(headline["as_of"])) + timedelta(hours=1)).isoformat()
-    bin_dir = _command_prefix()
-    period: dict[str, str] = headline.get("period") or {}  # type: ignore[assignment]
-    lines += ["", "where to look next:"]
-    if headline.get("kpi_report"):
-        lines.append(f"  open {headline['kpi_report']}"
-                     "   # the KPI report: funnel, MQLs per month, scores, SLA, deals (charts)")
-    lines += [
-        f"  export LEADFLOW_DATABASE_URL=sqlite:///{database}",
-        "  export LEADFLOW_DEVELOPMENT=true   # the demo's signing secret, for serve / run nurture",
-        f"  export LEADFLOW_OUTBOX_DIR={emails}   # emails of later runs go there too",
-        "  export LEADFLOW_SLACK_CONSOLE=true   # Slack messages printed, not posted",
-        f"  {bin_dir}leadflow explain {first_email}   # why this lead has its score",
-        f"  ls {emails}   # nurture emails, and internal ones to sales (hand-off, SLA)",
-        f"  {bin_dir}leadflow export contacts -o contacts.csv   # stages, scores, owners, dates",
-        f"  {bin_dir}leadflow export sla -o sla.csv   # every SLA clock: due, met, breached, level",
-        f"  ls {deal_files}   # the sales team's daily deal files (`leadflow import deals`)",
-        f"  {bin_dir}leadflow export deals -o deals.csv   # stages, amounts, dates, lost reasons",
-        f"  {bin_dir}leadflow explain {sales.get('escalated_contact') or first_email}"
-        "   # a lead sales was late on: status history, SLA clocks, follow-ups",
-        f"  {bin_dir}leadflow log-activity {first_email} --type call --outcome connected"
-        "   # sales logs a touch",
-        f"  {bin_dir}leadflow run scoring --as-of {next_hour} --dry-run"
-        "   # what the next hour would change",
-    ]
-    if period:
-        lines.append(
-            f"  {bin_dir}leadflow report kpi --from {period['from']} --to {period['to']} "
-            "--format html -o kpi.html   # the KPI report of the demo's days, again"
-        )
-    lines.append(f"  {bin_dir}prefect server start   # then open the UI to see the runs")
+    lines += ["", "where to look next (each indented command runs from any directory):"]
+    lines += next_steps(headline, sales=sales, bin_dir=_command_prefix(), python=sys.executable)
     return "\n".join(lines)
+
+
+def next_steps(
+    headline: dict[str, object], *, sales: dict[str, object], bin_dir: str, python: str
+) -> list[str]:
+    """What to try after the demo: a line saying what, then the command, indented.
+
+    Paths are absolute and comments are on their own lines, so each command can be pasted
+    into bash or zsh (macOS) from any directory.
+    """
+    top: list[tuple[object, ...]] = headline["top"]  # type: ignore[assignment]
+    first_email = str(top[0][0]) if top else "someone@example.com"
+    database = Path(str(headline["database"])).absolute()
+    emails = database.parent / "emails"
+    deal_files = database.parent / "csv" / "deals"
+    next_hour = (datetime.fromisoformat(str(headline["as_of"])) + timedelta(hours=1)).isoformat()
+    late = str(sales.get("escalated_contact") or first_email)
+    leadflow = shlex.quote(f"{bin_dir}leadflow")
+    steps: list[tuple[str, list[str]]] = []
+    if headline.get("kpi_report"):
+        page = Path(str(headline["kpi_report"])).absolute()
+        steps.append(
+            (
+                f"the KPI report (funnel, MQLs per month, scores, SLA, deals; charts): open "
+                f"{page.as_uri()} in a browser, or",
+                [f"{shlex.quote(python)} -m webbrowser {shlex.quote(page.as_uri())}"],
+            )
+        )
+    steps += [
+        (
+            "point the commands below at the demo's database, signing secret, emails and Slack:",
+            [
+                f"export LEADFLOW_DATABASE_URL={shlex.quote(f'sqlite:///{database}')}",
+                "export LEADFLOW_DEVELOPMENT=true",
+                f"export LEADFLOW_OUTBOX_DIR={shlex.quote(str(emails))}",
+                "export LEADFLOW_SLACK_CONSOLE=true",
+            ],
+        ),
+        ("why this lead has its score:", [f"{leadflow} explain {shlex.quote(first_email)}"]),
+        (
+            "nurture emails, and internal ones to sales (hand-off, SLA):",
+            [f"ls {shlex.quote(str(emails))}"],
+        ),
+        (
+            "stages, scores, owners and dates of every contact, to contacts.csv here:",
+            [f"{leadflow} export contacts -o contacts.csv"],
+        ),
+        (
+            "every SLA clock (due, met, breached, level), to sla.csv here:",
+            [f"{leadflow} export sla -o sla.csv"],
+        ),
+        (
+            "the sales team's daily deal files (read by `leadflow import deals`):",
+            [f"ls {shlex.quote(str(deal_files))}"],
+        ),
+        (
+            "deals with stages, amounts, dates and lost reasons, to deals.csv here:",
+            [f"{leadflow} export deals -o deals.csv"],
+        ),
+        (
+            "a lead sales was late on: status history, SLA clocks, follow-ups:",
+            [f"{leadflow} explain {shlex.quote(late)}"],
+        ),
+        (
+            "sales logs a touch:",
+            [f"{leadflow} log-activity {shlex.quote(first_email)} --type call --outcome connected"],
+        ),
+        (
+            "what the next hour would change (a dry run writes nothing):",
+            [f"{leadflow} run scoring --as-of {next_hour} --dry-run"],
+        ),
+    ]
+    period: dict[str, str] = headline.get("period") or {}  # type: ignore[assignment]
+    if period:
+        steps.append(
+            (
+                "the KPI report of the demo's days again, to kpi.html here:",
+                [
+                    f"{leadflow} report kpi --from {period['from']} --to {period['to']} "
+                    "--format html -o kpi.html"
+                ],
+            )
+        )
+    steps.append(
+        (
+            "the Prefect UI with the runs (it prints the address to open):",
+            [f"{shlex.quote(f'{bin_dir}prefect')} server start"],
+        )
+    )
+    return [
+        line for what, commands in steps for line in (f"  {what}", *(f"    {c}" for c in commands))
+    ]

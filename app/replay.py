@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 
 from leadflow.runs import latest_applied_run
 from leadflow.settings import Settings, get_settings
-from tasks.cycle import STEP_FLOWS
+from tasks.cycle_outcome import STEP_FLOWS
 
 # What a simulation enforces for its duration, as the environment `get_settings()` reads:
 # no SMTP host (so `.eml` files in LEADFLOW_OUTBOX_DIR) and the console Slack sender.
@@ -44,7 +44,7 @@ class ReplayPlan:
     @property
     def left(self) -> list[datetime]:
         """The hours still to replay, oldest first."""
-        return self.hours[len(self.done):]
+        return self.hours[len(self.done) :]
 
 
 def last_completed_hour(engine: Engine) -> datetime | None:
@@ -187,8 +187,12 @@ def run_replay(
                 return ReplayResult(plan=plan)
             with progress(total=len(plan.hours), done=len(plan.done)):
                 state = backfill(
-                    start=plan.left[0], end=hours[-1], every_hours=every_hours,
-                    dry_run=dry_run, rules_path=rules_path, simulate_clock=simulate,
+                    start=plan.left[0],
+                    end=hours[-1],
+                    every_hours=every_hours,
+                    dry_run=dry_run,
+                    rules_path=rules_path,
+                    simulate_clock=simulate,
                     return_state=True,
                 )
     except SimulationUnsafe as error:

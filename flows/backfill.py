@@ -31,7 +31,9 @@ from flows.common import (
 from flows.notify import notify_failure
 from leadflow.settings import get_settings
 from tasks.clock import Clock
-from tasks.cycle import CycleStep, cycle_decision_rows, run_cycle_hour
+from tasks.cycle import run_cycle_hour
+from tasks.cycle_outcome import CycleStep
+from tasks.cycle_report import cycle_decision_rows
 
 
 def backfill_hours(start: datetime, end: datetime, every_hours: int) -> list[datetime]:
@@ -181,8 +183,10 @@ def backfill(
         row = outcome.row()
         if dry_run:
             table = decision_table(
-                partial(cycle_decision_rows, outcome), as_of=hour,
-                scored=scored_contacts(outcome.scoring), stamp_as_of=True,
+                partial(cycle_decision_rows, outcome),
+                as_of=hour,
+                scored=scored_contacts(outcome.scoring),
+                stamp_as_of=True,
             )
             row["decisions"] = table.rows
             decided += table.artifact
@@ -205,7 +209,8 @@ def backfill(
     )
     if dry_run:
         publish_decisions(
-            key=decisions_artifact_key("backfill"), records=decided,
+            key=decisions_artifact_key("backfill"),
+            records=decided,
             description=f"{span}: decisions of a dry run, not applied",
         )
     return dispatch_stopped(problem, {"hours": rows}) if problem else rows

@@ -15,7 +15,7 @@ from flows.common import (
 )
 from flows.notify import notify_failure
 from leadflow.settings import get_settings
-from tasks.cycle import step_decision_rows
+from tasks.cycle_report import step_decision_rows
 from tasks.narration import scoring_sentence
 from tasks.scoring.hour import FLOW_NAME, score_hour
 from tasks.scoring.report import scoring_markdown
@@ -55,8 +55,12 @@ def hourly_scoring(
     """
     hour = resolve_as_of(as_of)
     outcome = score_hour(
-        settings=get_settings(), rules=resolve_rules(rules_path), as_of=hour, dry_run=dry_run,
-        full=full, shards=shards,
+        settings=get_settings(),
+        rules=resolve_rules(rules_path),
+        as_of=hour,
+        dry_run=dry_run,
+        full=full,
+        shards=shards,
     )
     create_markdown_artifact(
         key="hourly-scoring-summary",
@@ -67,7 +71,8 @@ def hourly_scoring(
     if not dry_run:
         return outcome.summary()
     table = decision_table(
-        lambda names: step_decision_rows(outcome, names), as_of=hour,
+        lambda names: step_decision_rows(outcome, names),
+        as_of=hour,
         scored=scored_contacts(outcome),
     )
     return with_decisions(outcome.summary(), table, flow_name=FLOW_NAME, as_of=hour)

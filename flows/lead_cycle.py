@@ -19,7 +19,8 @@ from flows.common import (
 from flows.notify import notify_failure
 from leadflow.settings import get_settings
 from tasks.clock import Clock
-from tasks.cycle import cycle_decision_rows, cycle_markdown, run_cycle_hour, step_artifacts
+from tasks.cycle import run_cycle_hour
+from tasks.cycle_report import cycle_decision_rows, cycle_markdown, step_artifacts
 from tasks.narration import SENTENCES, when
 
 FLOW_NAME = "lead-cycle"
@@ -75,6 +76,9 @@ def lead_cycle(
         dry_run=dry_run,
         clock=Clock.LIVE,
         after_step=lambda step, done: print(SENTENCES[step.value](done.summary(), settings.tz)),
+        on_decided=lambda step, latest: print(
+            SENTENCES[step.value]({"as_of": hour, "superseded_by": latest}, settings.tz)
+        ),
     )
     for artifact in step_artifacts(outcome):
         create_markdown_artifact(
@@ -91,7 +95,8 @@ def lead_cycle(
     summary = outcome.summary()
     if dry_run:
         table = decision_table(
-            lambda names: cycle_decision_rows(outcome, names), as_of=hour,
+            lambda names: cycle_decision_rows(outcome, names),
+            as_of=hour,
             scored=scored_contacts(outcome.scoring),
         )
         summary = with_decisions(summary, table, flow_name=FLOW_NAME, as_of=hour)

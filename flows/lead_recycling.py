@@ -17,7 +17,7 @@ from flows.common import (
 )
 from flows.notify import notify_failure
 from leadflow.settings import get_settings
-from tasks.cycle import step_decision_rows
+from tasks.cycle_report import step_decision_rows
 from tasks.narration import recycling_sentence
 from tasks.recycling.hour import FLOW_NAME, recycle_hour
 from tasks.recycling.report import recycling_markdown

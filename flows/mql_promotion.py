@@ -18,7 +18,7 @@ from flows.common import (
 )
 from flows.notify import notify_failure
 from leadflow.settings import get_settings
-from tasks.cycle import step_decision_rows
+from tasks.cycle_report import step_decision_rows
 from tasks.narration import promotion_sentence
 from tasks.promotion.hour import FLOW_NAME, promote_hour
 from tasks.promotion.report import promotion_markdown

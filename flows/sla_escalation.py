@@ -17,7 +17,7 @@ from flows.common import (
 )
 from flows.notify import notify_failure
 from leadflow.settings import get_settings
-from tasks.cycle import step_decision_rows
+from tasks.cycle_report import step_decision_rows
 from tasks.narration import sla_sentence
 from tasks.sla.hour import FLOW_NAME, sla_hour
 from tasks.sla.report import sla_markdown

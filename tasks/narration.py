@@ -42,13 +42,39 @@ def when(as_of: str | datetime, tz: tzinfo) -> str:
 def _frame(title: str, summary: Summary, tz: tzinfo, body: str) -> str:
     head = f"{title} at {when(summary['as_of'], tz)}"
     if summary.get("superseded_by"):
-        return (f"{head}: already decided (the latest applied hour is "
-                f"{when(summary['superseded_by'], tz)}), so nothing was written or sent")
+        return (
+            f"{head}: already decided (the latest applied hour is "
+            f"{when(summary['superseded_by'], tz)}), so nothing was written or sent"
+        )
     tail = " (dry run: nothing written or sent)" if summary.get("dry_run") else ""
     quarantined = _n(summary.get("quarantined"))
     if quarantined:
         tail += f"; {_plural(quarantined, 'row')} set aside as invalid (see the run artifact)"
     return f"{head}: {body}{tail}"
+
+
+def already_decided_words(summary: Summary) -> str:
+    """What a run of an hour decided already did, as a clause: a rerun decided, wrote and
+    sent nothing — unless scoring (which writes a past hour's late events once) saved
+    score changes in it; a dry run shows no decisions for it, as a real run would take none.
+    """
+    head = f"the latest applied hour is {summary.get('superseded_by')}"
+    scoring = summary.get("scoring")
+    snapshots = _n(scoring.get("snapshots")) if isinstance(scoring, Mapping) else 0
+    if summary.get("dry_run"):
+        return (
+            f"{head}, so a real run of this hour would decide, write and send nothing "
+            "(scoring aside) and this dry run lists no decisions for it"
+        )
+    if snapshots:
+        return (
+            f"{head}: promotion, recycling, nurture and SLA decided, wrote and sent "
+            f"nothing; scoring saved {_plural(snapshots, 'score change')} from late events"
+        )
+    return (
+        f"{head}; this rerun decided, wrote and sent nothing; what is due goes out "
+        "with the next new hour"
+    )
 
 
 def _sent(summary: Summary, name: str, what: str) -> str:
@@ -60,19 +86,24 @@ def _sent(summary: Summary, name: str, what: str) -> str:
 
 def scoring_sentence(summary: Summary, tz: tzinfo) -> str:
     """Scoring: how many leads were re-scored and why, and how many scores changed."""
-    body = (f"{_plural(_n(summary.get('scored')), 'lead')} re-scored of "
-            f"{_n(summary.get('candidates')):,} with new activity"
-            f" ({summary.get('reason') or 'incremental'}); "
-            f"{_plural(_n(summary.get('snapshots_written')), 'score change')} saved")
+    body = (
+        f"{_plural(_n(summary.get('scored')), 'lead')} re-scored of "
+        f"{_n(summary.get('candidates')):,} with new activity"
+        f" ({summary.get('reason') or 'incremental'}); "
+        f"{_plural(_n(summary.get('snapshots_written')), 'score change')} saved"
+    )
     return _frame("Scoring", summary, tz, body)
 
 
 def promotion_sentence(summary: Summary, tz: tzinfo) -> str:
     """Promotion: stage moves, owners, and the hand-offs sent to sales."""
     decided = summary.get("decided") or {}
-    stages = {k: v for k, v in decided.items()
-              if k not in {"hot", "assigned", "unassigned", "late_assigned", "handed_over",
-                           "awaiting_owner"}}
+    stages = {
+        k: v
+        for k, v in decided.items()
+        if k
+        not in {"hot", "assigned", "unassigned", "late_assigned", "handed_over", "awaiting_owner"}
+    }
     moved = summary.get("promoted") if not summary.get("dry_run") else stages
     parts = [f"{_plural(_n(moved), 'lead')} promoted{_breakdown(moved)}"]
     if _n(decided.get("hot")):
@@ -93,8 +124,10 @@ def recycling_sentence(summary: Summary, tz: tzinfo) -> str:
     """Recycling: leads sent back to marketing, disqualified or re-nurtured."""
     recycled = summary.get("recycled") if not summary.get("dry_run") else summary.get("decided")
     parts = [f"{_plural(_n(recycled), 'lead')} recycled to marketing{_breakdown(recycled)}"]
-    for key, words in (("disqualified", "disqualified"),
-                       ("renurtured", "back to nurture after a lost deal")):
+    for key, words in (
+        ("disqualified", "disqualified"),
+        ("renurtured", "back to nurture after a lost deal"),
+    ):
         if _n(summary.get(key)):
             parts.append(f"{_n(summary.get(key)):,} {words}")
     if _n(summary.get("reminders_decided")):
@@ -105,16 +138,21 @@ def recycling_sentence(summary: Summary, tz: tzinfo) -> str:
 def nurture_sentence(summary: Summary, tz: tzinfo) -> str:
     """Nurture: enrolments, emails scheduled and sent, and leads held back or leaving."""
     decided = summary.get("decided") or {}
-    parts = [f"{_plural(_n(decided.get('enrolled')), 'lead')} enrolled",
-             f"{_plural(_n(decided.get('emails')), 'email')} due"]
+    parts = [
+        f"{_plural(_n(decided.get('enrolled')), 'lead')} enrolled",
+        f"{_plural(_n(decided.get('emails')), 'email')} due",
+    ]
     dispatch = summary.get("dispatch")
     if isinstance(dispatch, Mapping):
         transport = f" via {summary['transport']}" if summary.get("transport") else ""
         parts.append(f"{_n(dispatch.get('sent')):,} sent{transport}")
         if _n(dispatch.get("retried")):
             parts.append(f"{_n(dispatch.get('retried')):,} to retry")
-    for key, words in (("held", "held back (send window, frequency cap or consent)"),
-                       ("exited", "left their program"), ("completed", "finished a program")):
+    for key, words in (
+        ("held", "held back (send window, frequency cap or consent)"),
+        ("exited", "left their program"),
+        ("completed", "finished a program"),
+    ):
         if _n(decided.get(key)):
             parts.append(f"{_n(decided.get(key)):,} {words}")
     return _frame("Nurture", summary, tz, "; ".join(parts))
@@ -128,12 +166,15 @@ def sla_sentence(summary: Summary, tz: tzinfo) -> str:
         f"{_n(summary.get('clocks_breached')):,} breached",
     ]
     escalations = summary.get("escalations")
-    parts.append(f"{_plural(_n(escalations), 'escalation')}"
-                 + (f" by level{_breakdown(escalations)}" if _n(escalations) else ""))
+    parts.append(
+        f"{_plural(_n(escalations), 'escalation')}"
+        + (f" by level{_breakdown(escalations)}" if _n(escalations) else "")
+    )
     if _n(summary.get("reassigned")):
         parts.append(f"{_plural(_n(summary.get('reassigned')), 'lead')} reassigned")
-    if not summary.get("dry_run") and (_n(summary.get("slack_decided"))
-                                       or _n(summary.get("emails_decided"))):
+    if not summary.get("dry_run") and (
+        _n(summary.get("slack_decided")) or _n(summary.get("emails_decided"))
+    ):
         parts.append(_sent(summary, "slack", "Slack message"))
         parts.append(_sent(summary, "email", "email") + " to sales")
     return _frame("SLA", summary, tz, "; ".join(parts))

@@ -23,31 +23,55 @@ without a limit, so an outage loses no hand-off. `PermanentSendError` fails at o
 
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import Connection, DateTime, Engine, and_, bindparam, func, or_, select, update
+from sqlalchemy import Connection, Engine
 
-from leadflow.db import insert_ignoring_conflicts
 from leadflow.timeutil import utc_now
 from models.messages import (
-    FAILED,
-    PENDING,
     SENDING,
-    SENT,
-    OutboxMessage,
     OutboxRow,
     PermanentSendError,
     SendLater,
     TransientSendError,
 )
-from models.tables import Outbox
+from tasks.outbox_store import (
+    DEFAULT_LEASE,
+    begin_attempt,
+    claim_due,
+    count_by_status,
+    enqueue,
+    mark_failed,
+    mark_postponed,
+    mark_retry,
+    mark_sent,
+    release,
+)
 
-# A claimed row is invisible to other dispatchers for this long; if the process dies
-# mid-send the row becomes due again afterwards instead of being lost.
-DEFAULT_LEASE = timedelta(minutes=5)
+# Re-exported: flows' apply beats, the senders and tests import the row operations here.
+__all__ = [
+    "BACKOFF_BASE_SECONDS",
+    "BACKOFF_MAX_SECONDS",
+    "DEFAULT_LEASE",
+    "DEFAULT_MAX_ATTEMPTS",
+    "DispatchReport",
+    "FailedMessage",
+    "Sender",
+    "backoff_seconds",
+    "begin_attempt",
+    "claim_due",
+    "count_by_status",
+    "dispatch",
+    "enqueue",
+    "mark_failed",
+    "mark_postponed",
+    "mark_retry",
+    "mark_sent",
+    "release",
+]
+
 # Tries before a message that keeps failing for no known reason (or keeps killing its
 # dispatcher) is given up as failed.
 DEFAULT_MAX_ATTEMPTS = 8
@@ -90,158 +114,6 @@ class DispatchReport:
     lost: int = 0
     errors: list[str] = field(default_factory=list)
     failures: list[FailedMessage] = field(default_factory=list)
-
-
-def enqueue(
-    conn: Connection,
-    messages: Iterable[OutboxMessage],
-    *,
-    run_id: str | None,
-    now: datetime,
-) -> int:
-    """Insert messages whose idempotency key is new; return how many were new."""
-    rows = [
-        {
-            "idempotency_key": m.idempotency_key,
-            "channel": m.channel,
-            "kind": m.kind,
-            "contact_id": m.contact_id,
-            "payload": m.payload,
-            "status": PENDING,
-            "attempts": 0,
-            "not_before": m.not_before,
-            "created_at": now,
-            "run_id": run_id,
-        }
-        for m in messages
-    ]
-    return insert_ignoring_conflicts(
-        conn, Outbox.__table__, rows, keys=["idempotency_key"]  # type: ignore[arg-type]
-    )
-
-
-def _due(channel: str, now: datetime) -> Any:
-    # A `sending` row is due once its lease has ended: its dispatcher died mid-send.
-    return and_(
-        Outbox.status.in_([PENDING, SENDING]),
-        Outbox.channel == channel,
-        or_(Outbox.not_before.is_(None), Outbox.not_before <= now),
-    )
-
-
-def claim_due(
-    conn: Connection,
-    *,
-    channel: str,
-    now: datetime,
-    limit: int,
-    lease: timedelta = DEFAULT_LEASE,
-    token: str | None = None,
-) -> list[OutboxRow]:
-    """Claim up to `limit` due rows of a channel for `lease`; return them oldest first.
-
-    One UPDATE … RETURNING sets `claimed_by` and pushes `not_before` to the end of the
-    lease, so only rows this call really claimed come back, even when two dispatchers
-    race (SQLite serialises the writes; PostgreSQL skips rows locked by the other).
-    """
-    ids = select(Outbox.id).where(_due(channel, now)).order_by(Outbox.id).limit(limit)
-    if conn.dialect.name == "postgresql":
-        ids = ids.with_for_update(skip_locked=True)
-    claimed = conn.execute(
-        update(Outbox)
-        .where(Outbox.id.in_(ids.scalar_subquery()), _due(channel, now))
-        .values(not_before=now + lease, claimed_by=token or uuid.uuid4().hex)
-        .returning(*Outbox.__table__.c)
-    ).mappings()
-    return sorted((OutboxRow(**mapping) for mapping in claimed), key=lambda r: r.id)
-
-
-# The dispatcher runs these two for every message: built (and cache-keyed) once, because
-# building a statement costs more than running it.
-_BEGIN_ATTEMPT = (
-    update(Outbox)
-    .where(
-        Outbox.id == bindparam("row_id"),
-        Outbox.claimed_by == bindparam("token"),
-        Outbox.status.in_([PENDING, SENDING]),
-    )
-    .values(
-        status=SENDING,
-        attempts=Outbox.attempts + 1,
-        attempt_started_at=bindparam("at"),
-        # Typed as SQLAlchemy types an aware datetime given to coalesce() directly.
-        first_attempt_at=func.coalesce(
-            Outbox.first_attempt_at, bindparam("first_at", type_=DateTime(timezone=True))
-        ),
-        not_before=bindparam("lease_until"),
-    )
-)
-_MARK_SENT = (
-    update(Outbox)
-    .where(Outbox.id == bindparam("row_id"))
-    .values(status=SENT, sent_at=bindparam("sent"), last_error=None, claimed_by=None)
-)
-
-
-def begin_attempt(
-    conn: Connection, row: OutboxRow, *, token: str, at: datetime, lease_until: datetime
-) -> bool:
-    """Mark a claimed row `sending` and count the attempt; False if the claim was lost."""
-    result = conn.execute(
-        _BEGIN_ATTEMPT,
-        {"row_id": row.id, "token": token, "at": at, "first_at": at, "lease_until": lease_until},
-    )
-    return result.rowcount == 1
-
-
-def mark_sent(conn: Connection, id: int, *, now: datetime) -> None:
-    """Record a successful send (whoever holds the claim: the message is out)."""
-    conn.execute(_MARK_SENT, {"row_id": id, "sent": now})
-
-
-def mark_retry(
-    conn: Connection, id: int, *, error: str, not_before: datetime, token: str | None = None
-) -> None:
-    """Record a failed attempt: the row is pending again from `not_before`."""
-    conn.execute(
-        update(Outbox)
-        .where(*_held(id, token))
-        .values(status=PENDING, last_error=error, not_before=not_before, claimed_by=None)
-    )
-
-
-def mark_postponed(
-    conn: Connection, id: int, *, reason: str, not_before: datetime, token: str | None = None
-) -> None:
-    """Put a row back, due at `not_before`; the attempt just begun does not count."""
-    conn.execute(
-        update(Outbox)
-        .where(*_held(id, token))
-        .values(status=PENDING, last_error=reason, not_before=not_before, claimed_by=None,
-                attempts=Outbox.attempts - 1)
-    )
-
-
-def mark_failed(conn: Connection, id: int, *, error: str, token: str | None = None) -> None:
-    """Record a permanent failure: the row is never sent again (unless `retry_failed`)."""
-    conn.execute(
-        update(Outbox).where(*_held(id, token)).values(
-            status=FAILED, last_error=error, claimed_by=None
-        )
-    )
-
-
-def release(
-    conn: Connection, id: int, *, not_before: datetime | None, token: str | None = None
-) -> None:
-    """Give a claimed, unattempted row back (status kept), due again at `not_before`."""
-    conn.execute(
-        update(Outbox).where(*_held(id, token)).values(not_before=not_before, claimed_by=None)
-    )
-
-
-def _held(id: int, token: str | None) -> list[Any]:
-    return [Outbox.id == id] if token is None else [Outbox.id == id, Outbox.claimed_by == token]
 
 
 def backoff_seconds(attempts: int) -> float:
@@ -305,16 +177,16 @@ def dispatch(
                 sender(row)
             except SendLater as later:
                 with engine.begin() as conn:
-                    mark_postponed(conn, row.id, reason=str(later),
-                                   not_before=later.resume_at, token=token)
+                    mark_postponed(
+                        conn, row.id, reason=str(later), not_before=later.resume_at, token=token
+                    )
                 report.postponed += 1
             except TransientSendError as error:
                 delay = error.retry_after
                 wait = delay if delay is not None else backoff_seconds(row.attempts + 1)
                 resume_at = now + timedelta(seconds=wait)
                 with engine.begin() as conn:
-                    mark_retry(conn, row.id, error=str(error), not_before=resume_at,
-                               token=token)
+                    mark_retry(conn, row.id, error=str(error), not_before=resume_at, token=token)
                 report.retried += 1
                 report.errors.append(f"{row.idempotency_key}: {error} (retry after {wait:.0f}s)")
                 if delay is not None or error.halt:
@@ -329,8 +201,9 @@ def dispatch(
                 reason = f"{type(error).__name__}: {error}"
                 attempts = row.attempts + 1
                 if attempts >= max_attempts:
-                    _fail(engine, row, f"{reason} (gave up after {attempts} attempts)", token,
-                          report)
+                    _fail(
+                        engine, row, f"{reason} (gave up after {attempts} attempts)", token, report
+                    )
                     continue
                 wait = backoff_seconds(attempts)
                 with engine.begin() as conn:
@@ -376,9 +249,7 @@ def _fail(
         mark_failed(conn, row.id, error=reason, token=token)
     report.failed += 1
     report.errors.append(f"{row.idempotency_key}: {reason} (failed)")
-    report.failures.append(
-        FailedMessage(row.idempotency_key, row.channel, row.contact_id, reason)
-    )
+    report.failures.append(FailedMessage(row.idempotency_key, row.channel, row.contact_id, reason))
 
 
 def _release_rest(
@@ -389,12 +260,3 @@ def _release_rest(
     with engine.begin() as conn:
         for row in rows:
             release(conn, row.id, not_before=not_before, token=token)
-
-
-def count_by_status(conn: Connection, *, channel: str | None = None) -> dict[str, int]:
-    """How many outbox rows are in each status (optionally for one channel)."""
-    query = select(Outbox.status, func.count()).group_by(Outbox.status)
-    if channel is not None:
-        query = query.where(Outbox.channel == channel)
-    return {status: int(n) for status, n in conn.execute(query).all()}
-

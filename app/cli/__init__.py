@@ -10,6 +10,8 @@ import typer
 from leadflow.settings import get_settings
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from prefect.client.schemas.objects import State
 
 app = typer.Typer(help="leadflow: lead-lifecycle automation as code.", no_args_is_help=True)
@@ -23,9 +25,7 @@ app.add_typer(run_app, name="run")
 RulesOption = Annotated[
     Path | None, typer.Option("--rules", help="Rules YAML (default: LEADFLOW_RULES_PATH).")
 ]
-DryRunFlag = Annotated[
-    bool, typer.Option("--dry-run", help="Decide only; write and send nothing.")
-]
+DryRunFlag = Annotated[bool, typer.Option("--dry-run", help="Decide only; write and send nothing.")]
 
 
 def fail(message: str) -> NoReturn:
@@ -69,15 +69,35 @@ def run_hour_flow(
     if not dry_run:
         refuse_future(hour)
         warn_about_transport(get_settings())
+    elif dry_run_already_decided(str(getattr(flow, "name", "")), hour):
+        return {}
     summary = finish_flow_run(
         flow(as_of=hour, dry_run=dry_run, rules_path=rules_path, return_state=True)
     )
     if summary.get("superseded_by"):
-        typer.echo(
-            f"already decided: the latest applied hour is {summary['superseded_by']}; "
-            "this rerun decided, wrote and sent nothing"
-        )
+        from tasks.narration import already_decided_words
+
+        typer.echo(f"already decided: {already_decided_words(summary)}")
     return summary
+
+
+def dry_run_already_decided(flow_name: str, hour: "datetime") -> bool:
+    """Say so and return True when `flow_name` applied `hour` or a later one already.
+
+    A real run of such an hour decides, writes and sends nothing, so the decisions a dry
+    run would list are actions no run would take. (The lead cycle checks step by step.)
+    """
+    from leadflow.db import ensure_database
+    from leadflow.runs import latest_applied_run
+    from tasks.narration import already_decided_words
+
+    with ensure_database(get_settings().database_url).connect() as conn:
+        latest = latest_applied_run(conn, flow=flow_name)
+    if latest is None or hour > latest.as_of:
+        return False
+    summary = {"superseded_by": latest.as_of.isoformat(), "dry_run": True}
+    typer.echo(f"already decided: {already_decided_words(summary)}")
+    return True
 
 
 def finish_flow_run(state: "State[Any]") -> dict[str, Any]:

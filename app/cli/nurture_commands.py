@@ -4,8 +4,16 @@ from typing import Annotated
 
 import typer
 
-from app.cli import RulesOption, app, check_rules, fail, finish_flow_run, run_app
-from app.cli.scoring_commands import AsOfOption, parse_as_of
+from app.cli import (
+    RulesOption,
+    app,
+    check_rules,
+    dry_run_already_decided,
+    fail,
+    finish_flow_run,
+    run_app,
+)
+from app.cli.scoring_commands import AsOfOption, parse_as_of, refuse_future
 from leadflow.settings import Settings, SigningSecretError, get_settings
 
 
@@ -41,10 +49,14 @@ def run_nurture_command(
     hour = parse_as_of(as_of)
     rules_path = check_rules(rules)
     from flows.nurture_scheduler import nurture_scheduler
+    from tasks.nurture.hour import FLOW_NAME as NURTURE_FLOW
 
     settings = get_settings()
     if not dry_run:
+        refuse_future(hour)
         check_sending(settings)
+    elif dry_run_already_decided(NURTURE_FLOW, hour):
+        return
     summary = finish_flow_run(
         nurture_scheduler(as_of=hour, dry_run=dry_run, rules_path=rules_path, return_state=True)
     )

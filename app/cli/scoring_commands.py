@@ -48,11 +48,11 @@ def refuse_future(hour: datetime, *, option: str = "--as-of") -> None:
     would mark every real hour before it as already decided."""
     now = floor_to_hour(utc_now())
     if hour > now:
+        tz = get_settings().tz
         fail(
-            f"{option} {hour.astimezone(get_settings().tz).isoformat()} is in the future "
-            f"(the current hour is {now.astimezone(get_settings().tz).isoformat()}): running "
-            "it would mark every hour before it as already decided. Use --dry-run to see "
-            "what it would do, or `leadflow simulate` on a copy of the database."
+            f"{option} {hour.astimezone(tz).isoformat()} is in the future: an hour after now "
+            f"cannot be run; the latest hour that can is {now.astimezone(tz).isoformat()} "
+            "(--dry-run only looks ahead)"
         )
 
 
@@ -128,10 +128,17 @@ def demo(
     events: Annotated[int, typer.Option(help="How many events over the period.")] = 60000,
     days: Annotated[int, typer.Option(help="Length of the simulated period.")] = 30,
     hourly_days: Annotated[int, typer.Option(help="Last days replayed hour by hour.")] = 2,
-    folder: Annotated[Path, typer.Option(help="Where the demo writes CSVs and its database.")]
-    = Path(".leadflow/demo"),
+    folder: Annotated[
+        Path, typer.Option(help="Where the demo writes CSVs and its database.")
+    ] = Path(".leadflow/demo"),
 ) -> None:
-    """Generate a realistic month of leads into a fresh SQLite file and score it hour by hour."""
+    """Replay a month of generated leads through the whole lead cycle, with a sales team.
+
+    Generates leads as CSV files and imports them into a fresh SQLite file.
+    Simulates scoring, MQL hand-offs, nurture email, SLA escalation and recycling,
+    daily at 10:00, then hour by hour for the last days, while sales teams work the leads.
+    Emails go to .eml files, Slack to the console; ends with a KPI report page.
+    """
     # Hundreds of task runs: show the demo's own progress, not every task's INFO line.
     # Set before Prefect is imported, which configures its logging once.
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")

@@ -1,6 +1,7 @@
 """`leadflow explain`: why a contact has the score it has, signal by signal, and where
 its marketing consent came from."""
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
@@ -13,6 +14,23 @@ from models.tables import ConsentHistory, Contact, Event, Owner, ScoreSnapshot
 from tasks.scoring.decide import classify_job_levels, score_contacts
 from tasks.scoring.explain_sales import SalesWork, format_sales_work, read_sales_work
 from tasks.scoring.read import read_contacts, read_facts
+
+# Han, kana (full and half width) and Hangul: names in these scripts are written family
+# name first (高橋 花子); Latin-script names given name first (John Smith, Jürgen Müller).
+_FAMILY_FIRST_SCRIPT = re.compile(
+    r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f\uac00-\ud7af]"
+)
+
+
+def display_name(*, first: str | None, last: str | None) -> str:
+    """A person's name in the order their script writes it: "高橋 花子", "John Smith".
+
+    Contacts store first_name (given) and last_name (family); a name with Japanese,
+    Chinese or Korean characters in either part is written family name first.
+    """
+    family_first = any(_FAMILY_FIRST_SCRIPT.search(part or "") for part in (first, last))
+    parts = (last, first) if family_first else (first, last)
+    return " ".join(part for part in parts if part)
 
 
 class UnknownContact(LookupError):
@@ -38,18 +56,27 @@ class Explanation:
 def read_consent_history(conn: Connection, *, contact_id: int) -> list[Any]:
     """The contact's consent changes as stored, oldest first."""
     h = ConsentHistory
-    return list(conn.execute(
-        select(h.consent_from, h.consent_to, h.changed_at, h.source, h.evidence, h.run_id)
-        .where(h.contact_id == contact_id).order_by(h.changed_at, h.id)
-    ))
+    return list(
+        conn.execute(
+            select(h.consent_from, h.consent_to, h.changed_at, h.source, h.evidence, h.run_id)
+            .where(h.contact_id == contact_id)
+            .order_by(h.changed_at, h.id)
+        )
+    )
 
 
 def read_explanation(conn: Connection, *, email: str, rules: Rules, as_of: datetime) -> Explanation:
     """Recompute one contact's score at `as_of` with the same code as the flow."""
     row = conn.execute(
         select(
-            Contact.id, Contact.email, Contact.first_name, Contact.last_name, Contact.job_title,
-            Contact.lifecycle_stage, Contact.lead_status, Contact.consent,
+            Contact.id,
+            Contact.email,
+            Contact.first_name,
+            Contact.last_name,
+            Contact.job_title,
+            Contact.lifecycle_stage,
+            Contact.lead_status,
+            Contact.consent,
             Owner.email.label("owner_email"),
         )
         .outerjoin(Owner, Owner.id == Contact.owner_id)
@@ -81,7 +108,7 @@ def read_explanation(conn: Connection, *, email: str, rules: Rules, as_of: datet
         email=contact.email,
         as_of=as_of,
         contact={
-            "name": " ".join(p for p in (contact.last_name, contact.first_name) if p),
+            "name": display_name(first=contact.first_name, last=contact.last_name),
             "job_title": contact.job_title,
             "job_level": level,
             "industry": attributes["industry"].iat[0],
@@ -162,8 +189,9 @@ def format_explanation(explanation: Explanation, rules: Rules, *, tz: tzinfo = U
                 f"start {_at(since, tz)} ({rule})"
             )
         elif not matching.empty:
-            lines.append(f"  +   0  {signal.name}: {len(matching)} event(s), below the minimum "
-                         f"({rule})")
+            lines.append(
+                f"  +   0  {signal.name}: {len(matching)} event(s), below the minimum ({rule})"
+            )
         else:
             lines.append(f"  +   0  {signal.name}: no events ({rule})")
     lines += [
@@ -182,8 +210,11 @@ def format_explanation(explanation: Explanation, rules: Rules, *, tz: tzinfo = U
             f"(rule: {_fit_condition(fit_signal, fit)}, {fit_signal.points} pts)"
         )
     if e.stored:
-        lines += ["", f"stored snapshot: {e.stored['score']} at {_at(e.stored['as_of'], tz)} "
-                      f"(run {e.stored['run_id']})"]
+        lines += [
+            "",
+            f"stored snapshot: {e.stored['score']} at {_at(e.stored['as_of'], tz)} "
+            f"(run {e.stored['run_id']})",
+        ]
     else:
         lines += ["", "no stored snapshot yet (run `leadflow run scoring`)"]
     lines += format_sales_work(e.sales, tz=tz, sla=rules.sla)

@@ -1,5 +1,7 @@
 """The demo end to end at a small size: generate, import, replay, summarise."""
 
+import os
+import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,13 +17,19 @@ def test_the_demo_imports_replays_and_points_at_what_to_try_next(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for name in (
-        "LEADFLOW_DATABASE_URL", "LEADFLOW_OUTBOX_DIR", "LEADFLOW_SLACK_CONSOLE",
+        "LEADFLOW_DATABASE_URL",
+        "LEADFLOW_OUTBOX_DIR",
+        "LEADFLOW_SLACK_CONSOLE",
         "LEADFLOW_DEVELOPMENT",
     ):
         monkeypatch.setenv(name, "placeholder")  # restored after the test
     monkeypatch.delenv("LEADFLOW_SLACK_TOKEN", raising=False)
     options = DemoOptions(
-        folder=tmp_path / "demo", contacts=80, events=2500, days=5, hourly_days=1,
+        folder=tmp_path / "demo",
+        contacts=80,
+        events=2500,
+        days=5,
+        hourly_days=1,
         end=datetime(2026, 11, 20, 3, tzinfo=UTC),
     )
     lines: list[str] = []
@@ -50,3 +58,29 @@ def test_the_demo_imports_replays_and_points_at_what_to_try_next(
     clocks: dict[str, tuple[int, int]] = sales["clocks"]
     if clocks:  # handed-off leads got their clocks, each policy one per hand-off
         assert len({total for total, _ in clocks.values()}) == 1
+    run_every_printed_command(summary, elsewhere=tmp_path / "elsewhere")
+
+
+def run_every_printed_command(summary: str, *, elsewhere: Path) -> None:
+    """Paste every command of "where to look next" into bash in another directory, as a
+    user would (only the long-running Prefect server is asked for its help instead)."""
+    hints = summary.split("where to look next (each indented command runs from any directory):")
+    commands = [line.strip() for line in hints[1].splitlines() if line.startswith("    ")]
+    assert any(c.startswith("export LEADFLOW_DATABASE_URL=sqlite:////") for c in commands)
+    script = [c + " --help" if c.endswith("prefect server start") else c for c in commands]
+    elsewhere.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEADFLOW_")}
+    env["BROWSER"] = "true"  # `python -m webbrowser` hands the page to `true`, not a window
+    result = subprocess.run(
+        ["bash", "-c", "\n".join(["set -eu", *script])],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "first touch" in result.stdout or "score" in result.stdout
+    for written in ("contacts.csv", "sla.csv", "deals.csv", "kpi.html"):
+        assert (elsewhere / written).stat().st_size > 0, written

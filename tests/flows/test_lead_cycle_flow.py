@@ -25,8 +25,11 @@ pytestmark = pytest.mark.usefixtures("prefect_harness")
 # Friday 12:00 in Tokyo.
 AS_OF = datetime(2026, 11, 20, 3, tzinfo=UTC)
 STEP_ARTIFACTS = [
-    "hourly-scoring-summary", "mql-promotion-summary", "lead-recycling-summary",
-    "nurture-scheduler-summary", "sla-escalation-summary",
+    "hourly-scoring-summary",
+    "mql-promotion-summary",
+    "lead-recycling-summary",
+    "nurture-scheduler-summary",
+    "sla-escalation-summary",
 ]
 
 
@@ -40,7 +43,9 @@ def settings(
     """What the flow and the CLI read: the test database, loopback Slack and SMTP."""
     return use_settings(
         settings_for(
-            sqlite_database_url, slack_token=slack_api.TOKEN, slack_api_url=slack_api.url,
+            sqlite_database_url,
+            slack_token=slack_api.TOKEN,
+            slack_api_url=slack_api.url,
             **smtp_server.smtp_settings(),
         )
     )
@@ -52,17 +57,26 @@ def database(settings: Settings) -> str:
     seed = Seeder(ensure_database(settings.database_url), created_at=AS_OF - timedelta(days=1))
     seed.owner(email="is@example.com", name="IS", team="is", slack_user_id="UIS")
     lead = seed.contact(
-        email="hot@example.co.jp", job_title="部長", employee_count=300,
-        industry="manufacturing", lifecycle_stage="lead", lead_source="webinar",
+        email="hot@example.co.jp",
+        job_title="部長",
+        employee_count=300,
+        industry="manufacturing",
+        lifecycle_stage="lead",
+        lead_source="webinar",
     )
     for hours_before, (type_, detail) in zip(
         (3, 2, 1),
-        [("page_view", "pricing"), ("form_submit", "document_download"),
-         ("webinar_attended", "wb-1")],
+        [
+            ("page_view", "pricing"),
+            ("form_submit", "document_download"),
+            ("webinar_attended", "wb-1"),
+        ],
         strict=True,
     ):
         seed.event(
-            contact_id=lead, type=type_, detail=detail,
+            contact_id=lead,
+            type=type_,
+            detail=detail,
             occurred_at=AS_OF - timedelta(hours=hours_before, minutes=-10),
         )
     return settings.database_url
@@ -85,8 +99,11 @@ def artifact_keys(flow_run_id: UUID) -> dict[str, str]:
         response = client.request(
             "POST",
             "/artifacts/filter",
-            json={"artifacts": {"flow_run_id": {"any_": [str(flow_run_id)]}},
-                  "limit": 20, "offset": 0},
+            json={
+                "artifacts": {"flow_run_id": {"any_": [str(flow_run_id)]}},
+                "limit": 20,
+                "offset": 0,
+            },
         )
     return {str(a["key"]): str(a["data"]) for a in response.json()}
 
@@ -184,8 +201,9 @@ def test_a_simulated_hour_dates_every_send_at_that_hour(
     from tasks.clock import Clock
     from tasks.cycle import run_cycle_hour
 
-    run_cycle_hour(settings=settings, rules=load_rules(DEFAULT_RULES_PATH), as_of=AS_OF,
-                   clock=Clock.SIMULATED)
+    run_cycle_hour(
+        settings=settings, rules=load_rules(DEFAULT_RULES_PATH), as_of=AS_OF, clock=Clock.SIMULATED
+    )
 
     with ensure_database(database).connect() as conn:
         sent = conn.execute(
@@ -208,14 +226,20 @@ def test_each_step_is_told_in_operator_words_as_soon_as_it_finished(
 
     lines: list[str] = []
     run_cycle_hour(
-        settings=settings, rules=resolve_rules(None), as_of=AS_OF,
+        settings=settings,
+        rules=resolve_rules(None),
+        as_of=AS_OF,
         after_step=lambda step, done: lines.append(
             SENTENCES[step.value](done.summary(), settings.tz)
         ),
     )
 
     assert [line.split(" at ")[0] for line in lines] == [
-        "Scoring", "Promotion", "Recycling", "Nurture", "SLA"
+        "Scoring",
+        "Promotion",
+        "Recycling",
+        "Nurture",
+        "SLA",
     ]
     assert lines[1].startswith("Promotion at 2026-11-20 12:00 JST: 1 lead promoted (mql 1)")
     assert "1 hand-off email sent" in lines[1]
@@ -242,3 +266,74 @@ def test_a_future_hour_is_refused_with_one_line_and_nothing_is_recorded(database
     assert row_counts(database) == before
     with ensure_database(database).connect() as conn:  # only the dry run's own record
         assert conn.execute(select(Run.dry_run)).scalars().all() == [True]
+
+
+def second_lead_ready(database: str) -> None:
+    """Another lead whose events (loaded late, after the hour was applied) score 55."""
+    seed = Seeder(ensure_database(database), created_at=AS_OF - timedelta(days=1))
+    late = seed.contact(
+        email="late@example.co.jp",
+        job_title="部長",
+        employee_count=300,
+        industry="manufacturing",
+        lifecycle_stage="lead",
+        lead_source="webinar",
+    )
+    for hours_before, (type_, detail) in zip(
+        (3, 2, 1),
+        [
+            ("page_view", "pricing"),
+            ("form_submit", "document_download"),
+            ("webinar_attended", "wb-1"),
+        ],
+        strict=True,
+    ):
+        seed.event(
+            contact_id=late,
+            type=type_,
+            detail=detail,
+            occurred_at=AS_OF - timedelta(hours=hours_before, minutes=-10),
+            ingested_at=AS_OF + timedelta(minutes=30),
+        )
+
+
+def test_a_dry_run_of_a_decided_hour_lists_no_action_a_real_run_would_not_take(
+    database: str,
+) -> None:
+    _register_commands()
+    runner = CliRunner()
+    assert runner.invoke(app, ["run", "cycle", "--as-of", AS_OF.isoformat()]).exit_code == 0
+    second_lead_ready(database)
+    before = row_counts(database)
+
+    promotion = runner.invoke(app, ["run", "promotion", "--as-of", AS_OF.isoformat(), "--dry-run"])
+    cycle = runner.invoke(app, ["run", "cycle", "--as-of", AS_OF.isoformat(), "--dry-run"])
+
+    assert promotion.exit_code == 0, promotion.output
+    assert promotion.output.strip() == (
+        f"already decided: the latest applied hour is {AS_OF.isoformat()}, so a real run of "
+        "this hour would decide, write and send nothing (scoring aside) and this dry run "
+        "lists no decisions for it"
+    )
+    assert cycle.exit_code == 0, cycle.output
+    assert f"promotion: {{'already_decided': '{AS_OF.isoformat()}'}}" in cycle.output
+    assert "lead → mql" not in cycle.output  # a real rerun promotes nobody
+    assert "already decided: the latest applied hour is" in cycle.output
+    assert row_counts(database) == before
+
+
+def test_a_rerun_that_saved_late_scores_does_not_say_it_wrote_nothing(database: str) -> None:
+    _register_commands()
+    runner = CliRunner()
+    assert runner.invoke(app, ["run", "cycle", "--as-of", AS_OF.isoformat()]).exit_code == 0
+    second_lead_ready(database)
+
+    again = runner.invoke(app, ["run", "cycle", "--as-of", AS_OF.isoformat()])
+
+    assert again.exit_code == 0, again.output
+    assert "this rerun decided, wrote and sent nothing" not in again.output
+    assert (
+        f"already decided: the latest applied hour is {AS_OF.isoformat()}: promotion, "
+        "recycling, nurture and SLA decided, wrote and sent nothing; scoring saved 1 score "
+        "change from late events"
+    ) in again.output
