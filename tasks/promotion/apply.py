@@ -1,5 +1,9 @@
 """Apply beat of promotion: one transaction for transitions, hot marks, owners and outbox.
 
+The hand-off messages are composed inside the transaction, a slice of contacts at a time
+(`tasks.promotion.handoff_slices`), and enqueued slice by slice: a first hour at 1M
+contacts renders ~560k of them, too many to hold at once.
+
 Natural keys everywhere (stage history: contact + stage + at; assignments: contact + at,
 written by `tasks.owners.record_owners`; outbox: idempotency key) and conditional updates
 make a rerun of the same hour a no-op. A late assignment (or hand-over to the stage's
@@ -7,7 +11,7 @@ team) takes effect only if the contact is still in an assign stage with the owne
 read with; its hand-off messages are dropped with it otherwise.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -45,6 +49,10 @@ class AppliedPromotions:
     late_assigned: int = 0
     emails_enqueued: int = 0
     handed_over: int = 0
+    # Slack messages and emails composed, before those of moves that did not take effect
+    # are dropped.
+    composed: int = 0
+    emails_composed: int = 0
 
     def by_stage(self) -> dict[str, int]:
         """Applied transitions per target stage."""
@@ -57,7 +65,7 @@ class AppliedPromotions:
 def apply_promotions(
     engine: Engine,
     decisions: PromotionDecisions,
-    messages: Sequence[OutboxMessage],
+    handoffs: Callable[[Connection], Iterable[Sequence[OutboxMessage]]],
     *,
     rules: Rules,
     run_id: str | None,
@@ -65,8 +73,10 @@ def apply_promotions(
 ) -> AppliedPromotions:
     """Write all decisions and enqueue their messages in one transaction.
 
-    Messages of a contact whose transition did not take effect (someone moved it
-    meanwhile) are dropped with it, so Slack never announces a move that did not happen.
+    `handoffs` gives the hand-off messages slice by slice, read with the transaction's
+    connection; each slice is enqueued before the next is composed. Messages of a contact
+    whose transition did not take effect (someone moved it meanwhile) are dropped with
+    it, so Slack never announces a move that did not happen.
     """
     with engine.begin() as conn:
         applied = apply_transitions(
@@ -94,18 +104,25 @@ def apply_promotions(
         )
 
         handed_off = moved | {a.contact_id for a in late}
-        kept = [
-            m
-            for m in messages
-            if m.contact_id is None
-            or (m.kind in HANDOFF_KINDS and m.contact_id in handed_off)
-            or (m.kind not in HANDOFF_KINDS and m.contact_id in hot_ids)
-        ]
-        emails = [m for m in kept if m.channel == INTERNAL_EMAIL_CHANNEL]
-        enqueued = enqueue(
-            conn, [m for m in kept if m.channel != INTERNAL_EMAIL_CHANNEL], run_id=run_id, now=now
-        )
-        emails_enqueued = enqueue(conn, emails, run_id=run_id, now=now)
+        composed = emails_composed = enqueued = emails_enqueued = 0
+        for messages in handoffs(conn):
+            emails_composed += sum(1 for m in messages if m.channel == INTERNAL_EMAIL_CHANNEL)
+            composed += sum(1 for m in messages if m.channel != INTERNAL_EMAIL_CHANNEL)
+            kept = [
+                m
+                for m in messages
+                if m.contact_id is None
+                or (m.kind in HANDOFF_KINDS and m.contact_id in handed_off)
+                or (m.kind not in HANDOFF_KINDS and m.contact_id in hot_ids)
+            ]
+            enqueued += enqueue(
+                conn, [m for m in kept if m.channel != INTERNAL_EMAIL_CHANNEL],
+                run_id=run_id, now=now,
+            )
+            emails_enqueued += enqueue(
+                conn, [m for m in kept if m.channel == INTERNAL_EMAIL_CHANNEL],
+                run_id=run_id, now=now,
+            )
         quarantined = store_quarantine(conn, decisions.quarantined, run_id=run_id, now=now)
     return AppliedPromotions(
         transitions=applied.transitions,
@@ -117,6 +134,8 @@ def apply_promotions(
         late_assigned=sum(1 for a in late if not a.handover),
         emails_enqueued=emails_enqueued,
         handed_over=sum(1 for a in late if a.handover),
+        composed=composed,
+        emails_composed=emails_composed,
     )
 
 

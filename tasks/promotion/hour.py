@@ -1,7 +1,9 @@
-"""One promotion hour — read → decide → compose → apply → dispatch — the only way it runs.
+"""One promotion hour — read → decide → apply → dispatch — the only way it runs.
 
 The `mql-promotion` flow, backfills, the CLI, the demo and the tests all call
-`promote_hour`, so the tests exercise what production runs.
+`promote_hour`, so the tests exercise what production runs. The hand-off messages are
+composed (pure rendering) inside the apply transaction a slice of contacts at a time
+(`tasks.promotion.handoff_slices`), so their time counts in the "apply" beat.
 """
 
 from datetime import datetime
@@ -18,11 +20,8 @@ from tasks.dispatch import drain_staff_messages
 from tasks.internal_email import INTERNAL_EMAIL_CHANNEL
 from tasks.promotion.apply import AppliedPromotions, apply_promotions
 from tasks.promotion.decide import PromotionDecisions, PromotionInputs, decide_promotions
-from tasks.promotion.handoff import SlackTemplates, compose_handoff_messages
-from tasks.promotion.handoff_email import InternalTemplates, compose_handoff_emails
-from tasks.promotion.handoff_facts import HandoffFacts
+from tasks.promotion.handoff_slices import HANDOFF_SLICE, HandoffComposer
 from tasks.promotion.read import read_promotion_inputs
-from tasks.promotion.read_handoff import read_handoff_context
 from tasks.promotion.read_scope import promotion_rules_hash, promotion_scope
 from tasks.promotion.report import PromotionOutcome
 
@@ -58,60 +57,50 @@ def compose_handoffs(
     rules: Rules,
     settings: Settings,
 ) -> list[OutboxMessage]:
-    """Read the handed-off contacts' context; render their Slack messages and owner emails."""
-    contact_ids = [
-        *(t.contact_id for t in decisions.transitions),
-        *(h.contact_id for h in decisions.hot),
-        *(a.contact_id for a in decisions.assignments if a.late),
-    ]
+    """Every Slack message and owner email of the hour's hand-offs at once, in the
+    slices `promote_hour` composes them in (for small hours: the list is the whole hour)."""
+    composer = HandoffComposer.load(inputs, rules=rules, tz=settings.tz)
     with ensure_database(database_url).connect() as conn:
-        context = read_handoff_context(
-            conn,
-            contact_ids=contact_ids,
-            as_of=decisions.as_of,
-            latest=rules.promotion.slack.latest_activities,
-        )
-    # One set of facts for both channels, built from the handed-off contacts' rows only.
-    facts = HandoffFacts(decisions, inputs=inputs, context=context, rules=rules, tz=settings.tz)
-    slack = compose_handoff_messages(
-        decisions,
-        inputs=inputs,
-        context=context,
-        rules=rules,
-        templates=SlackTemplates.load(),
-        tz=settings.tz,
-        facts=facts,
-    )
-    emails = compose_handoff_emails(
-        decisions,
-        inputs=inputs,
-        context=context,
-        rules=rules,
-        templates=InternalTemplates.load(),
-        tz=settings.tz,
-        facts=facts,
-    )
-    return [*slack, *emails]
+        return [m for part in composer.in_slices(conn, decisions) for m in part]
+
+
+@database_beat("count-handoff-messages")
+def count_handoffs(
+    database_url: str, decisions: PromotionDecisions, composer: HandoffComposer, slice_size: int
+) -> tuple[int, int]:
+    """Compose the hand-offs slice by slice as apply would, keeping only how many Slack
+    messages and owner emails there are (a dry run)."""
+    messages = emails = 0
+    with ensure_database(database_url).connect() as conn:
+        for part in composer.in_slices(conn, decisions, size=slice_size):
+            emails += sum(1 for m in part if m.channel == INTERNAL_EMAIL_CHANNEL)
+            messages += sum(1 for m in part if m.channel != INTERNAL_EMAIL_CHANNEL)
+    return messages, emails
 
 
 @database_beat("apply-promotions")
 def apply_promotion(
     database_url: str,
     decisions: PromotionDecisions,
-    messages: list[OutboxMessage],
-    rules: Rules,
+    composer: HandoffComposer,
     run_id: str,
+    slice_size: int,
 ) -> AppliedPromotions:
-    """Write transitions, hot marks, owners and outbox messages in one transaction."""
+    """Write transitions, hot marks, owners and, composed slice by slice, the hand-off
+    messages in one transaction."""
     return apply_promotions(
-        ensure_database(database_url), decisions, messages, rules=rules, run_id=run_id,
+        ensure_database(database_url),
+        decisions,
+        lambda conn: composer.in_slices(conn, decisions, size=slice_size),
+        rules=composer.rules,
+        run_id=run_id,
         now=utc_now(),
     )
 
 
 def promote_hour(
     *, settings: Settings, rules: Rules, as_of: datetime, dry_run: bool = False,
-    clock: Clock = Clock.LIVE, full: bool = False,
+    clock: Clock = Clock.LIVE, full: bool = False, handoff_slice: int = HANDOFF_SLICE,
 ) -> PromotionOutcome:
     """Promote, assign (late too) and hand off for one hour, then drain Slack and email.
 
@@ -120,6 +109,8 @@ def promote_hour(
     run ledger; `dry_run` stops after decide and sends nothing. `clock` dates the
     sends (`tasks.clock`). `full` reads every candidate instead of only those whose
     decision can have changed since the previous run (the same decisions, slower).
+    `handoff_slice`: handed-off contacts whose messages are composed and enqueued at a
+    time (the same messages whatever the size; memory grows with it).
     """
     url = settings.database_url
     engine = ensure_database(url)
@@ -131,26 +122,30 @@ def promote_hour(
     ) as run:
         candidates = 0
         decisions = PromotionDecisions(as_of=as_of)
-        messages: list[OutboxMessage] = []
+        composer: HandoffComposer | None = None
+        messages = emails = 0
         if earlier is None:
             with timer.beat("read"):
                 inputs = read_promotion(url, opaque(rules), as_of, full)
+                composer = HandoffComposer.load(inputs, rules=rules, tz=settings.tz)
             with timer.beat("decide"):
                 candidates = len(inputs.contacts)
                 decisions = decide_promotion(
                     opaque(inputs), opaque(rules), as_of, settings.max_bad_row_share
                 )
-                messages = compose_handoffs(
-                    url, opaque(decisions), opaque(inputs), opaque(rules), opaque(settings)
-                )
+                if dry_run:
+                    messages, emails = count_handoffs(
+                        url, opaque(decisions), opaque(composer), handoff_slice
+                    )
         applied = None
         dispatched = None
         emailed = None
-        if not dry_run and earlier is None:
+        if not dry_run and composer is not None:
             with timer.beat("apply"):
                 applied = apply_promotion(
-                    url, opaque(decisions), opaque(messages), opaque(rules), run.run_id
+                    url, opaque(decisions), opaque(composer), run.run_id, handoff_slice
                 )
+                messages, emails = applied.composed, applied.emails_composed
             with timer.beat("dispatch"):
                 dispatched, emailed = drain_staff_messages(
                     settings, rules, as_of=as_of, clock=clock
@@ -161,8 +156,8 @@ def promote_hour(
             dry_run=dry_run,
             candidates=candidates,
             decisions=decisions,
-            messages=sum(1 for m in messages if m.channel != INTERNAL_EMAIL_CHANNEL),
-            emails=sum(1 for m in messages if m.channel == INTERNAL_EMAIL_CHANNEL),
+            messages=messages,
+            emails=emails,
             applied=applied,
             dispatch=dispatched,
             email_dispatch=emailed,
