@@ -4,6 +4,7 @@ import json
 import socket
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -19,13 +20,15 @@ from app.cli import _register_commands, app
 from flows.mql_promotion import ARTIFACT_KEY, mql_promotion
 from leadflow.settings import Settings
 from models.tables import Outbox
+from tests.support.replay_world import rules_open_all_week
 from tests.support.seeding import Seeder
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 PROMOTION_HOUR = datetime(2026, 11, 20, 3, tzinfo=UTC)
-# A Tuesday, 11:00 in Tokyo: inside the nurture send window.
-NURTURE_HOUR = datetime(2030, 12, 3, 2, tzinfo=UTC)
+# A past Tuesday (the CLI refuses an hour after now); sends happen at the real time, so
+# nurture runs use rules whose send window is open all week.
+NURTURE_HOUR = datetime(2025, 12, 2, 2, tzinfo=UTC)
 
 
 def artifact_markdown(flow_run_id: UUID, key: str) -> str:
@@ -49,11 +52,16 @@ def lead_ready_for_mql(seed: Seeder) -> int:
     """A lead scored 55 an hour before the promotion hour (pricing page), with an owner."""
     seed.owner(email="is@example.com", slack_user_id="UIS")
     contact = seed.contact(
-        email="tanaka@example.co.jp", last_name="田中", first_name="一郎",
-        lifecycle_stage="lead", lead_source="webinar",
+        email="tanaka@example.co.jp",
+        last_name="田中",
+        first_name="一郎",
+        lifecycle_stage="lead",
+        lead_source="webinar",
     )
     seed.score(
-        contact_id=contact, score=55, at=PROMOTION_HOUR - timedelta(hours=1),
+        contact_id=contact,
+        score=55,
+        at=PROMOTION_HOUR - timedelta(hours=1),
         signals=[{"signal": "pricing_page", "group": "behaviour", "points": 55, "units": 3}],
     )
     return contact
@@ -66,9 +74,7 @@ def test_a_promotion_run_without_a_slack_token_fails_and_says_why(
     use_settings(settings.model_copy(update={"slack_token": None, "slack_console": False}))
     _register_commands()
 
-    result = CliRunner().invoke(
-        app, ["run", "promotion", "--as-of", PROMOTION_HOUR.isoformat()]
-    )
+    result = CliRunner().invoke(app, ["run", "promotion", "--as-of", PROMOTION_HOUR.isoformat()])
     state = mql_promotion(as_of=PROMOTION_HOUR + timedelta(hours=1), return_state=True)
 
     assert result.exit_code == 1
@@ -81,15 +87,15 @@ def test_a_promotion_run_without_a_slack_token_fails_and_says_why(
 
 
 def test_the_slack_hand_off_lists_its_top_reasons_by_signal_description(
-    lead_ready_for_mql: int, engine: Engine, settings: Settings,
+    lead_ready_for_mql: int,
+    engine: Engine,
+    settings: Settings,
     use_settings: Callable[[Settings], Settings],
 ) -> None:
     use_settings(settings.model_copy(update={"slack_console": True}))
     _register_commands()
 
-    result = CliRunner().invoke(
-        app, ["run", "promotion", "--as-of", PROMOTION_HOUR.isoformat()]
-    )
+    result = CliRunner().invoke(app, ["run", "promotion", "--as-of", PROMOTION_HOUR.isoformat()])
 
     assert result.exit_code == 0, result.output
     with engine.connect() as conn:
@@ -120,12 +126,17 @@ def closed_port() -> int:
 
 
 def test_a_nurture_run_whose_smtp_server_is_unreachable_fails_and_lists_contacts_by_id(
-    seed: Seeder, settings: Settings, use_settings: Callable[[Settings], Settings]
+    seed: Seeder,
+    settings: Settings,
+    use_settings: Callable[[Settings], Settings],
+    tmp_path: Path,
 ) -> None:
     created = NURTURE_HOUR - timedelta(minutes=40)
     ids = [
         seed.contact(
-            email=f"lead{i}@example.co.jp", consent=True, lifecycle_stage="lead",
+            email=f"lead{i}@example.co.jp",
+            consent=True,
+            lifecycle_stage="lead",
             created_at=created,
         )
         for i in range(1, 3)
@@ -137,7 +148,10 @@ def test_a_nurture_run_whose_smtp_server_is_unreachable_fails_and_lists_contacts
     )
     _register_commands()
 
-    result = CliRunner().invoke(app, ["run", "nurture", "--as-of", NURTURE_HOUR.isoformat()])
+    rules = rules_open_all_week(tmp_path / "rules")
+    result = CliRunner().invoke(
+        app, ["run", "nurture", "--as-of", NURTURE_HOUR.isoformat(), "--rules", str(rules)]
+    )
     run = latest_run_of("nurture-scheduler")
 
     assert result.exit_code == 1

@@ -15,6 +15,7 @@ from flows.nurture_scheduler import nurture_scheduler
 from leadflow.db import ensure_database
 from leadflow.settings import Settings
 from models.tables import EmailSend, NurtureEnrollment, Run
+from tests.support.replay_world import rules_open_all_week
 from tests.support.seeding import Seeder
 from tests.support.settings import settings_for
 from tests.support.smtp import LoopbackSmtpServer
@@ -45,8 +46,11 @@ def database(settings: Settings) -> str:
     seed = Seeder(ensure_database(settings.database_url), created_at=AS_OF - timedelta(minutes=40))
     for i in range(1, 4):
         seed.contact(
-            email=f"lead{i}@example.co.jp", last_name="山田", first_name=f"{i}郎",
-            consent=True, lifecycle_stage="lead",
+            email=f"lead{i}@example.co.jp",
+            last_name="山田",
+            first_name=f"{i}郎",
+            consent=True,
+            lifecycle_stage="lead",
         )
     return settings.database_url
 
@@ -96,9 +100,20 @@ def test_the_flow_leaves_a_keyed_markdown_artifact(database: str) -> None:
     assert "Sent **3**" in text
 
 
-def test_the_cli_run_nurture_writes_eml_files_and_says_where(database: str, tmp_path: Path) -> None:
+def test_the_cli_run_nurture_writes_eml_files_and_says_where(
+    settings: Settings, tmp_path: Path
+) -> None:
+    # The CLI refuses an hour after now, so this run is of a past hour and sends at the real
+    # time: the rules' send window is open all week so the result does not hang on the clock.
+    hour = datetime(2025, 12, 2, 2, tzinfo=UTC)
+    seed = Seeder(ensure_database(settings.database_url), created_at=hour - timedelta(minutes=40))
+    for i in range(1, 4):
+        seed.contact(email=f"lead{i}@example.co.jp", consent=True, lifecycle_stage="lead")
+    rules = rules_open_all_week(tmp_path / "rules")
     _register_commands()
-    result = CliRunner().invoke(app, ["run", "nurture", "--as-of", "2030-12-03T11:00+09:00"])
+    result = CliRunner().invoke(
+        app, ["run", "nurture", "--as-of", hour.isoformat(), "--rules", str(rules)]
+    )
     assert result.exit_code == 0, result.output
     outbox = (tmp_path / "outbox").resolve()
     assert f"emails were written as .eml files to {outbox}" in result.output
