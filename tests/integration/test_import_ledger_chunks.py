@@ -68,7 +68,7 @@ def test_a_bad_row_in_the_second_chunk_is_quarantined_with_its_file_line(
     assert summary.rows == summary.landed + summary.quarantined_rows
     ((line, field, reason),) = quarantined(engine)
     assert (line, field) == (90, "occurred_at")
-    assert reason.startswith("not an ISO 8601 timestamp")
+    assert reason.startswith("the date does not exist: February 2026 has 28 days, not 30")
     assert summary.reasons[0].startswith("events.csv:90 field=occurred_at")
 
 

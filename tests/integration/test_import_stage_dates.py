@@ -236,7 +236,7 @@ def test_bad_future_and_out_of_order_dates_are_quarantined_naming_the_field(
         (3, "became_mql_at", "2026-05-01 12:30"),
         (4, "became_sql_at", "2026-04-10 10:00"),
     ]
-    assert records[0].reason.startswith("not an ISO 8601 timestamp")
+    assert records[0].reason.startswith("the date does not exist: April 2026 has 30 days, not 31")
     assert records[1].reason == (
         "in the future: after the time of the import (2026-05-01T03:00:00+00:00)"
     )
