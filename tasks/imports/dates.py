@@ -7,6 +7,7 @@ What cannot be read stays as written and is reported with the forms that are acc
 """
 
 import calendar
+import re
 from collections.abc import Iterable
 from typing import Literal, get_args
 
@@ -111,7 +112,9 @@ def unreadable_date_cells(
         # Read as a date but none on the calendar (2026-02-30, 2024/13/01): the format was
         # understood, so a hint about other formats would send the reader the wrong way.
         impossible = values[present & shaped & parsed.isna()]
-        found.append(_cells(impossible, column, impossible.map(_impossible_reason)))
+        generic = f"not an ISO 8601 timestamp ({FORMS[date_format]}"
+        reasons = impossible.map(_impossible_reason).fillna(generic)
+        found.append(_cells(impossible, column, reasons))
     return pd.concat(found, ignore_index=True)
 
 
@@ -128,8 +131,9 @@ def _cells(hit: pd.Series, column: str, reason: "str | pd.Series") -> pd.DataFra
     )
 
 
-def _impossible_reason(value: str) -> str:
-    """Why an ISO-shaped `YYYY-MM-DD[ HH:MM[:SS]][offset]` is no instant, in words."""
+def _impossible_reason(value: str) -> str | None:
+    """Why an ISO-shaped `YYYY-MM-DD[ HH:MM[:SS]][offset]` is no instant, in words; None
+    when neither the date nor the clock time explains it (a year or offset out of range)."""
     year, month, day = int(value[0:4]), int(value[5:7]), int(value[8:10])
     if not 1 <= month <= 12:
         return f"the date does not exist: there is no month {month} ({value[:10]})"
@@ -137,4 +141,8 @@ def _impossible_reason(value: str) -> str:
     if not 1 <= day <= days:
         name = calendar.month_name[month]
         return f"the date does not exist: {name} {year} has {days} days, not {day} ({value[:10]})"
-    return f"the time does not exist ({value[11:]}): hours run 00–23, minutes and seconds 00–59"
+    clock = re.match(r"(\d{1,2}):(\d{2})(?::(\d{2}))?", value[11:])
+    limits = (23, 59, 59)
+    if clock and any(int(p or 0) > top for p, top in zip(clock.groups(), limits, strict=True)):
+        return f"the time does not exist ({value[11:]}): hours run 00–23, minutes and seconds 00–59"
+    return None
