@@ -25,7 +25,7 @@ from tests.support.settings import settings_for
 
 SECRET = "a-production-secret-of-32-characters-or-more"
 OLD_SECRET = "the-previous-production-secret-still-accepted"
-AS_OF = datetime(2026, 12, 8, 2, tzinfo=UTC)
+AS_OF = datetime(2025, 12, 9, 2, tzinfo=UTC)  # a past Tuesday, 11:00 in Tokyo: run commands refuse future hours
 
 
 @pytest.fixture
