@@ -25,7 +25,8 @@ from tests.support.settings import settings_for
 
 SECRET = "a-production-secret-of-32-characters-or-more"
 OLD_SECRET = "the-previous-production-secret-still-accepted"
-AS_OF = datetime(2025, 12, 9, 2, tzinfo=UTC)  # a past Tuesday, 11:00 in Tokyo: run commands refuse future hours
+# A past Tuesday, 11:00 in Tokyo: run commands refuse hours after now.
+AS_OF = datetime(2025, 12, 9, 2, tzinfo=UTC)
 
 
 @pytest.fixture
