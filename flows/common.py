@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from prefect.artifacts import create_table_artifact
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.client.schemas.objects import State
 from prefect.runtime import flow_run
 from prefect.states import Failed
@@ -15,8 +15,11 @@ from prefect.states import Failed
 from leadflow.settings import get_settings
 from leadflow.timeutil import floor_to_hour, to_utc, utc_now
 from models.rules import Rules, load_rules
+from tasks.cycle_outcome import STEP_FLOWS, CycleStep, StepOutcome
+from tasks.cycle_report import step_artifact, step_decision_rows
 from tasks.decision_names import read_decision_people
 from tasks.decision_rows import DecisionNames, DecisionRow, as_records
+from tasks.narration import SENTENCES
 from tasks.scoring.report import ScoringOutcome
 
 AS_OF_HELP = (
@@ -140,3 +143,28 @@ def with_decisions(
         description=f"{flow_name} at {as_of.isoformat()}: decisions of a dry run, not applied",
     )
     return {**summary, "decisions": table.rows, "decisions_artifact": key}
+
+
+def report_step(
+    step: CycleStep, outcome: StepOutcome, *, dry_run: bool
+) -> dict[str, Any] | State[Any]:
+    """What a single-step flow does once its step ran, the same for every step: its
+    `<flow>-summary` artifact, its sentence in the log, on a dry run its decision table
+    (`decisions` and the artifact), and the result: the summary, or `Failed` saying why
+    dispatch stopped."""
+    artifact = step_artifact(step, outcome)
+    create_markdown_artifact(
+        key=artifact.key, markdown=artifact.markdown, description=artifact.description
+    )
+    summary = outcome.summary()
+    print(SENTENCES[step.value](summary, get_settings().tz))
+    if isinstance(outcome, ScoringOutcome):
+        scored, problem = scored_contacts(outcome), None
+    else:
+        scored, problem = [], outcome.dispatch_problem()
+    if dry_run:
+        table = decision_table(
+            lambda names: step_decision_rows(outcome, names), as_of=outcome.as_of, scored=scored
+        )
+        summary = with_decisions(summary, table, flow_name=STEP_FLOWS[step], as_of=outcome.as_of)
+    return finish(summary, problem=problem)

@@ -1,24 +1,21 @@
 """Deployment `hourly-scoring`: rescore every contact whose score can have changed."""
 
 from datetime import datetime
+from typing import Any
 
 from prefect import flow
-from prefect.artifacts import create_markdown_artifact
+from prefect.client.schemas.objects import State
 
 from flows.common import (
-    decision_table,
+    report_step,
     resolve_as_of,
     resolve_rules,
     run_name_with_as_of,
-    scored_contacts,
-    with_decisions,
 )
 from flows.notify import notify_failure
 from leadflow.settings import get_settings
-from tasks.cycle_report import step_decision_rows
-from tasks.narration import scoring_sentence
+from tasks.cycle_outcome import CycleStep
 from tasks.scoring.hour import FLOW_NAME, score_hour
-from tasks.scoring.report import scoring_markdown
 
 
 @flow(
@@ -34,7 +31,7 @@ def hourly_scoring(
     rules_path: str | None = None,
     full: bool = False,
     shards: int = 1,
-) -> dict[str, object]:
+) -> dict[str, Any] | State[Any]:
     """Score behaviour + fit for every contact whose score can have changed at `as_of`.
 
     A rerun of the same hour writes nothing new. Ends with the `hourly-scoring-summary`
@@ -62,17 +59,4 @@ def hourly_scoring(
         full=full,
         shards=shards,
     )
-    create_markdown_artifact(
-        key="hourly-scoring-summary",
-        markdown=scoring_markdown(outcome),
-        description=f"Scoring at {hour.isoformat()}",
-    )
-    print(scoring_sentence(outcome.summary(), get_settings().tz))
-    if not dry_run:
-        return outcome.summary()
-    table = decision_table(
-        lambda names: step_decision_rows(outcome, names),
-        as_of=hour,
-        scored=scored_contacts(outcome),
-    )
-    return with_decisions(outcome.summary(), table, flow_name=FLOW_NAME, as_of=hour)
+    return report_step(CycleStep.SCORING, outcome, dry_run=dry_run)

@@ -4,25 +4,20 @@ from datetime import datetime
 from typing import Any
 
 from prefect import flow
-from prefect.artifacts import create_markdown_artifact
 from prefect.client.schemas.objects import State
 
 from flows.common import (
-    decision_table,
-    finish,
+    report_step,
     resolve_as_of,
     resolve_rules,
     run_name_with_as_of,
-    with_decisions,
 )
 from flows.notify import notify_failure
 from leadflow.settings import get_settings
-from tasks.cycle_report import step_decision_rows
-from tasks.narration import recycling_sentence
+from tasks.cycle_outcome import CycleStep
 from tasks.recycling.hour import FLOW_NAME, recycle_hour
-from tasks.recycling.report import recycling_markdown
 
-ARTIFACT_KEY = "lead-recycling-summary"
+ARTIFACT_KEY = f"{FLOW_NAME}-summary"
 
 
 @flow(
@@ -64,14 +59,4 @@ def lead_recycling(
     outcome = recycle_hour(
         settings=get_settings(), rules=resolve_rules(rules_path), as_of=hour, dry_run=dry_run
     )
-    create_markdown_artifact(
-        key=ARTIFACT_KEY,
-        markdown=recycling_markdown(outcome),
-        description=f"Lead recycling at {hour.isoformat()}",
-    )
-    summary = outcome.summary()
-    print(recycling_sentence(summary, get_settings().tz))
-    if dry_run:
-        table = decision_table(lambda names: step_decision_rows(outcome, names), as_of=hour)
-        summary = with_decisions(summary, table, flow_name=FLOW_NAME, as_of=hour)
-    return finish(summary, problem=outcome.dispatch_problem())
+    return report_step(CycleStep.RECYCLING, outcome, dry_run=dry_run)

@@ -5,25 +5,20 @@ from datetime import datetime
 from typing import Any
 
 from prefect import flow
-from prefect.artifacts import create_markdown_artifact
 from prefect.client.schemas.objects import State
 
 from flows.common import (
-    decision_table,
-    finish,
+    report_step,
     resolve_as_of,
     resolve_rules,
     run_name_with_as_of,
-    with_decisions,
 )
 from flows.notify import notify_failure
 from leadflow.settings import get_settings
-from tasks.cycle_report import step_decision_rows
-from tasks.narration import promotion_sentence
+from tasks.cycle_outcome import CycleStep
 from tasks.promotion.hour import FLOW_NAME, promote_hour
-from tasks.promotion.report import promotion_markdown
 
-ARTIFACT_KEY = "mql-promotion-summary"
+ARTIFACT_KEY = f"{FLOW_NAME}-summary"
 
 
 @flow(
@@ -66,14 +61,4 @@ def mql_promotion(
     outcome = promote_hour(
         settings=get_settings(), rules=resolve_rules(rules_path), as_of=hour, dry_run=dry_run
     )
-    create_markdown_artifact(
-        key=ARTIFACT_KEY,
-        markdown=promotion_markdown(outcome),
-        description=f"MQL promotion at {hour.isoformat()}",
-    )
-    summary = outcome.summary()
-    print(promotion_sentence(summary, get_settings().tz))
-    if dry_run:
-        table = decision_table(lambda names: step_decision_rows(outcome, names), as_of=hour)
-        summary = with_decisions(summary, table, flow_name=FLOW_NAME, as_of=hour)
-    return finish(summary, problem=outcome.dispatch_problem())
+    return report_step(CycleStep.PROMOTION, outcome, dry_run=dry_run)

@@ -4,25 +4,20 @@ from datetime import datetime
 from typing import Any
 
 from prefect import flow
-from prefect.artifacts import create_markdown_artifact
 from prefect.client.schemas.objects import State
 
 from flows.common import (
-    decision_table,
-    finish,
+    report_step,
     resolve_as_of,
     resolve_rules,
     run_name_with_as_of,
-    with_decisions,
 )
 from flows.notify import notify_failure
 from leadflow.settings import get_settings
-from tasks.cycle_report import step_decision_rows
-from tasks.narration import sla_sentence
+from tasks.cycle_outcome import CycleStep
 from tasks.sla.hour import FLOW_NAME, sla_hour
-from tasks.sla.report import sla_markdown
 
-ARTIFACT_KEY = "sla-escalation-summary"
+ARTIFACT_KEY = f"{FLOW_NAME}-summary"
 
 
 @flow(
@@ -68,14 +63,4 @@ def sla_escalation(
     outcome = sla_hour(
         settings=get_settings(), rules=resolve_rules(rules_path), as_of=hour, dry_run=dry_run
     )
-    create_markdown_artifact(
-        key=ARTIFACT_KEY,
-        markdown=sla_markdown(outcome),
-        description=f"SLA escalation at {hour.isoformat()}",
-    )
-    summary = outcome.summary()
-    print(sla_sentence(summary, get_settings().tz))
-    if dry_run:
-        table = decision_table(lambda names: step_decision_rows(outcome, names), as_of=hour)
-        summary = with_decisions(summary, table, flow_name=FLOW_NAME, as_of=hour)
-    return finish(summary, problem=outcome.dispatch_problem())
+    return report_step(CycleStep.SLA, outcome, dry_run=dry_run)

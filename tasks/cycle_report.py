@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from tasks.cycle_outcome import STEP_FLOWS, CycleOutcome, StepOutcome
+from tasks.cycle_outcome import STEP_FLOWS, CycleOutcome, CycleStep, StepOutcome
 from tasks.decision_rows import (
     DecisionNames,
     DecisionRow,
@@ -47,20 +47,21 @@ def cycle_decision_rows(outcome: CycleOutcome, names: DecisionNames) -> list[Dec
     return [row for _, result in outcome.outcomes() for row in step_decision_rows(result, names)]
 
 
+def step_artifact(step: CycleStep, outcome: StepOutcome, *, context: str = "") -> StepArtifact:
+    """A step's own markdown artifact, `<flow>-summary`; `context` ends its description."""
+    flow_name = STEP_FLOWS[step]
+    return StepArtifact(
+        key=f"{flow_name}-summary",
+        markdown=_step_markdown(outcome),
+        description=f"{flow_name} at {outcome.as_of.isoformat()}{context}",
+    )
+
+
 def step_artifacts(outcome: CycleOutcome) -> list[StepArtifact]:
     """Each step's own artifact, the same markdown its single flow writes."""
-    hour = outcome.as_of.isoformat()
-    artifacts = []
-    for step, result in outcome.outcomes():
-        markdown = _step_markdown(result)
-        artifacts.append(
-            StepArtifact(
-                key=f"{STEP_FLOWS[step]}-summary",
-                markdown=markdown,
-                description=f"{STEP_FLOWS[step]} at {hour} (lead cycle)",
-            )
-        )
-    return artifacts
+    return [
+        step_artifact(step, result, context=" (lead cycle)") for step, result in outcome.outcomes()
+    ]
 
 
 def _step_markdown(outcome: StepOutcome) -> str:
