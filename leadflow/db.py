@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Engine, Table, bindparam, create_engine, even
 from sqlalchemy.engine import make_url
 
 from leadflow.paths import MIGRATIONS_DIR
+from leadflow.pg_copy import copy_insert_ignoring
 
 
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
@@ -83,6 +84,11 @@ def ensure_database(url: str) -> Engine:
     return engine_for(url)
 
 
+# From this many rows on, PostgreSQL inserts go through COPY (`leadflow.pg_copy`): below
+# it, one multi-row INSERT costs less than creating a staging table.
+COPY_MIN_ROWS = 200
+
+
 def insert_ignoring_conflicts(
     conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], *,
     keys: Sequence[str] | None,
@@ -99,6 +105,9 @@ def insert_ignoring_conflicts(
     if not rows:
         return 0
     dialect = conn.dialect.name
+    if dialect == "postgresql" and len(rows) >= COPY_MIN_ROWS:
+        added = copy_insert_ignoring(conn, table, rows, keys=keys, constants=constants)
+        return added if count else -1
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
