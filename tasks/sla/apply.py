@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, and_, bindparam, select, update
+from sqlalchemy import Connection, Engine, bindparam, select, update
 
 from leadflow.db import in_chunks, insert_ignoring_conflicts
 from models.enums import Team
@@ -117,12 +117,20 @@ def _write_follow_ups(
         keys=["contact_id", "cycle", "day"],
     )
     done = [t for t in decisions.follow_ups if not t.opened]
-    for task in done:
+    if done:
         conn.execute(
             update(FollowUpTask)
-            .where(and_(FollowUpTask.contact_id == task.contact_id,
-                        FollowUpTask.cycle == task.cycle, FollowUpTask.day == task.day))
-            .values(done_at=task.done_at)
+            .where(
+                FollowUpTask.contact_id == bindparam("k_contact"),
+                FollowUpTask.cycle == bindparam("k_cycle"),
+                FollowUpTask.day == bindparam("k_day"),
+            )
+            .values(done_at=bindparam("v_done_at")),
+            [
+                {"k_contact": t.contact_id, "k_cycle": t.cycle, "k_day": t.day,
+                 "v_done_at": t.done_at}
+                for t in done
+            ],
         )
     return opened, len(done)
 
