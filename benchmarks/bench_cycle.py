@@ -11,6 +11,10 @@ each phase in its own subprocess so one phase's memory never hides another's:
           promotion → recycling → nurture → SLA, each dispatching to the loopback servers
   settle  the next hour (`end` + 1 h), no new activity: it still carries the first
           hour's mass moves (every lead promoted then is a candidate again)
+  drain   the staff messages the earlier hours queued and did not send yet (at 1M the
+          first hour queues ~380k Slack posts; dispatch sends 200 a run) are marked
+          delivered, as weeks of hourly runs would leave them: the steady hour then
+          measures a steady state, not the first hour's backlog (the count is reported)
   hour    add_hourly_activity: new events for --share of the contacts in the hour after
   steady  the hour after that (`end` + 2 h): only what changed
   rerun   the steady hour again: already decided, so nothing is written or sent
@@ -46,7 +50,7 @@ from bench_common import (
     vm_hwm_mb,
 )
 from bench_scoring import phase_floor, phase_load
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, text, update
 from sqlalchemy.engine import make_url
 
 from app.synthetic import add_hourly_activity
@@ -54,8 +58,11 @@ from leadflow.db import make_engine, upgrade
 from leadflow.paths import DEFAULT_RULES_PATH, PROJECT_ROOT
 from leadflow.timeutil import floor_to_hour, utc_now
 from models.rules import load_rules
+from models.tables import Outbox
+from tasks.internal_email import INTERNAL_EMAIL_CHANNEL
+from tasks.promotion.handoff import SLACK_CHANNEL
 
-PHASES = ("load", "floor", "first", "settle", "hour", "steady", "rerun")
+PHASES = ("load", "floor", "first", "settle", "drain", "hour", "steady", "rerun")
 CYCLE_PHASES = ("first", "settle", "steady", "rerun")
 # Hours after `end` each cycle phase runs at.
 CYCLE_OFFSETS = {"first": 0, "settle": 1, "steady": 2, "rerun": 2}
@@ -169,6 +176,21 @@ def _cycle(args: argparse.Namespace, as_of: datetime) -> dict[str, Any]:
     return {"seconds": seconds, "as_of": as_of.isoformat(), "steps": steps}
 
 
+def mark_staff_backlog_delivered(engine: Engine, *, at: datetime) -> dict[str, int]:
+    """Mark the pending Slack posts and staff emails as sent: the backlog a first hour
+    of mass hand-offs leaves, which production drains over many hours. Nurture emails
+    to contacts are left alone. Returns how many rows per channel."""
+    marked: dict[str, int] = {}
+    with engine.begin() as conn:
+        for channel in (SLACK_CHANNEL, INTERNAL_EMAIL_CHANNEL):
+            marked[channel] = conn.execute(
+                update(Outbox)
+                .where(Outbox.status == "pending", Outbox.channel == channel)
+                .values(status="sent", sent_at=at)
+            ).rowcount
+    return marked
+
+
 def run_phase(args: argparse.Namespace) -> None:
     """Child process: run one phase and print one JSON line with its time and memory."""
     engine: Engine = make_engine(args.database_url)
@@ -178,6 +200,8 @@ def run_phase(args: argparse.Namespace) -> None:
         details = phase_load(args, engine)
     elif args.phase == "floor":
         details = phase_floor(args, engine)
+    elif args.phase == "drain":
+        details = {"marked_delivered": mark_staff_backlog_delivered(engine, at=args.end)}
     elif args.phase == "hour":
         added = add_hourly_activity(
             engine, share=args.share, at=args.end + timedelta(hours=2), seed=args.seed
@@ -251,6 +275,19 @@ def _copy_of_loaded(args: argparse.Namespace) -> Callable[[], None]:
     return drop
 
 
+def _dataset_size(url: str) -> tuple[int, int]:
+    """How many contacts and events a loaded database holds (the report's title says so,
+    not the --contacts/--events defaults)."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            contacts = conn.execute(text("SELECT count(*) FROM contacts")).scalar_one()
+            events = conn.execute(text("SELECT count(*) FROM events")).scalar_one()
+    finally:
+        engine.dispose()
+    return int(contacts), int(events)
+
+
 def _beats(step: dict[str, Any]) -> str:
     return " · ".join(f"{name} {seconds:.2f}" for name, seconds in step["beats_seconds"].items())
 
@@ -291,12 +328,23 @@ def markdown(report: dict[str, Any]) -> str:
         f"({servers['smtp']['distinct_message_ids']:,} distinct Message-IDs, "
         f"{servers['smtp']['connections']:,} SMTP sessions); Slack received "
         f"{servers['slack_posts']:,} posts",
+        *_drained_line(report["phases"].get("drain")),
         f"- machine: {machine['nproc']} CPUs ({machine['cpu']}), {machine['memory_gb']} GB, "
         f"Python {machine['python']}, SQLite {machine['sqlite']}, "
         f"PostgreSQL {machine['postgres'] or 'n/a'}, load average before "
         f"{', '.join(f'{x:.2f}' for x in machine['load_average'])}, commit {machine['git_commit']}",
     ]
     return "\n".join(lines)
+
+
+def _drained_line(phase: dict[str, Any] | None) -> list[str]:
+    if phase is None:
+        return []
+    marked = phase["details"]["marked_delivered"]
+    return [
+        f"- before the steady hour, the queued backlog was marked delivered: "
+        f"{marked[SLACK_CHANNEL]:,} Slack posts, {marked[INTERNAL_EMAIL_CHANNEL]:,} staff emails"
+    ]
 
 
 def _scoring_seconds(phase: dict[str, Any]) -> float | None:
@@ -309,6 +357,8 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     requested_url = args.database_url
     cleanup = _copy_of_loaded(args) if args.loaded else fresh_database(args)
+    if args.loaded:
+        args.contacts, args.events = _dataset_size(args.database_url)
     smtp, slack = start_servers()
     args.smtp_port, args.slack_url = smtp.port, slack.url
     try:
