@@ -22,7 +22,7 @@ from models.rules import Rules
 from tasks.beats import opaque, plain_beat
 from tasks.clock import Clock, effective_now
 from tasks.internal_email import INTERNAL_EMAIL_CHANNEL, dispatch_internal_emails
-from tasks.outbox import DispatchReport, FailedMessage, count_by_status, dispatch
+from tasks.outbox import DispatchReport, FailedMessage, count_pending, dispatch
 from tasks.promotion.handoff import SLACK_CHANNEL
 
 INTERNAL_EMAIL_LIMIT = 500
@@ -44,7 +44,7 @@ class DispatchSummary:
 
 def _pending(engine: Engine, channel: str) -> int:
     with engine.connect() as conn:
-        return count_by_status(conn, channel=channel).get("pending", 0)
+        return count_pending(conn, channel=channel)
 
 
 def _summary(engine: Engine, report: DispatchReport) -> DispatchSummary:

@@ -177,6 +177,14 @@ def _held(id: int, token: str | None) -> list[Any]:
     return [Outbox.id == id] if token is None else [Outbox.id == id, Outbox.claimed_by == token]
 
 
+def count_pending(conn: Connection, *, channel: str) -> int:
+    """How many of `channel`'s messages wait to be sent: counted on the (status, channel)
+    index, so a large history of sent rows costs nothing (the dispatch summary asks every
+    step)."""
+    query = select(func.count()).where(Outbox.status == PENDING, Outbox.channel == channel)
+    return int(conn.execute(query).scalar_one())
+
+
 def count_by_status(conn: Connection, *, channel: str | None = None) -> dict[str, int]:
     """How many outbox rows are in each status (optionally for one channel)."""
     query = select(Outbox.status, func.count()).group_by(Outbox.status)

@@ -23,7 +23,7 @@ from models.rules import load_rules
 from models.tables import Outbox
 from tasks.nurture.decide import PlannedEmail
 from tasks.nurture.send import dispatch_emails
-from tasks.outbox import claim_due, count_by_status, dispatch, enqueue
+from tasks.outbox import claim_due, count_by_status, count_pending, dispatch, enqueue
 from tests.support.seeding import Seeder
 from tests.support.settings import settings_for
 
@@ -150,6 +150,8 @@ def test_dispatch_only_drains_its_own_channel(engine: Engine) -> None:
     assert seen == ["slack"]
     with engine.connect() as conn:
         assert count_by_status(conn, channel="email") == {"pending": 1}
+        pending = [count_pending(conn, channel=channel) for channel in ("email", "slack")]
+    assert pending == [1, 0]
 
 
 def test_a_sender_error_of_no_known_kind_fails_the_row_after_max_attempts(engine: Engine) -> None:
