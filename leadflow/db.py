@@ -1,14 +1,29 @@
 """Engine creation and schema migration (Alembic) for the configured database."""
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, Table, bindparam, create_engine, event
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Connection,
+    Engine,
+    Integer,
+    Select,
+    Table,
+    Text,
+    any_,
+    bindparam,
+    create_engine,
+    event,
+    func,
+    select,
+)
 from sqlalchemy.engine import make_url
 
 from leadflow.paths import MIGRATIONS_DIR
@@ -138,6 +153,42 @@ def insert_ignoring_conflicts(
         result = conn.execute(statement, list(rows[start : start + chunk_size]))
         added += len(result.all())
     return added
+
+
+def _id_list_type(dialect: str) -> Any:
+    return ARRAY(Integer) if dialect == "postgresql" else Text()
+
+
+def _in_id_list(column: Any, parameter: Any, dialect: str) -> ColumnElement[bool]:
+    if dialect == "postgresql":
+        return cast(ColumnElement[bool], column == any_(parameter))
+    listed = func.json_each(parameter).table_valued("value")
+    return cast(ColumnElement[bool], column.in_(select(listed.c.value)))
+
+
+def id_list_match(column: Any, name: str, dialect: str) -> ColumnElement[bool]:
+    """`column` is one of the ids bound to the parameter `name` as ONE value
+    (`id_list_value`): a PostgreSQL integer array, a JSON array on SQLite.
+
+    An `IN (…)` of thousands of ids costs psycopg ~30 µs of Python per parameter to
+    rewrite, and SQLite caps the number of parameters; one array parameter costs neither.
+    """
+    return _in_id_list(column, bindparam(name, type_=_id_list_type(dialect)), dialect)
+
+
+def id_list_value(ids: Iterable[int], dialect: str) -> list[int] | str:
+    """The bound value of an `id_list_match` parameter for `ids` on `dialect`."""
+    values = [int(i) for i in ids]
+    return values if dialect == "postgresql" else orjson.dumps(values).decode()
+
+
+def among(column: Any, ids: Sequence[int] | Select[Any], dialect: str) -> ColumnElement[bool]:
+    """`column IN ids`: a subquery as it is, a list of ids as one bound value
+    (`id_list_match`), however long."""
+    if isinstance(ids, Select):
+        return cast(ColumnElement[bool], column.in_(ids))
+    value = bindparam(None, id_list_value(ids, dialect), type_=_id_list_type(dialect))
+    return _in_id_list(column, value, dialect)
 
 
 def in_chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:

@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Connection, Executable
 
+from leadflow.db import id_list_value
 from models.rules import Rules
 from tasks.nurture.decide import (
     ACTIVITY_COLUMNS,
@@ -31,10 +32,10 @@ from tasks.nurture.decide import (
     NurtureFrames,
 )
 from tasks.nurture.read_scope import NurtureScope
-from tasks.nurture.read_statements import NurtureStatements, build_statements
+from tasks.nurture.read_statements import SCOPE, NurtureStatements, build_statements
 from tasks.scoring.read import MAX_LISTED_CANDIDATES
 
-_BUILT: dict[tuple[int, bool], tuple[Rules, NurtureStatements]] = {}
+_BUILT: dict[tuple[int, bool, str], tuple[Rules, NurtureStatements]] = {}
 
 
 def _frame(
@@ -65,18 +66,19 @@ def read_nurture_frames(
     for the contacts `scope` lists (their rows are the same as in a full read)."""
     ids = scope.contacts if scope is not None and not scope.full else None
     listed = ids is not None and len(ids) <= MAX_LISTED_CANDIDATES
-    key = (id(rules), listed)
+    dialect = conn.dialect.name
+    key = (id(rules), listed, dialect)
     built = _BUILT.get(key)
     if built is None or built[0] is not rules:
         if len(_BUILT) >= 8:
             # A long-lived worker loads the rules afresh for every run: keep a few only.
             _BUILT.clear()
-        built = (rules, build_statements(rules, listed=listed))
+        built = (rules, build_statements(rules, listed=listed, dialect=dialect))
         _BUILT[key] = built
     statements = built[1]
     params = _parameters(rules, as_of)
-    if listed:
-        params["scope"] = ids
+    if ids is not None and listed:
+        params[SCOPE] = id_list_value(ids, dialect)
     wanted = None if ids is None or listed else set(ids)
 
     def frame(query: Executable, columns: list[str]) -> pd.DataFrame:

@@ -22,6 +22,7 @@ from sqlalchemy import (
     true,
 )
 
+from leadflow.db import id_list_match
 from models.enums import EventType
 from models.nurture_rules import Entry
 from models.rules import Rules
@@ -51,7 +52,7 @@ AS_OF = _instant("as_of")
 CAP_START = _instant("cap_start")
 EVENTS_SINCE = _instant("events_since")
 LOW_SCORE_CUTOFF = _instant("low_score_cutoff")
-SCOPE: BindParameter[int] = bindparam("scope", expanding=True)
+SCOPE = "scope"
 
 
 def _since(program: str) -> BindParameter[datetime]:
@@ -73,12 +74,13 @@ class NurtureStatements:
     low_since: Executable | None
 
 
-def build_statements(rules: Rules, *, listed: bool) -> NurtureStatements:
-    """One SELECT per nurture frame for `rules`; `listed` limits each to the `scope` ids."""
+def build_statements(rules: Rules, *, listed: bool, dialect: str) -> NurtureStatements:
+    """One SELECT per nurture frame for `rules`; `listed` limits each to the ids of the
+    `scope` parameter (`leadflow.db.id_list_value`)."""
 
     def only(column: Any) -> ColumnElement[bool]:
         # The listed contacts of an incremental run, or every row.
-        return column.in_(SCOPE) if listed else true()
+        return id_list_match(column, SCOPE, dialect) if listed else true()
 
     programs = rules.nurture.programs
     active_keys = select(NurtureEnrollment.enrollment_key).where(NurtureEnrollment.status == ACTIVE)

@@ -100,10 +100,7 @@ def counted_events_filter(rules: Rules) -> ColumnElement[bool]:
 
 
 def grouped_events_query(
-    rules: Rules,
-    as_of: datetime,
-    ids: Sequence[int] | Select[Any] | None,
-    within: ContactRange = EVERY_CONTACT,
+    rules: Rules, as_of: datetime, within: ContactRange = EVERY_CONTACT
 ) -> Select[Any]:
     """Stage one: one row per (contact, type, detail) some signal counts.
 
@@ -128,7 +125,7 @@ def grouped_events_query(
     for days in _detail_windows(rules):
         since = as_of - timedelta(days=days)
         columns.append(case((latest >= since, 1), else_=0).label(f"in_{days}d"))
-    query = (
+    return (
         select(*columns)
         .where(
             Event.occurred_at <= as_of,
@@ -137,9 +134,6 @@ def grouped_events_query(
         )
         .group_by(Event.contact_id, Event.type, Event.detail)
     )
-    if ids is not None:
-        query = query.where(Event.contact_id.in_(ids))
-    return query
 
 
 # `last` of a group whose stored time does not parse (SQLite text): every column of stage

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import ColumnElement, Connection, Select, and_, false, func, select, union
 
+from leadflow.db import among
 from leadflow.runs import PreviousRun, previous_run
 from models.rules import Rules
 from models.tables import Company, Contact, Event, ScoreSnapshot
@@ -96,7 +97,7 @@ def read_contacts(
         .where(*within.clauses(Contact.id))
     )
     if ids is not None:
-        query = query.where(Contact.id.in_(ids))
+        query = query.where(among(Contact.id, ids, conn.dialect.name))
     result = conn.execute(query.order_by(Contact.id))
     try:
         # The driver's own tuples: these columns have no result processing to skip.
@@ -131,7 +132,10 @@ def read_facts(
 ) -> pd.DataFrame:
     """One row per contact with counted events: units and latest time (epoch seconds) per
     behaviour signal (tasks.scoring.facts)."""
-    groups = _integer_columns(conn, grouped_events_query(rules, as_of, ids, within))
+    query = grouped_events_query(rules, as_of, within)
+    if ids is not None:
+        query = query.where(among(Event.contact_id, ids, conn.dialect.name))
+    groups = _integer_columns(conn, query)
     return fold_signal_facts(groups, rules)
 
 
@@ -148,7 +152,7 @@ def read_previous_scores(
         .group_by(ScoreSnapshot.contact_id)
     )
     if ids is not None:
-        latest = latest.where(ScoreSnapshot.contact_id.in_(ids))
+        latest = latest.where(among(ScoreSnapshot.contact_id, ids, conn.dialect.name))
     latest_sq = latest.subquery()
     query = select(
         ScoreSnapshot.contact_id,
