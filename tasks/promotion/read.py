@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 import pandas as pd
 from sqlalchemy import ColumnElement, Connection, and_, false, func, or_, select
 
+from leadflow.db import among
 from models.enums import Stage
 from models.promotion_rules import EmailDomainRule, EventMatch, EventRule, SequenceRule
 from models.rules import Rules
@@ -111,7 +112,8 @@ def _events(
     their latest stage change, inside the lookback."""
     # When the run that made the latest change started: events ingested after it were
     # never seen by any rule, even if they occurred before the change (late imports).
-    last_stage = last_stage_change(ids)
+    dialect = conn.dialect.name
+    last_stage = last_stage_change(ids, dialect)
     since = as_of - timedelta(days=rules.promotion.event_lookback_days)
     # Wrapped so SQLite seeks the (contact, type, detail, occurred) covering index by
     # contact and type instead of walking each contact's every event by time.
@@ -134,7 +136,7 @@ def _events(
         )
     )
     if ids is not None:
-        query = query.where(Event.contact_id.in_(ids))
+        query = query.where(among(Event.contact_id, ids, dialect))
     # Sorted here: an ORDER BY in SQL makes SQLite pick the (contact, occurred) index to
     # avoid a sort, and walk every event of each contact.
     events = frame(conn.execute(query).all(), [*EVENT_COLUMNS, "id"])

@@ -12,6 +12,7 @@ import pandas as pd
 from sqlalchemy import ColumnElement, Connection, and_, func, or_, select, type_coerce
 from sqlalchemy.sql import Subquery
 
+from leadflow.db import among
 from models.lifecycle import TransitionKind
 from models.rules import Rules
 from models.tables import Contact, Event, Run, ScoreSnapshot, StageHistory, UTCDateTime
@@ -39,12 +40,13 @@ def frame(rows: Sequence[object], columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame([tuple(row) for row in rows], columns=columns)  # type: ignore[arg-type]
 
 
-def last_stage_change(ids: Sequence[int] | None) -> Subquery:
+def last_stage_change(ids: Sequence[int] | None, dialect: str) -> Subquery:
     """Each contact's latest stage change (when, its kind and rule), and when the run that
-    made it started; only of the contacts `ids` when given."""
+    made it started; only of the contacts `ids` when given (`dialect`: the database's,
+    for how the ids are bound)."""
     latest = select(StageHistory.contact_id, func.max(StageHistory.at).label("last_at"))
     if ids is not None:
-        latest = latest.where(StageHistory.contact_id.in_(ids))
+        latest = latest.where(among(StageHistory.contact_id, ids, dialect))
     latest_change = latest.group_by(StageHistory.contact_id).subquery()
     return (
         select(
@@ -94,12 +96,13 @@ def scored_contacts(
 ) -> pd.DataFrame:
     """Contacts matching `where(last_stage)` (of `ids` when given) with their score as of
     the hour (CONTACT_COLUMNS)."""
-    last_stage = last_stage_change(ids)
+    dialect = conn.dialect.name
+    last_stage = last_stage_change(ids, dialect)
     latest = select(ScoreSnapshot.contact_id, func.max(ScoreSnapshot.as_of).label("snap_at")).where(
         ScoreSnapshot.as_of <= as_of
     )
     if ids is not None:
-        latest = latest.where(ScoreSnapshot.contact_id.in_(ids))
+        latest = latest.where(among(ScoreSnapshot.contact_id, ids, dialect))
     latest_snapshot = latest.group_by(ScoreSnapshot.contact_id).subquery()
     snapshot = ScoreSnapshot.__table__.alias("snapshot")
     contacts_query = (
@@ -133,7 +136,7 @@ def scored_contacts(
         .order_by(Contact.id)
     )
     if ids is not None:
-        contacts_query = contacts_query.where(Contact.id.in_(ids))
+        contacts_query = contacts_query.where(among(Contact.id, ids, dialect))
     contacts = frame(
         conn.execute(contacts_query).all(), [*CONTACT_COLUMNS, "live_score", "scored_at"]
     )
