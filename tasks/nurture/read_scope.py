@@ -108,13 +108,17 @@ def moving_enrollments_query(rules: Rules, as_of: datetime) -> Select[Any]:
                 )
             )
     # Due: the walk floors next_step_at to the hour (a step due at 00:00:03 is 00:00's).
-    # A send step whose email is queued and neither sent nor failed yet waits on it: its
-    # walk changes nothing (an outbox that cannot deliver must not make every hour full).
+    # A send step whose email is queued and neither failed nor sent by as_of waits on it:
+    # its walk changes nothing (an outbox that cannot deliver must not make every hour
+    # full, nor must a past hour run after its emails went out, as a backfill does).
     hour_end = floor_to_hour(as_of) + timedelta(hours=1)
     email = literal("nurture:") + enrollment.enrollment_key + ":" + enrollment.step
     waiting = and_(
         exists().where(EmailSend.email_id == email, EmailSend.queued_at <= as_of),
-        ~exists().where(Outbox.idempotency_key == email, Outbox.status.in_([SENT, FAILED])),
+        ~exists().where(
+            Outbox.idempotency_key == email,
+            or_(Outbox.status == FAILED, and_(Outbox.status == SENT, Outbox.sent_at <= as_of)),
+        ),
     )
     due = or_(
         and_(

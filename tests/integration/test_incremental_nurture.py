@@ -45,6 +45,8 @@ pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 RULES = load_rules(DEFAULT_RULES_PATH)
 HOUR = timedelta(hours=1)
+MINUTE = timedelta(minutes=1)
+FIRST_HOUR = datetime(2026, 11, 16, 1, tzinfo=UTC)  # Monday 10:00 in Tokyo
 DAY = timedelta(days=1)
 BEFORE_NURTURE = {CycleStep.SCORING, CycleStep.PROMOTION, CycleStep.RECYCLING}
 
@@ -156,11 +158,47 @@ def seed_enrollment(
         )
 
 
+def queue_email(
+    engine: Engine, key: str, contact_id: int, *, sent_at: datetime | None
+) -> str:
+    """The enrollment's `email_2`, queued an hour before the first hour: still waiting
+    in the outbox (`sent_at` None), or sent at `sent_at`. Returns its email id."""
+    mail = email_id(key, "email_2")
+    with engine.begin() as conn:
+        conn.execute(
+            insert(EmailSend).values(
+                email_id=mail,
+                enrollment_key=key,
+                contact_id=contact_id,
+                program="new_lead",
+                step="email_2",
+                template="new_lead/email_2",
+                locale="ja",
+                queued_at=FIRST_HOUR - HOUR,
+            )
+        )
+        conn.execute(
+            insert(Outbox).values(
+                idempotency_key=mail,
+                channel="email",
+                kind="nurture_email",
+                contact_id=contact_id,
+                status="pending" if sent_at is None else "sent",
+                attempts=0 if sent_at is None else 1,
+                not_before=FIRST_HOUR + 30 * DAY if sent_at is None else None,
+                sent_at=sent_at,
+                created_at=FIRST_HOUR - HOUR,
+                payload={"email_id": mail},
+            )
+        )
+    return mail
+
+
 @inside_one_flow
 def test_pauses_ending_cut_offs_passing_late_rows_and_exits_are_found_incrementally(
     engine: Engine, settings: Settings
 ) -> None:
-    start = datetime(2026, 11, 16, 1, tzinfo=UTC)  # Monday 10:00 in Tokyo
+    start = FIRST_HOUR
     w = Seeder(engine, created_at=start - 90 * DAY)
     people: dict[str, int] = {}
 
@@ -218,37 +256,26 @@ def test_pauses_ending_cut_offs_passing_late_rows_and_exits_are_found_incrementa
         next_step_at=start - HOUR,
         to="waiting@example.co.jp",
     )
-    waiting_mail = email_id(key, "email_2")
-    with engine.begin() as conn:
-        conn.execute(
-            insert(EmailSend).values(
-                email_id=waiting_mail,
-                enrollment_key=key,
-                contact_id=waiting,
-                program="new_lead",
-                step="email_2",
-                template="new_lead/email_2",
-                locale="ja",
-                queued_at=start - HOUR,
-            )
-        )
-        conn.execute(
-            insert(Outbox).values(
-                idempotency_key=waiting_mail,
-                channel="email",
-                kind="nurture_email",
-                contact_id=waiting,
-                status="pending",
-                attempts=0,
-                not_before=start + 30 * DAY,
-                created_at=start - HOUR,
-                payload={"email_id": waiting_mail},
-            )
-        )
+    waiting_mail = queue_email(engine, key, waiting, sent_at=None)
+    # Its second email went out at the fifth hour, but the hours before it are run after
+    # that (a backfill): until then each sees it unsent and its walk changes nothing.
+    delivered_later = person("delivered_later", created_at=start - 10 * DAY)
+    later_key = seed_nurture_progress(
+        engine,
+        contact_id=delivered_later,
+        program="new_lead",
+        entered_at=start - 10 * DAY,
+        sent={"email_1": start - 10 * DAY},
+        step="email_2",
+        next_step_at=start - HOUR,
+        to="delivered_later@example.co.jp",
+    )
+    queue_email(engine, later_key, delivered_later, sent_at=start + 4 * HOUR + 20 * MINUTE)
     # Without consent for now.
     granted = person("granted", created_at=start - DAY, consent=False)
 
     seen = Comparison()
+    in_scope: list[bool] = []
     for step, hour in enumerate(hours_from(start, start + 7 * HOUR)):
         if step == 2:
             with engine.begin() as conn:
@@ -298,9 +325,14 @@ def test_pauses_ending_cut_offs_passing_late_rows_and_exits_are_found_incrementa
                 occurred_at=start - DAY,
                 ingested_at=utc_now(),
             )
+        with engine.connect() as conn:
+            scope = nurture_scope(conn, flow=FLOW_NAME, rules=RULES, as_of=hour)
+        in_scope.append(delivered_later in (scope.contacts or []))
         compare_hour(settings, hour, seen)
         nurture_hour(settings=settings, rules=RULES, as_of=hour, clock=Clock.SIMULATED)
 
+    assert in_scope == [False] * 5 + [True, False, False]
+    assert seen.sent.get(delivered_later) == start + 5 * HOUR
     assert seen.incremental_hours == 7
     assert seen.incremental_contacts < seen.full_contacts
     entered = {
