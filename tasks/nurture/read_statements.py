@@ -110,7 +110,9 @@ def build_statements(rules: Rules, *, listed: bool, dialect: str) -> NurtureStat
             NurtureEnrollment.entered_at <= AS_OF,
             or_(
                 NurtureEnrollment.status == ACTIVE,
-                NurtureEnrollment.contact_id.in_(select(Contact.id).where(candidates)),
+                NurtureEnrollment.contact_id.in_(
+                    select(Contact.id).where(candidates, only(Contact.id))
+                ),
             ),
         ),
         sends=select(
