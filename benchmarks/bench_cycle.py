@@ -348,8 +348,15 @@ def _drained_line(phase: dict[str, Any] | None) -> list[str]:
 
 
 def _scoring_seconds(phase: dict[str, Any]) -> float | None:
+    """Scoring's wall time: plan + shards when it ran in batches or shards (its read,
+    decide and apply beats are then sums over them), else the sum of its beats."""
     step = phase["details"]["steps"].get("scoring")
-    return sum(step["beats_seconds"].values()) if step else None
+    if not step:
+        return None
+    beats = step["beats_seconds"]
+    if "shards" in beats:
+        return float(beats.get("plan", 0.0) + beats["shards"])
+    return float(sum(beats.values()))
 
 
 def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
