@@ -86,12 +86,16 @@ def _sent(summary: Summary, name: str, what: str) -> str:
 
 def scoring_sentence(summary: Summary, tz: tzinfo) -> str:
     """Scoring: how many leads were re-scored and why, and how many scores changed."""
-    body = (
-        f"{_plural(_n(summary.get('scored')), 'lead')} re-scored of "
-        f"{_n(summary.get('candidates')):,} with new activity"
-        f" ({summary.get('reason') or 'incremental'}); "
-        f"{_plural(_n(summary.get('snapshots_written')), 'score change')} saved"
-    )
+    scored = _plural(_n(summary.get("scored")), "lead")
+    if summary.get("full"):
+        # A full run reads every contact: "with new activity" would not be true.
+        which = f"{scored} re-scored, every one ({summary.get('reason') or 'full run'})"
+    else:
+        which = (
+            f"{scored} re-scored of {_n(summary.get('candidates')):,} with new activity"
+            f" ({summary.get('reason') or 'incremental'})"
+        )
+    body = f"{which}; {_plural(_n(summary.get('snapshots_written')), 'score change')} saved"
     return _frame("Scoring", summary, tz, body)
 
 
@@ -115,7 +119,8 @@ def promotion_sentence(summary: Summary, tz: tzinfo) -> str:
         waiting = _n(decided.get("unassigned")) + _n(decided.get("awaiting_owner"))
         parts.append(f"{_plural(waiting, 'lead')} waiting for an active owner in their team")
     if not summary.get("dry_run"):
-        parts.append(_sent(summary, "messages", "Slack hand-off"))
+        # Hand-offs, hot-lead posts and DMs alike: the Slack outbox drained this run.
+        parts.append(_sent(summary, "messages", "Slack message"))
         parts.append(_sent(summary, "emails", "hand-off email"))
     return _frame("Promotion", summary, tz, "; ".join(parts))
 

@@ -216,7 +216,7 @@ def nurture_scope(
         return FULL
     previous = previous_run(conn, flow=flow, before=as_of)
     if previous is None:
-        return NurtureScope(True, "no earlier run", None)
+        return NurtureScope(True, "no run of an earlier hour", None)
     if previous.rules_hash != nurture_rules_hash(rules):
         return NurtureScope(True, "rules changed since the previous run", None)
     started = decided_since(conn, flow=flow, previous=previous)

@@ -139,7 +139,7 @@ def promotion_scope(
         return PromotionScope(True, "requested", None)
     previous = previous_run(conn, flow=flow, before=as_of)
     if previous is None:
-        return PromotionScope(True, "no earlier run", None)
+        return PromotionScope(True, "no run of an earlier hour", None)
     if previous.rules_hash != promotion_rules_hash(rules):
         return PromotionScope(True, "rules changed since the previous run", None)
     started = decided_since(conn, flow=flow, previous=previous)

@@ -205,7 +205,7 @@ def scoring_scope(
     if full:
         return ScoringScope(True, "requested", None)
     if previous is None:
-        return ScoringScope(True, "no earlier run", None)
+        return ScoringScope(True, "no run of an earlier hour", None)
     if previous.rules_hash != rules.fingerprint("scoring"):
         return ScoringScope(True, "rules changed since the previous run", None)
     candidates = sorted(

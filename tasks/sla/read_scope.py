@@ -202,7 +202,7 @@ def sla_scope(
         return SlaScope(True, "requested", None, read_ids)
     previous = previous_run(conn, flow=flow, before=as_of)
     if previous is None:
-        return SlaScope(True, "no earlier run", None, read_ids)
+        return SlaScope(True, "no run of an earlier hour", None, read_ids)
     if previous.rules_hash != sla_rules_hash(rules, tz):
         return SlaScope(True, "rules changed since the previous run", None, read_ids)
     seen = ids_seen_by(conn, flow=flow, previous=previous)

@@ -29,6 +29,16 @@ def test_scoring_says_how_many_leads_were_rescored_and_how_many_scores_changed()
                     "activity (incremental); 5 score changes saved")
 
 
+def test_a_full_scoring_run_says_every_lead_was_rescored_not_that_they_had_new_activity() -> None:
+    line = scoring_sentence(
+        {"as_of": HOUR, "full": True, "scored": 200, "candidates": 200,
+         "reason": "no run of an earlier hour", "snapshots_written": 0, "quarantined": 0},
+        TOKYO,
+    )
+    assert line == ("Scoring at 2026-12-01 23:00 JST: 200 leads re-scored, every one (no run "
+                    "of an earlier hour); 0 score changes saved")
+
+
 def test_promotion_names_the_stages_owners_and_hand_offs_without_raw_dicts() -> None:
     line = promotion_sentence(
         {"as_of": HOUR, "decided": {"mql": 2, "sql": 1, "hot": 1, "assigned": 3,
@@ -40,7 +50,7 @@ def test_promotion_names_the_stages_owners_and_hand_offs_without_raw_dicts() -> 
     assert "{" not in line
     assert "3 leads promoted (mql 2, sql 1)" in line
     assert "3 owners assigned" in line
-    assert "3 Slack hand-offs sent" in line
+    assert "3 Slack messages sent" in line
     assert "2 hand-off emails sent, 1 waiting to be sent" in line
 
 
