@@ -158,11 +158,22 @@ def seed_enrollment(
         )
 
 
-def queue_email(
-    engine: Engine, key: str, contact_id: int, *, sent_at: datetime | None
+def on_second_email(
+    engine: Engine, contact_id: int, to: str, *, sent_at: datetime | None
 ) -> str:
-    """The enrollment's `email_2`, queued an hour before the first hour: still waiting
-    in the outbox (`sent_at` None), or sent at `sent_at`. Returns its email id."""
+    """A `new_lead` enrollment of ten days ago at `email_2`, which was queued an hour
+    before the first hour: still waiting in the outbox (`sent_at` None), or sent at
+    `sent_at`. Returns the email's id."""
+    key = seed_nurture_progress(
+        engine,
+        contact_id=contact_id,
+        program="new_lead",
+        entered_at=FIRST_HOUR - 10 * DAY,
+        sent={"email_1": FIRST_HOUR - 10 * DAY},
+        step="email_2",
+        next_step_at=FIRST_HOUR - HOUR,
+        to=to,
+    )
     mail = email_id(key, "email_2")
     with engine.begin() as conn:
         conn.execute(
@@ -246,31 +257,16 @@ def test_pauses_ending_cut_offs_passing_late_rows_and_exits_are_found_incrementa
     # Its second email queued an hour before the first and not delivered yet (the outbox
     # waits): due every hour, a walk that changes nothing, until it goes out at the sixth.
     waiting = person("waiting", created_at=start - 10 * DAY)
-    key = seed_nurture_progress(
-        engine,
-        contact_id=waiting,
-        program="new_lead",
-        entered_at=start - 10 * DAY,
-        sent={"email_1": start - 10 * DAY},
-        step="email_2",
-        next_step_at=start - HOUR,
-        to="waiting@example.co.jp",
-    )
-    waiting_mail = queue_email(engine, key, waiting, sent_at=None)
+    waiting_mail = on_second_email(engine, waiting, "waiting@example.co.jp", sent_at=None)
     # Its second email went out at the fifth hour, but the hours before it are run after
     # that (a backfill): until then each sees it unsent and its walk changes nothing.
     delivered_later = person("delivered_later", created_at=start - 10 * DAY)
-    later_key = seed_nurture_progress(
+    on_second_email(
         engine,
-        contact_id=delivered_later,
-        program="new_lead",
-        entered_at=start - 10 * DAY,
-        sent={"email_1": start - 10 * DAY},
-        step="email_2",
-        next_step_at=start - HOUR,
-        to="delivered_later@example.co.jp",
+        delivered_later,
+        "delivered_later@example.co.jp",
+        sent_at=start + 4 * HOUR + 20 * MINUTE,
     )
-    queue_email(engine, later_key, delivered_later, sent_at=start + 4 * HOUR + 20 * MINUTE)
     # Without consent for now.
     granted = person("granted", created_at=start - DAY, consent=False)
 
