@@ -5,7 +5,8 @@ send; this sender checks again right before delivery, because a retried email ca
 out hours later and an unsubscribe that arrived in between must win.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 from sqlalchemy import (
@@ -93,8 +94,17 @@ def park_outside_window(
     return parked
 
 
+@contextmanager
+def consent_reader(engine: Engine) -> Iterator[Connection]:
+    """A connection for the sender's last checks, held for one drain, in autocommit mode:
+    every check reads the newest committed consent and suppressions, in one round trip
+    (no pool checkout, BEGIN or ROLLBACK per email)."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        yield conn
+
+
 def make_nurture_sender(
-    engine: Engine,
+    reader: Connection,
     *,
     transport: EmailTransport,
     renderer: EmailRenderer,
@@ -106,16 +116,16 @@ def make_nurture_sender(
 ) -> Callable[[OutboxRow], None]:
     """A `tasks.outbox` sender for channel "email" that sends nurture emails at `now`.
 
-    `delivered(email_id, where)` is told where each message went (SMTP or a file).
+    `reader` (see `consent_reader`) reads consent and suppressions right before each
+    send. `delivered(email_id, where)` is told where each message went (SMTP or a file).
     """
 
     def send(row: OutboxRow) -> None:
         if row.kind != NURTURE_KIND or row.contact_id is None:
             raise PermanentSendError(f"the email sender cannot send kind {row.kind!r}")
-        with engine.connect() as conn:
-            consent, suppressed = conn.execute(
-                _CONSENT_AND_SUPPRESSION, {"contact": row.contact_id}
-            ).one()
+        consent, suppressed = reader.execute(
+            _CONSENT_AND_SUPPRESSION, {"contact": row.contact_id}
+        ).one()
         if suppressed is not None:
             raise PermanentSendError(f"suppressed: {suppressed}")
         if not consent:
@@ -167,16 +177,6 @@ def dispatch_emails(
         ),
     )
     sink = deliveries if deliveries is not None else {}
-    sender = make_nurture_sender(
-        engine,
-        transport=transport,
-        renderer=renderer,
-        rules=rules.nurture,
-        email_from=settings.email_from,
-        business_timezone=settings.business_timezone,
-        now=now,
-        delivered=sink.__setitem__,
-    )
     total = DispatchReport(channel=EMAIL_CHANNEL)
     with engine.begin() as conn:
         total.postponed = park_outside_window(
@@ -187,7 +187,17 @@ def dispatch_emails(
         )
     # Drain in batches until nothing due is left: a big enrollment wave must not trickle
     # out 200 emails per hour. Failed and retried rows are not due again at `now`.
-    with transport:
+    with transport, consent_reader(engine) as reader:
+        sender = make_nurture_sender(
+            reader,
+            transport=transport,
+            renderer=renderer,
+            rules=rules.nurture,
+            email_from=settings.email_from,
+            business_timezone=settings.business_timezone,
+            now=now,
+            delivered=sink.__setitem__,
+        )
         while True:
             report = dispatch(engine, channel=EMAIL_CHANNEL, sender=sender, now=now, limit=batch)
             for name in (

@@ -7,6 +7,8 @@ contacts who unsubscribed or never consented. Zones whose window is open send as
 """
 
 from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from pathlib import Path
 
 from sqlalchemy import Engine, insert, select
 
@@ -19,7 +21,12 @@ from models.rules import load_rules
 from models.tables import EmailSuppression, Outbox
 from tasks.nurture.apply import EMAIL_CHANNEL, NURTURE_KIND
 from tasks.nurture.decide import PlannedEmail
-from tasks.nurture.send import dispatch_emails, make_nurture_sender, outside_window
+from tasks.nurture.send import (
+    consent_reader,
+    dispatch_emails,
+    make_nurture_sender,
+    outside_window,
+)
 from tasks.outbox import DispatchReport, dispatch, enqueue
 from tests.support.seeding import Seeder
 from tests.support.settings import settings_for
@@ -144,23 +151,25 @@ def test_a_parked_email_is_left_as_the_senders_own_send_later_leaves_it(
         engine, seed.contact(email="a@example.jp", consent=True), "a@example.jp", "Asia/Tokyo"
     )
     transport = EmlDirectoryTransport(settings.outbox_dir)
-    sender = make_nurture_sender(
-        engine,
-        transport=transport,
-        rules=RULES.nurture,
-        email_from=settings.email_from,
-        business_timezone="Asia/Tokyo",
-        now=TOKYO_MIDNIGHT,
-        renderer=EmailRenderer(
-            links=RULES.nurture.links,
-            tracking=TrackingLinks(
-                base_url=settings.public_base_url,
-                secret=settings.signing_keys()[0],
-                issued_at=TOKYO_MIDNIGHT,
+    with consent_reader(engine) as reader:
+        sender = make_nurture_sender(
+            reader,
+            transport=transport,
+            rules=RULES.nurture,
+            email_from=settings.email_from,
+            business_timezone="Asia/Tokyo",
+            now=TOKYO_MIDNIGHT,
+            renderer=EmailRenderer(
+                links=RULES.nurture.links,
+                tracking=TrackingLinks(
+                    base_url=settings.public_base_url,
+                    secret=settings.signing_keys()[0],
+                    issued_at=TOKYO_MIDNIGHT,
+                ),
             ),
-        ),
-    )
-    assert dispatch(engine, channel=EMAIL_CHANNEL, sender=sender, now=TOKYO_MIDNIGHT).postponed == 1
+        )
+        report = dispatch(engine, channel=EMAIL_CHANNEL, sender=sender, now=TOKYO_MIDNIGHT)
+    assert report.postponed == 1
     parked = queue_email(
         engine, seed.contact(email="b@example.jp", consent=True), "b@example.jp", "Asia/Tokyo"
     )
@@ -169,3 +178,55 @@ def test_a_parked_email_is_left_as_the_senders_own_send_later_leaves_it(
 
     state = rows(engine)
     assert state[parked] == state[one_by_one]
+
+
+class UnsubscribesOnFirstSend(EmlDirectoryTransport):
+    """Writes .eml files; while the first one goes out, `contact_id` unsubscribes (the
+    click lands in its own committed transaction, as the tracking endpoint's would)."""
+
+    def __init__(self, directory: Path, engine: Engine, contact_id: int) -> None:
+        super().__init__(directory)
+        self.engine, self.contact_id, self.sent = engine, contact_id, 0
+
+    def deliver(self, message: EmailMessage) -> str:
+        """Write the message; on the first one, record the other contact's unsubscribe."""
+        self.sent += 1
+        if self.sent == 1:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    insert(EmailSuppression).values(
+                        contact_id=self.contact_id,
+                        email="late@example.jp",
+                        reason="unsubscribed",
+                        source="link",
+                        created_at=TOKYO_OPENS,
+                    )
+                )
+        return super().deliver(message)
+
+
+def test_an_unsubscribe_committed_during_a_drain_stops_that_contacts_later_email(
+    engine: Engine, database_url: str
+) -> None:
+    settings = settings_for(database_url, business_timezone="Asia/Tokyo")
+    seed = Seeder(engine)
+    first = queue_email(
+        engine, seed.contact(email="first@example.jp", consent=True), "first@example.jp",
+        "Asia/Tokyo",
+    )
+    late_id = seed.contact(email="late@example.jp", consent=True)
+    late = queue_email(engine, late_id, "late@example.jp", "Asia/Tokyo")
+
+    report = dispatch_emails(
+        engine,
+        rules=RULES,
+        settings=settings,
+        transport=UnsubscribesOnFirstSend(settings.outbox_dir, engine, late_id),
+        now=TOKYO_OPENS,
+    )
+
+    assert (report.sent, report.failed) == (1, 1)
+    state = rows(engine)
+    assert state[first][0] == "sent"
+    assert state[late][:2] == ("failed", 1)
+    assert state[late][3] == "suppressed: unsubscribed"
