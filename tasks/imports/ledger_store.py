@@ -6,6 +6,11 @@ SQLAlchemy type processing. PostgreSQL: the chunk is COPYed (text format, built 
 by column) into a temporary staging table, then `INSERT … SELECT … ON CONFLICT (key) DO
 NOTHING` moves it in one statement: the database finds the ids it already has by index.
 Both run inside the import's transaction and return how many rows were new.
+
+A bulk load (`secondary_indexes_rebuilt`) drops the table's non-unique indexes inside the
+import's transaction and creates them again, from their own stored definitions, right
+before it commits: one sort per index instead of a random B-tree insert per row and
+index. The unique key the insert-ignore needs stays.
 """
 
 from collections.abc import Iterator
@@ -14,11 +19,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, Table, func, select, text
 
 # SQLite page cache of the import's connection while a ledger imports (KiB; the default
 # is 2 MiB): rows land in six B-trees at random places, and a miss costs a page read.
 SQLITE_CACHE_KIB = 256 * 1024
+# A ledger import of at least this many rows, and at least as many as the table already
+# holds, rebuilds the table's secondary indexes once instead of updating them row by row.
+BULK_LOAD_MIN_ROWS = 100_000
 COPY_BLOCK = 50_000  # rows per copy.write call: bounds the payload held at once
 _COPY_ESCAPES = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"}
 _NEEDS_ESCAPE = r"[\\\t\n\r]"
@@ -128,3 +136,74 @@ def ledger_cache(conn: Connection) -> Iterator[None]:
         yield
     finally:
         raw.execute(f"PRAGMA cache_size = {int(before)}")
+
+
+def is_bulk_load(incoming: int, existing: int, *, min_rows: int = BULK_LOAD_MIN_ROWS) -> bool:
+    """Is an import of `incoming` rows into a table of about `existing` rows a bulk load?
+
+    Rebuilding an index sorts every row, old and new; updating it costs a random B-tree
+    insert per new row, a few times a sorted row's cost. How many rows are new is known
+    only afterwards (a file imported again adds none), so rebuild only when the import
+    is big on its own and at least twice the table: a first load, a long history file.
+    """
+    return incoming >= min_rows and incoming >= 2 * existing
+
+
+def secondary_indexes(conn: Connection, table: Table) -> list[tuple[str, str]]:
+    """The table's non-unique indexes as (name, the statement that creates it), read from
+    the database itself (so a rebuild restores exactly what the migrations made)."""
+    if conn.dialect.name == "postgresql":
+        query = text(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+            "AND tablename = :table AND indexdef NOT LIKE 'CREATE UNIQUE %' ORDER BY indexname"
+        )
+    else:
+        # Indexes behind UNIQUE and PRIMARY KEY constraints have no statement (sql NULL).
+        query = text(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = :table "
+            "AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE %' ORDER BY name"
+        )
+    return [(str(name), str(ddl)) for name, ddl in conn.execute(query, {"table": table.name})]
+
+
+def approximate_rows(conn: Connection, table: Table) -> int:
+    """About how many rows `table` holds: its largest id (read from the primary key's
+    index, so free even at 30M rows; deleted rows only make it larger)."""
+    return int(conn.execute(select(func.max(table.c.id))).scalar() or 0)
+
+
+def _begin_now(conn: Connection) -> None:
+    # pysqlite opens its transaction only before INSERT, UPDATE or DELETE: a DROP INDEX
+    # ahead of those would commit on its own and outlive a rollback.
+    if conn.dialect.name != "sqlite":
+        return
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    if not raw.in_transaction:
+        raw.execute("BEGIN")
+
+
+@contextmanager
+def secondary_indexes_rebuilt(
+    conn: Connection, table: Table, *, bulk: bool
+) -> Iterator[list[str]]:
+    """Within the caller's transaction: when `bulk`, drop `table`'s non-unique indexes now
+    and create them again when the block ends normally; yields the names rebuilt (empty
+    when not `bulk`). After an error nothing is created: rolling the transaction back
+    brings the indexes back, as it takes the rows away.
+
+    On PostgreSQL the dropped indexes lock the table until commit: readers of it (the
+    hourly cycle's scoring) wait for the import to finish.
+    """
+    if not bulk:
+        yield []
+        return
+    _begin_now(conn)
+    found = secondary_indexes(conn, table)
+    quote = conn.dialect.identifier_preparer.quote
+    for name, _ in found:
+        # Unqualified: found in the current schema, the first on the search path.
+        conn.exec_driver_sql(f"DROP INDEX {quote(name)}")
+    yield [name for name, _ in found]
+    for _, ddl in found:
+        conn.exec_driver_sql(ddl)

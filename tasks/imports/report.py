@@ -38,6 +38,8 @@ class ImportSummary:
     notes: Counter[str] = field(default_factory=Counter)
     unknown_stages: Counter[str] = field(default_factory=Counter)
     reasons: list[str] = field(default_factory=list)
+    # A bulk load's secondary indexes, rebuilt once at the end (see `import_file`).
+    rebuilt_indexes: list[str] = field(default_factory=list)
     first_problem: QuarantineRecord | None = None
     # Contacts only: where consent came from (None: no consent column, no --consent-from),
     # what to pass instead, and the landed contacts that cannot get nurture email, by why.
@@ -106,6 +108,7 @@ class ImportSummary:
             "rescored_contacts": self.rescored_contacts,
             "unknown_stages": dict(self.unknown_stages),
             "notes": dict(self.notes),
+            "rebuilt_indexes": list(self.rebuilt_indexes),
             **({"nurture_email": self._nurture_email()} if self.kind == "contacts" else {}),
         }
 
@@ -159,6 +162,11 @@ class ImportSummary:
             out.append(f"  lead statuses changed: {self.status_changes}")
         if self.rescored_contacts:
             out.append(f"  contacts marked for rescoring: {self.rescored_contacts}")
+        if self.rebuilt_indexes:
+            out.append(
+                f"  bulk load: {len(self.rebuilt_indexes)} indexes of the {self.kind} table "
+                "rebuilt once at the end instead of row by row"
+            )
         if self.kind == "contacts":
             out.extend(self._consent_lines())
         out.append(

@@ -7,21 +7,29 @@ from datetime import datetime, tzinfo
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, Table
 
 from leadflow.paths import DEFAULT_RULES_PATH
 from models.enums import Stage
 from models.rules import Rules, load_rules
+from models.tables import Event
 from tasks.imports.apply import Apply, Context, applier, finish_import
 from tasks.imports.columns import ImportFileError, ImportKind, Layout, layout_for, quarantine_frame
 from tasks.imports.consent import ConsentMapping, consent_hint
 from tasks.imports.dates import DateFormat
-from tasks.imports.ledger_store import ledger_cache
+from tasks.imports.ledger_store import (
+    BULK_LOAD_MIN_ROWS,
+    approximate_rows,
+    is_bulk_load,
+    ledger_cache,
+    secondary_indexes_rebuilt,
+)
 from tasks.imports.prepare import prepare_rows, unknown_stages
 from tasks.imports.read import CsvChunk, iter_csv_chunks, read_header, sniff_text
 from tasks.imports.report import ImportSummary, reason_lines
 from tasks.imports.store import write_quarantine
 
+EVENTS_TABLE: Table = Event.__table__  # type: ignore[assignment]
 # Ledgers can be millions of rows: they stream through in chunks of this many records.
 LEDGER_CHUNK = 200_000
 
@@ -60,6 +68,7 @@ def import_file(
     rules: Rules | None = None,
     date_format: DateFormat | None = None,
     consent: ConsentMapping | None = None,
+    bulk_min_rows: int = BULK_LOAD_MIN_ROWS,
 ) -> ImportSummary:
     """Import one CSV file of `kind`; returns what landed and what was quarantined.
 
@@ -77,6 +86,9 @@ def import_file(
     Day-first or month-first dates are read only with `date_format`. Contacts take
     marketing consent and opt-outs from the columns `consent` names (see
     `tasks.imports.consent`); the summary says who can receive nurture email.
+    An events file of at least `bulk_min_rows` lines, and at least twice as many as the
+    events table holds, is a bulk load: the table's secondary indexes are rebuilt once before
+    commit (`summary.rebuilt_indexes`), and readers of the table wait for the import.
     """
     shown = source or str(path)
     file = Path(path)
@@ -108,7 +120,9 @@ def import_file(
             text=text,
         )
         apply = applier(kind, contact_label=layout.label("contact_email"))
-        total = count_data_lines(file) if on_progress is not None else None
+        bulk_check = kind == "events"
+        lines = count_data_lines(file) if on_progress is not None or bulk_check else None
+        total = lines if on_progress is not None else None
         # Activities move lead statuses and deals follow the pipeline; others never read rules.
         uses_rules = kind in ("activities", "deals")
         status_rules = (rules or load_rules(DEFAULT_RULES_PATH)) if uses_rules else None
@@ -118,21 +132,26 @@ def import_file(
                 ctx = Context(
                     conn, now=now, summary=summary, run_id=str(uuid.uuid4()), rules=status_rules
                 )
-                for chunk in chunks:
-                    _import_chunk(
-                        ctx,
-                        chunk,
-                        apply=apply,
-                        layout=layout,
-                        naive_tz=naive_tz,
-                        stage_map=stage_map or {},
-                        deal_stage_map=deal_stage_map or {},
-                        reason_limit=reason_limit,
-                        date_format=date_format,
-                        consent=consent,
-                    )
-                    if on_progress is not None:
-                        on_progress(summary.rows, total)
+                bulk = bulk_check and is_bulk_load(
+                    lines or 0, approximate_rows(conn, EVENTS_TABLE), min_rows=bulk_min_rows
+                )
+                with secondary_indexes_rebuilt(conn, EVENTS_TABLE, bulk=bulk) as rebuilt:
+                    summary.rebuilt_indexes = rebuilt
+                    for chunk in chunks:
+                        _import_chunk(
+                            ctx,
+                            chunk,
+                            apply=apply,
+                            layout=layout,
+                            naive_tz=naive_tz,
+                            stage_map=stage_map or {},
+                            deal_stage_map=deal_stage_map or {},
+                            reason_limit=reason_limit,
+                            date_format=date_format,
+                            consent=consent,
+                        )
+                        if on_progress is not None:
+                            on_progress(summary.rows, total)
                 finish_import(ctx)
             except BaseException:
                 transaction.rollback()
