@@ -171,7 +171,12 @@ def main() -> None:
     # Offline by default; with analytics on, the temporary server's telemetry heartbeat
     # races the run for its SQLite file and prints a "database is locked" traceback.
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    _register_commands()
+    try:
+        _register_commands()
+    except KeyboardInterrupt:
+        # Ctrl-C while the commands load: no traceback of the module being imported.
+        typer.echo("interrupted", err=True)
+        raise SystemExit(130) from None
     app()
 
 

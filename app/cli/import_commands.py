@@ -176,6 +176,15 @@ def run_import(
         reason = str(error.orig or error).strip().splitlines()[0]
         fail(f"{path}: the database refused the import, nothing was written ({reason})")
         return
+    except KeyboardInterrupt:
+        typer.secho(
+            f"{path}: import interrupted. It runs in one transaction, so the file landed "
+            "whole or not at all; importing it again is safe (rows already there stay "
+            "unchanged).",
+            fg=typer.colors.RED,
+            err=True,
+        )
+        raise typer.Exit(code=130) from None
     for line in summary.lines():
         typer.echo(line)
     if summary.too_many_bad_rows:

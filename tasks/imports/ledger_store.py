@@ -13,8 +13,9 @@ before it commits: one sort per index instead of a random B-tree insert per row 
 index. The unique key the insert-ignore needs stays.
 """
 
+import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 import numpy as np
@@ -135,7 +136,10 @@ def ledger_cache(conn: Connection) -> Iterator[None]:
     try:
         yield
     finally:
-        raw.execute(f"PRAGMA cache_size = {int(before)}")
+        # An interrupted import (Ctrl-C) leaves SQLAlchemy to close this connection: then
+        # there is nothing to restore, and an error here would hide the interruption.
+        with suppress(sqlite3.ProgrammingError):
+            raw.execute(f"PRAGMA cache_size = {int(before)}")
 
 
 def is_bulk_load(incoming: int, existing: int, *, min_rows: int = BULK_LOAD_MIN_ROWS) -> bool:

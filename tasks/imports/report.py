@@ -163,9 +163,10 @@ class ImportSummary:
         if self.rescored_contacts:
             out.append(f"  contacts marked for rescoring: {self.rescored_contacts}")
         if self.rebuilt_indexes:
+            rebuilt = "would be rebuilt" if self.dry_run else "rebuilt"
             out.append(
                 f"  bulk load: {len(self.rebuilt_indexes)} indexes of the {self.kind} table "
-                "rebuilt once at the end instead of row by row"
+                f"{rebuilt} once at the end instead of row by row"
             )
         if self.kind == "contacts":
             out.extend(self._consent_lines())

@@ -11,17 +11,16 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Engine, Table, func, select
+from sqlalchemy import Engine, func, select
 
 from models.tables import Event
 from tasks.imports import ImportSummary, import_file
 from tasks.imports.ledger_store import secondary_indexes
+from tests.support.event_files import EMAILS, EVENTS, write_events
 from tests.support.seeding import Seeder
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 NOW = datetime(2026, 5, 1, 3, 0, tzinfo=UTC)
-EMAILS = ["hanako@acme.co.jp", "taro@globex.com", "kenji@newco.jp"]
-EVENTS: Table = Event.__table__  # type: ignore[assignment]
 # Small enough for a test, and the files below are at least this big.
 BULK_MIN_ROWS = 200
 EVENTS_INDEXES = [
@@ -30,16 +29,6 @@ EVENTS_INDEXES = [
     "ix_events_ingested",
     "ix_events_occurred",
 ]
-
-
-def write_events(folder: Path, first: int, count: int) -> Path:
-    path = folder / f"events-{first}.csv"
-    lines = [
-        f"ev-{n:06d},{EMAILS[n % 3]},page_view,pricing,2026-03-05T10:{n % 60:02d}:00+09:00\n"
-        for n in range(first, first + count)
-    ]
-    path.write_text("event_id,email,type,detail,occurred_at\n" + "".join(lines), encoding="utf-8")
-    return path
 
 
 def run(engine: Engine, path: Path, **options: object) -> ImportSummary:
@@ -106,6 +95,7 @@ def test_a_bulk_dry_run_writes_nothing_and_keeps_every_index(
     assert summary.rebuilt_indexes == EVENTS_INDEXES
     assert event_count(engine) == 0
     assert indexes(engine) == before
+    assert any("indexes of the events table would be rebuilt" in line for line in summary.lines())
 
 
 class Interrupted(Exception):
