@@ -11,12 +11,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 
-from models.tables import Event
 from tasks.imports import ImportSummary, import_file
 from tasks.imports.ledger_store import secondary_indexes
-from tests.support.event_files import EMAILS, EVENTS, write_events
+from tests.support.event_files import EMAILS, EVENTS, event_count, write_events
 from tests.support.seeding import Seeder
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -46,11 +45,6 @@ def run(engine: Engine, path: Path, **options: object) -> ImportSummary:
 def indexes(engine: Engine) -> list[tuple[str, str]]:
     with engine.connect() as conn:
         return secondary_indexes(conn, EVENTS)
-
-
-def event_count(engine: Engine) -> int:
-    with engine.connect() as conn:
-        return int(conn.execute(select(func.count()).select_from(Event)).scalar_one())
 
 
 def test_a_first_big_events_import_rebuilds_the_indexes_it_had_and_lands_every_row(

@@ -5,10 +5,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
 
 from models.tables import Event, Quarantine
 from tasks.imports import ImportSummary, import_file
+from tests.support.event_files import event_count
 from tests.support.seeding import Seeder
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -47,11 +48,6 @@ def quarantined(engine: Engine) -> list[tuple[int, str | None, str]]:
             )
         ).all()
     return [(int(r[0]), r[1], str(r[2])) for r in rows]
-
-
-def event_count(engine: Engine) -> int:
-    with engine.connect() as conn:
-        return int(conn.execute(select(func.count()).select_from(Event)).scalar_one())
 
 
 def test_a_bad_row_in_the_second_chunk_is_quarantined_with_its_file_line(

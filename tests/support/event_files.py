@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from sqlalchemy import Table
+from sqlalchemy import Engine, Table, func, select
 
 from models.tables import Event
 
@@ -20,3 +20,9 @@ def write_events(folder: Path, first: int, count: int) -> Path:
     ]
     path.write_text("event_id,email,type,detail,occurred_at\n" + "".join(lines), encoding="utf-8")
     return path
+
+
+def event_count(engine: Engine) -> int:
+    """How many rows the events table holds."""
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(Event)).scalar_one())
