@@ -14,6 +14,7 @@ import orjson
 import pandas as pd
 from sqlalchemy import Connection, bindparam, text
 
+from leadflow.gc_pause import gc_paused
 from models.breakdowns import Breakdown
 from models.tables import UTCDateTime
 from tasks.quarantine import store_quarantine
@@ -100,7 +101,8 @@ def apply_scores(
     """
     if changed.empty:
         return AppliedScores(0, 0)
-    _stage(conn, _stage_rows(changed))
+    with gc_paused():
+        _stage(conn, _stage_rows(changed))
     stamp = bindparam("as_of", as_of, type_=UTCDateTime())
     breakdown = "CAST(breakdown AS json)" if conn.dialect.name == "postgresql" else "breakdown"
     insert = text(INSERT_SNAPSHOTS.format(breakdown=breakdown)).bindparams(

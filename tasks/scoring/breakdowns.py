@@ -7,6 +7,7 @@ import numpy as np
 import orjson
 import pandas as pd
 
+from leadflow.gc_pause import gc_paused
 from models.breakdowns import COMPACT_VERSION, Breakdown
 from models.rules import Rules
 
@@ -98,7 +99,8 @@ def compact_breakdowns(
         f'"caps":[{scoring.behaviour.cap},{scoring.fit.cap}],"b":['
     )
     # [1:] drops each group's leading comma ("" stays "").
-    return [
-        Breakdown(f"{prefix}{b[1:]}],\"f\":[{f[1:]}]}}")
-        for b, f in zip(behaviour_json.tolist(), fit_json.tolist(), strict=True)
-    ]
+    with gc_paused():
+        return [
+            Breakdown(f"{prefix}{b[1:]}],\"f\":[{f[1:]}]}}")
+            for b, f in zip(behaviour_json.tolist(), fit_json.tolist(), strict=True)
+        ]

@@ -15,6 +15,7 @@ import pandas as pd
 from sqlalchemy import ColumnElement, Connection, Select, and_, false, func, select, union
 
 from leadflow.db import among
+from leadflow.gc_pause import gc_paused
 from leadflow.runs import PreviousRun, previous_run
 from models.rules import Rules
 from models.tables import Company, Contact, Event, ScoreSnapshot
@@ -99,12 +100,14 @@ def read_contacts(
     if ids is not None:
         query = query.where(among(Contact.id, ids, conn.dialect.name))
     result = conn.execute(query.order_by(Contact.id))
-    try:
-        # The driver's own tuples: these columns have no result processing to skip.
-        rows = result.cursor.fetchall()
-    finally:
-        result.close()
-    frame = pd.DataFrame.from_records(rows, columns=ATTRIBUTE_COLUMNS)
+    with gc_paused():
+        try:
+            # The driver's own tuples: these columns have no result processing to skip.
+            rows = result.cursor.fetchall()
+        finally:
+            result.close()
+        frame = pd.DataFrame.from_records(rows, columns=ATTRIBUTE_COLUMNS)
+        del rows
     frame["contact_id"] = frame["contact_id"].astype("int64")
     frame["employee_count"] = pd.to_numeric(frame["employee_count"]).astype("Int64")
     return frame
@@ -116,10 +119,11 @@ def _integer_columns(conn: Connection, query: Select[Any]) -> pd.DataFrame:
     result = conn.execute(query)
     names = list(result.keys())
     layout = np.dtype([(name, np.int64) for name in names])
-    try:
-        table = np.fromiter(iter(result.cursor.fetchall()), dtype=layout)
-    finally:
-        result.close()
+    with gc_paused():
+        try:
+            table = np.fromiter(iter(result.cursor.fetchall()), dtype=layout)
+        finally:
+            result.close()
     return pd.DataFrame({name: table[name] for name in names})
 
 
