@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from leadflow.db import ensure_database
+from leadflow.memory import release_free_memory
 from leadflow.runs import latest_applied_run
 from leadflow.settings import Settings
 from models.rules import Rules
@@ -108,6 +109,8 @@ def run_cycle_hour(
                 on_decided(step, decided[step])
         elif step in steps:
             done[step.value] = hours[step]()
+            # The next step starts from what is alive, not from this step's freed peak.
+            release_free_memory()
             if after_step is not None:
                 after_step(step, done[step.value])
     return CycleOutcome(as_of=as_of, dry_run=dry_run, already_decided=decided, **done)

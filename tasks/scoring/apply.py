@@ -14,7 +14,7 @@ import orjson
 import pandas as pd
 from sqlalchemy import Connection, bindparam, text
 
-from leadflow.gc_pause import gc_paused
+from leadflow.memory import gc_paused
 from models.breakdowns import Breakdown
 from models.tables import UTCDateTime
 from tasks.quarantine import store_quarantine

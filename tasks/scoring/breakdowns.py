@@ -7,7 +7,7 @@ import numpy as np
 import orjson
 import pandas as pd
 
-from leadflow.gc_pause import gc_paused
+from leadflow.memory import gc_paused
 from models.breakdowns import COMPACT_VERSION, Breakdown
 from models.rules import Rules
 

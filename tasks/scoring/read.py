@@ -15,7 +15,7 @@ import pandas as pd
 from sqlalchemy import ColumnElement, Connection, Select, and_, false, func, select, union
 
 from leadflow.db import among
-from leadflow.gc_pause import gc_paused
+from leadflow.memory import gc_paused
 from leadflow.runs import PreviousRun, previous_run
 from models.rules import Rules
 from models.tables import Company, Contact, Event, ScoreSnapshot

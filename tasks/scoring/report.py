@@ -70,7 +70,13 @@ def outcome_of(
     applied: AppliedScores | None,
     beat_seconds: dict[str, float],
 ) -> ScoringOutcome:
-    """Summarise a decided (and maybe applied) run."""
+    """Summarise a decided (and maybe applied) run.
+
+    A real run's outcome keeps the changed scores without their breakdowns: those are
+    stored, and a full hour's million of them stayed alive through the rest of the lead
+    cycle (its peak memory). A dry run keeps them for its decision table.
+    """
+    changed = decision.changed if dry_run else decision.changed.drop(columns=["breakdown"])
     return ScoringOutcome(
         run_id=run_id,
         as_of=decision.as_of,
@@ -83,7 +89,7 @@ def outcome_of(
         contacts_updated=applied.contacts_updated if applied else 0,
         quarantined=decision.quarantined,
         score_distribution=score_distribution(decision.scores["score"], max_score=rules.max_score),
-        changed=decision.changed,
+        changed=changed,
         beat_seconds=beat_seconds,
     )
 

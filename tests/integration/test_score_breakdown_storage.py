@@ -61,11 +61,14 @@ def test_a_scoring_hour_stores_the_compact_form_and_reads_back_the_full_breakdow
     engine: Engine, seed: Seeder, settings: Settings
 ) -> None:
     contact = seed_engaged_director(seed)
-    outcome = score_hour(settings=settings, rules=RULES, as_of=T0)
+    decided = score_hour(settings=settings, rules=RULES, as_of=T0, dry_run=True)
+    applied = score_hour(settings=settings, rules=RULES, as_of=T0)
+    # Stored, so the real run's outcome does not hold them for the rest of the cycle hour.
+    assert "breakdown" not in applied.changed.columns
     raw = stored_json(engine, contact)
     assert raw["v"] == 2 and "signals" not in raw
     breakdown = stored_breakdown(engine, contact)
-    assert breakdown == dict(outcome.changed["breakdown"].iat[0])
+    assert breakdown == dict(decided.changed["breakdown"].iat[0])
     signals = {s["signal"]: s for s in breakdown["signals"]}  # type: ignore[attr-defined]
     assert signals["email_open"] == {
         "signal": "email_open", "group": "behaviour", "points": 6, "units": 2,

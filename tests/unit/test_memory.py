@@ -1,12 +1,15 @@
-"""gc_paused: the cyclic collector is off inside the block and back as it was after."""
+"""gc_paused: the cyclic collector is off inside the block and back as it was after.
+release_free_memory: cyclic garbage is gone and glibc hands its free pages back."""
 
 import gc
+import platform
 import threading
+import weakref
 from collections.abc import Iterator
 
 import pytest
 
-from leadflow.gc_pause import gc_paused
+from leadflow.memory import gc_paused, release_free_memory
 
 
 @pytest.fixture(autouse=True)
@@ -59,3 +62,26 @@ def test_overlapping_blocks_on_two_threads_resume_the_collector_when_the_last_en
     release.set()
     worker.join(5)
     assert gc.isenabled()
+
+
+class Node:
+    """Refers to itself: only the cyclic collector can free it."""
+
+    def __init__(self) -> None:
+        self.me = self
+
+
+def test_releasing_free_memory_frees_cyclic_garbage_even_with_the_collector_paused() -> None:
+    node = Node()
+    alive = weakref.ref(node)
+    del node
+
+    with gc_paused():
+        release_free_memory()
+
+    assert alive() is None
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="malloc_trim is glibc's")
+def test_on_glibc_free_pages_are_handed_back_to_the_operating_system() -> None:
+    assert release_free_memory() is True
