@@ -4,6 +4,7 @@ small objects, and handing freed memory back to the operating system between ste
 import ctypes
 import ctypes.util
 import gc
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -54,16 +55,34 @@ def _glibc() -> Any:
     return libc if hasattr(libc, "malloc_trim") else None
 
 
-def release_free_memory() -> bool:
-    """Collect cyclic garbage, then hand the pages the C allocator keeps free back to the
-    operating system (glibc's `malloc_trim`; elsewhere only the collection). Returns
-    whether pages could be handed back.
+# Below this resident size a release is not worth its full garbage collection (0.1–1 s in
+# a process holding many modules), which a backfill would pay five times an hour.
+RELEASE_ABOVE_MB = 1024
+
+
+def resident_mb() -> float | None:
+    """The process's resident memory in MiB now (Linux; None where it cannot be read)."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            pages = int(statm.read().split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def release_free_memory(*, above_mb: float = RELEASE_ABOVE_MB) -> bool:
+    """When the process holds at least `above_mb` MiB: collect cyclic garbage, then hand
+    the pages the C allocator keeps free back to the operating system (glibc's
+    `malloc_trim`). Returns whether pages were handed back.
 
     numpy and pandas free their arrays, but glibc keeps freed heap pages for reuse: after
-    the first hour's promotion at 1M contacts the cycle's process still held 1.5 GB, and
-    the SLA step's frames came on top of it. Called between the cycle's steps, so each
-    step starts from what is really alive.
+    the first hour's promotion at 1M contacts the cycle's process still held 1.4 GB, and
+    the SLA step's frames came on top of it. Called between the cycle's steps, so a big
+    step's successor starts from what is really alive; small hours skip it.
     """
+    size = resident_mb()
+    if size is None or size < above_mb:
+        return False
     gc.collect()
     libc = _glibc()
     if libc is None:

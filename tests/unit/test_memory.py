@@ -77,11 +77,21 @@ def test_releasing_free_memory_frees_cyclic_garbage_even_with_the_collector_paus
     del node
 
     with gc_paused():
-        release_free_memory()
+        release_free_memory(above_mb=0)
 
     assert alive() is None
 
 
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="malloc_trim is glibc's")
 def test_on_glibc_free_pages_are_handed_back_to_the_operating_system() -> None:
-    assert release_free_memory() is True
+    assert release_free_memory(above_mb=0) is True
+
+
+def test_a_process_below_the_threshold_skips_the_release() -> None:
+    node = Node()
+    alive = weakref.ref(node)
+    del node
+
+    with gc_paused():
+        assert release_free_memory(above_mb=10**9) is False
+        assert alive() is not None
