@@ -48,11 +48,11 @@ class Settings(BaseSettings):
         "(dask_address, or a temporary local cluster); 1 = one process.",
     )
     scoring_batch_contacts: int = Field(
-        default=200_000,
+        default=20_000,
         ge=0,
         description="A scoring hour with more candidates than this scores them in "
-        "contact-id ranges of about this size, one after another, so memory stays bounded "
-        "(same results); 0: all in one go.",
+        "contact-id ranges of about this size, one after another, each read while the one "
+        "before it is decided and written (same results, bounded memory); 0: all in one go.",
     )
 
     development: bool = Field(

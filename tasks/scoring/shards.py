@@ -1,8 +1,9 @@
 """Sharded and batched scoring: one hour split by contact-id range.
 
 Sharded (shards > 1): the ranges run over a Dask cluster. Batched (more candidates than
-LEADFLOW_SCORING_BATCH_CONTACTS): the ranges run one after another in this process, so a
-big hour never holds more than one range's frames at a time.
+LEADFLOW_SCORING_BATCH_CONTACTS): the ranges run one after another in this process, each
+read while the one before it is decided and applied (tasks.scoring.batches), so a big
+hour holds at most two ranges' frames at a time.
 
 Each shard is one mapped Prefect task that reads, decides and applies its own range of
 contacts; a contact's score depends on that contact's rows only, so the shards' outcomes
@@ -19,8 +20,6 @@ next hour still works from the last completed one.
 
 import os
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -29,19 +28,17 @@ import pandas as pd
 from prefect import flow, unmapped
 from prefect.task_runners import TaskRunner
 from pydantic import SecretStr
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, func, select
 
 from leadflow.db import engine_for
 from leadflow.runs import previous_run
-from leadflow.timeutil import utc_now
 from models.rules import Rules
 from models.tables import Contact
 from tasks.beats import BeatTimer, database_beat, opaque
-from tasks.scoring.apply import apply_decision
-from tasks.scoring.decide import decide_scoring
+from tasks.scoring.batches import decide_and_apply, score_in_turn
 from tasks.scoring.ranges import split_ids
 from tasks.scoring.read import ScoringScope, read_scope, scoring_scope
-from tasks.scoring.report import ScoringOutcome, outcome_of
+from tasks.scoring.report import ScoringOutcome
 from tasks.validation import check_bad_row_share
 
 
@@ -87,25 +84,6 @@ def plan_shards(
     return ShardPlan(scopes=[scope.narrowed(within) for within in split_ids(ids, ranges)])
 
 
-@contextmanager
-def shard_transaction(engine: Engine) -> Iterator[Connection]:
-    """One shard's apply transaction, safe while other shards write to the same tables."""
-    with engine.connect() as conn:
-        if conn.dialect.name == "sqlite":
-            with conn.begin():
-                # Take the write lock up front: a deferred transaction that read before
-                # another shard committed cannot write at all (SQLITE_BUSY_SNAPSHOT), and
-                # busy_timeout does not wait that out.
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
-                yield conn
-            return
-        # The apply beat counts its snapshots before and after inserting; under READ
-        # COMMITTED another shard's commit in between would be counted as ours.
-        isolated = conn.execution_options(isolation_level="REPEATABLE READ")
-        with isolated.begin():
-            yield isolated
-
-
 @database_beat("score-shard")
 def score_shard(
     database_url: SecretStr,
@@ -115,27 +93,14 @@ def score_shard(
     run_id: str,
     dry_run: bool,
 ) -> ScoringOutcome:
-    """Read → decide → apply for the contacts in `scope`; its share of the hour's outcome.
-
-    Bad rows are quarantined but never fail a shard: the share limit is the hour's, checked
-    on all shards together (`combine_outcomes`).
-    """
+    """Read → decide → apply for the contacts in `scope` on a Dask worker; its share of
+    the hour's outcome (`decide_and_apply`)."""
     engine = engine_for(database_url.get_secret_value())
     timer = BeatTimer()
     with timer.beat("read"), engine.connect() as conn:
         inputs = read_scope(conn, rules=rules, as_of=as_of, scope=scope)
-    with timer.beat("decide"):
-        decision = decide_scoring(inputs, rules=rules, max_bad_row_share=1.0)
-    applied = None
-    if not dry_run:
-        with timer.beat("apply"), shard_transaction(engine) as conn:
-            applied = apply_decision(
-                conn, decision, run_id=run_id, rules_hash=rules.fingerprint("scoring"),
-                now=utc_now(),
-            )
-    return outcome_of(
-        decision, run_id=run_id, dry_run=dry_run, rules=rules, applied=applied,
-        beat_seconds=timer.seconds,
+    return decide_and_apply(
+        engine, inputs=inputs, rules=rules, run_id=run_id, dry_run=dry_run, timer=timer
     )
 
 
@@ -254,19 +219,19 @@ def score_planned(
     """Score the ranges of `plan` on Dask (shards > 1), else one after another in this
     process (batches; also a quiet hour with one range), and combine their outcomes."""
     started = time.perf_counter()
-    options: dict[str, Any] = {
-        "database_url": SecretStr(database_url), "rules": rules, "as_of": as_of,
-        "run_id": run_id, "dry_run": dry_run,
-    }
     if shards == 1 or len(plan.scopes) == 1:
-        # No cluster for one range; batches run in turn so only one range is in memory.
-        parts = [
-            score_shard(scope=scope, **{**options, "rules": opaque(rules)})
-            for scope in plan.scopes
-        ]
+        # No cluster for one range; batches run in turn, each read while the one before
+        # it is decided and applied, so at most two ranges are in memory.
+        parts = score_in_turn(
+            plan.scopes, database_url=database_url, rules=rules, as_of=as_of,
+            run_id=run_id, dry_run=dry_run,
+        )
     else:
         runner = shard_task_runner(dask_address, min(shards, len(plan.scopes)))
-        parts = score_shards.with_options(task_runner=runner)(plan=plan, **options)
+        parts = score_shards.with_options(task_runner=runner)(
+            database_url=SecretStr(database_url), rules=rules, as_of=as_of, plan=plan,
+            run_id=run_id, dry_run=dry_run,
+        )
     return combine_outcomes(
         parts, run_id=run_id, max_bad_row_share=max_bad_row_share,
         plan_seconds=plan_seconds, shards_seconds=time.perf_counter() - started,
